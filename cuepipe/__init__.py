@@ -1,0 +1,37 @@
+"""cuepipe: move Kaltura cue points between DataFrames, CSV and the cue point bulk XML formats.
+
+The public face is small; everything else lives in private modules behind it::
+
+    import cuepipe
+    xml = cuepipe.write_xml(records)                 # ingest XML for cuePoint.addFromBulk
+    df = cuepipe.read_xml("served.xml")              # ingest or serve XML -> DataFrame
+    report = cuepipe.validate("file.xml", kind="ingest")
+"""
+
+from . import vocabulary
+from .errors import CuepipeError, CuePointValueError, UnsafeXMLError, XMLFormatError
+from .frames import DTYPES, empty_frame, frame_to_records, read_xml, records_to_frame
+from .vocabulary import CuePointType
+from .xml import ValidationIssue, ValidationReport, iter_cue_points, iter_xml_chunks, validate, write_xml
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DTYPES",
+    "CuePointType",
+    "CuePointValueError",
+    "CuepipeError",
+    "UnsafeXMLError",
+    "ValidationIssue",
+    "ValidationReport",
+    "XMLFormatError",
+    "empty_frame",
+    "frame_to_records",
+    "iter_cue_points",
+    "iter_xml_chunks",
+    "read_xml",
+    "records_to_frame",
+    "validate",
+    "vocabulary",
+    "write_xml",
+]

@@ -1,0 +1,293 @@
+"""pandas interop: records <-> DataFrames with documented columns and nullable dtypes; file formats.
+
+Columns are the API field names from :data:`cuepipe.vocabulary.COLUMNS`, always all of them and in
+that order, so every chunk of every file has the same schema. Dtypes: times and integers ``Int64``,
+text ``string``, nested values (``optionalAnswers``, ``customData``) ``object`` holding lists of
+dicts. CSV and Parquet carry the nested values as JSON text; JSON Lines carries them natively.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import vocabulary as voc
+from .values import is_missing
+from .xml._source import Source
+from .xml.reader import iter_cue_points
+
+NESTED_KINDS = ("answers", "custom")
+
+
+def _dtype(field: voc.Field) -> str:
+    if field.kind in ("time", "int"):
+        return "Int64"
+    if field.kind == "float":
+        return "Float64"
+    if field.kind == "enum" and field.enum is not None and issubclass(field.enum, int):
+        return "Int64"
+    if field.kind in NESTED_KINDS:
+        return "object"
+    return "string"
+
+
+#: DataFrame dtype of every column.
+DTYPES: dict[str, str] = {f.column: _dtype(f) for f in voc.COLUMNS}
+NESTED_COLUMNS: tuple[str, ...] = tuple(f.column for f in voc.COLUMNS if f.kind in NESTED_KINDS)
+
+
+def empty_frame() -> pd.DataFrame:
+    """A zero-row DataFrame with every column and dtype (the ``meta`` for Dask)."""
+    return pd.DataFrame({c: pd.Series([], dtype=d) for c, d in DTYPES.items()})
+
+
+def records_to_frame(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+    """Records (dicts keyed by API field names) -> DataFrame with every column and its dtype."""
+    rows = records if isinstance(records, list) else list(records)
+    unknown = {k for r in rows for k in r} - DTYPES.keys()
+    if unknown:
+        raise KeyError(f"unknown fields {sorted(unknown)}; known fields: {', '.join(DTYPES)}")
+    data = {}
+    for column, dtype in DTYPES.items():
+        values = [r.get(column) for r in rows]
+        if dtype == "object":
+            arr = np.empty(len(values), dtype=object)
+            arr[:] = values
+            data[column] = arr
+        else:
+            data[column] = pd.array(values, dtype=dtype)
+    return pd.DataFrame(data, columns=list(DTYPES))
+
+
+def frame_to_records(df: pd.DataFrame) -> Iterator[dict[str, Any]]:
+    """DataFrame rows -> records, leaving out missing values (NA means 'not set')."""
+    columns = list(df.columns)
+    for row in df.itertuples(index=False, name=None):
+        yield {c: _plain(v) for c, v in zip(columns, row, strict=True) if not _missing_cell(v)}
+
+
+def _missing_cell(v: Any) -> bool:
+    return not isinstance(v, list | tuple | np.ndarray | dict) and is_missing(v)
+
+
+def _plain(v: Any) -> Any:
+    """NumPy scalars and arrays -> Python values (what users and JSON expect)."""
+    if isinstance(v, np.integer):
+        return int(v)
+    if isinstance(v, np.floating):
+        return float(v)
+    if isinstance(v, np.ndarray):
+        return [_plain(x) for x in v.tolist()]
+    if isinstance(v, list):
+        return [_plain(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _plain(x) for k, x in v.items() if not _missing_cell(x)}
+    return v
+
+
+def read_xml(source: Source, *, chunksize: int | None = None) -> pd.DataFrame | Iterator[pd.DataFrame]:
+    """Read an ingest or serve document into a DataFrame.
+
+    With ``chunksize``, return an iterator of DataFrames of at most that many rows; memory then stays
+    flat however large the document is. Accepts paths, bytes, binary file objects and gzip.
+    """
+    if chunksize is None:
+        return records_to_frame(list(iter_cue_points(source)))
+    if not isinstance(chunksize, int) or isinstance(chunksize, bool) or chunksize < 1:
+        raise ValueError(f"chunksize must be a positive integer, not {chunksize!r}")
+    return _chunks(source, chunksize)
+
+
+def _chunks(source: Source, chunksize: int) -> Iterator[pd.DataFrame]:
+    batch: list[dict[str, Any]] = []
+    for rec in iter_cue_points(source):
+        batch.append(rec)
+        if len(batch) >= chunksize:
+            yield records_to_frame(batch)
+            batch = []
+    if batch:
+        yield records_to_frame(batch)
+
+
+# ------------------------------------------------------------------------------------------------
+# tabular files (CSV, Parquet, JSON Lines); used by the CLI
+# ------------------------------------------------------------------------------------------------
+
+
+def _encode_nested(df: pd.DataFrame) -> pd.DataFrame:
+    out = df.copy()
+    for c in NESTED_COLUMNS:
+        if c in out.columns:
+            out[c] = pd.array(
+                [None if _missing_cell(v) else json.dumps(_plain(v), ensure_ascii=False) for v in out[c]],
+                dtype="string",
+            )
+    return out
+
+
+def _decode_nested(df: pd.DataFrame, where: str) -> pd.DataFrame:
+    for c in NESTED_COLUMNS:
+        if c in df.columns:
+            values = []
+            for i, v in enumerate(df[c]):
+                if _missing_cell(v) or v == "":
+                    values.append(None)
+                    continue
+                try:
+                    values.append(json.loads(v))
+                except (TypeError, json.JSONDecodeError) as exc:
+                    raise ValueError(f"{where}: row {i}, column {c!r}: not valid JSON ({exc})") from None
+            arr = np.empty(len(values), dtype=object)
+            arr[:] = values
+            df[c] = arr
+    return df
+
+
+def conform(df: pd.DataFrame, where: str = "input") -> pd.DataFrame:
+    """Check a DataFrame's columns against the vocabulary and give it every column with its dtype."""
+    unknown = [c for c in df.columns if c not in DTYPES]
+    if unknown:
+        import difflib
+
+        hints = []
+        for c in unknown:
+            close = difflib.get_close_matches(str(c), list(DTYPES), n=1)
+            hints.append(f"{c!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+        raise ValueError(f"{where}: unknown columns {', '.join(hints)}; known columns: {', '.join(DTYPES)}")
+    if "cuePointType" not in df.columns:
+        raise ValueError(f"{where}: the column 'cuePointType' is required")
+    out = {}
+    for column, dtype in DTYPES.items():
+        if column not in df.columns:
+            out[column] = pd.Series([pd.NA] * len(df), dtype=dtype if dtype != "object" else object,
+                                    index=df.index)
+            continue
+        s = df[column]
+        if dtype == "object":
+            out[column] = s
+            continue
+        try:
+            if dtype == "Int64" and s.dtype == object:
+                s = pd.to_numeric(s, errors="raise")
+            out[column] = s.astype(dtype)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{where}: column {column!r} cannot be read as {dtype}: {exc}") from None
+    return pd.DataFrame(out, index=df.index).reset_index(drop=True)
+
+
+def read_table(path: str | os.PathLike[str], *, chunksize: int | None = None) -> Iterator[pd.DataFrame]:
+    """Read a CSV, Parquet or JSON Lines file of cue points as DataFrames (one, or chunks)."""
+    p = os.fspath(path)
+    fmt = table_format(p)
+    if fmt == "csv":
+        dtypes = {c: ("string" if d == "object" else d) for c, d in DTYPES.items()}
+        # keep_default_na=False: an empty cell is missing, but the text "NA" stays text.
+        reader = pd.read_csv(p, dtype=dtypes, chunksize=chunksize or 100_000, keep_default_na=False,
+                             na_values=[""])
+        for chunk in reader:
+            yield conform(_decode_nested(chunk, p), p)
+    elif fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        f = pq.ParquetFile(p)
+        for batch in f.iter_batches(batch_size=chunksize or 100_000):
+            chunk = batch.to_pandas()
+            yield conform(_decode_nested(chunk, p), p)
+    else:
+        reader = pd.read_json(p, lines=True, chunksize=chunksize or 100_000, dtype=False)
+        for chunk in reader:
+            for c in NESTED_COLUMNS:
+                if c in chunk.columns:
+                    chunk[c] = [None if _missing_cell(v) else v for v in chunk[c]]
+            yield conform(chunk, p)
+
+
+def table_format(path: str) -> str:
+    lower = path.lower()
+    if lower.endswith(".csv") or lower.endswith(".csv.gz"):
+        return "csv"
+    if lower.endswith(".parquet") or lower.endswith(".pq"):
+        return "parquet"
+    if lower.endswith(".jsonl") or lower.endswith(".ndjson") or lower.endswith(".jsonl.gz"):
+        return "jsonl"
+    if lower.endswith(".xml") or lower.endswith(".xml.gz"):
+        return "xml"
+    raise ValueError(f"cannot tell the format of {path!r} from its extension; use .csv, .parquet, .jsonl or .xml")
+
+
+class TableWriter:
+    """Append DataFrames to a CSV, Parquet or JSON Lines file; written atomically on ``close``."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        import tempfile
+
+        self.path = os.fspath(path)
+        self.format = table_format(self.path)
+        if self.format == "xml":
+            raise ValueError("use cuepipe.write_xml for XML output")
+        directory = os.path.dirname(os.path.abspath(self.path))
+        fd, self._tmp = tempfile.mkstemp(prefix=".cuepipe-", suffix=".tmp", dir=directory)
+        os.close(fd)
+        self._pq_writer: Any = None
+        self._first = True
+        self.rows = 0
+
+    def write(self, df: pd.DataFrame) -> None:
+        df = df.reset_index(drop=True)
+        self.rows += len(df)
+        if self.format == "csv":
+            _encode_nested(df).to_csv(self._tmp, mode="w" if self._first else "a", header=self._first,
+                                      index=False, compression="gzip" if self.path.endswith(".gz") else None)
+        elif self.format == "parquet":
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            table = pa.Table.from_pandas(_encode_nested(df), schema=_arrow_schema(), preserve_index=False)
+            if self._pq_writer is None:
+                self._pq_writer = pq.ParquetWriter(self._tmp, _arrow_schema())
+            self._pq_writer.write_table(table)
+        else:
+            with open(self._tmp, "a" if not self._first else "w", encoding="utf-8") as f:
+                for rec in frame_to_records(df):
+                    f.write(json.dumps(rec, ensure_ascii=False) + "\n")
+        self._first = False
+
+    def close(self) -> None:
+        if self.format == "parquet" and self._pq_writer is None:
+            import pyarrow.parquet as pq
+
+            pq.write_table(_arrow_schema().empty_table(), self._tmp)
+        if self._pq_writer is not None:
+            self._pq_writer.close()
+        if self._first and self.format == "csv":
+            empty_frame().to_csv(self._tmp, index=False)
+        os.replace(self._tmp, self.path)
+
+    def abort(self) -> None:
+        if self._pq_writer is not None:
+            self._pq_writer.close()
+        try:
+            os.unlink(self._tmp)
+        except FileNotFoundError:
+            pass
+
+    def __enter__(self) -> TableWriter:
+        return self
+
+    def __exit__(self, exc_type: Any, *_: Any) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+def _arrow_schema() -> Any:
+    import pyarrow as pa
+
+    types = {"Int64": pa.int64(), "Float64": pa.float64(), "string": pa.string(), "object": pa.string()}
+    return pa.schema([(c, types[d]) for c, d in DTYPES.items()])

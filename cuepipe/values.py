@@ -1,0 +1,223 @@
+"""Value codecs: times, tags, enums and missing values. Pure functions, no XML here.
+
+Times are integer milliseconds everywhere in cuepipe; only this module turns them into ``xs:time``
+text (``HH:MM:SS.mmm``) and back, following the server's own arithmetic (format.md §3.1).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import enum
+import math
+import re
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+DAY_MS = 86_400_000
+_NA = pd.NA
+_NAT = pd.NaT
+
+
+def is_missing(value: object) -> bool:
+    """None, pandas NA/NaT and float NaN all mean 'no value'."""
+    return value is None or value is _NA or value is _NAT or (isinstance(value, float) and value != value)
+
+
+# ------------------------------------------------------------------------------------------------
+# times
+# ------------------------------------------------------------------------------------------------
+
+
+def to_milliseconds(value: object) -> int:
+    """Coerce a time value to integer milliseconds.
+
+    Accepts ints (Python or NumPy), floats holding a whole number, ``datetime.timedelta`` and
+    ``pandas.Timedelta``. Raises ``TypeError``/``ValueError`` with a plain message otherwise.
+    """
+    if isinstance(value, bool):
+        raise TypeError("expected integer milliseconds, got a boolean")
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        if not math.isfinite(value) or value != int(value):
+            raise ValueError(f"expected whole milliseconds, got {value!r}")
+        return int(value)
+    if isinstance(value, _dt.timedelta):  # includes pandas.Timedelta
+        us = (value.days * 86_400 + value.seconds) * 1_000_000 + value.microseconds
+        if isinstance(value, pd.Timedelta) and value.nanoseconds:
+            raise ValueError(f"time {value} has sub-millisecond precision")
+        if us % 1000:
+            raise ValueError(f"time {value} has sub-millisecond precision")
+        return us // 1000
+    if isinstance(value, np.timedelta64):
+        return to_milliseconds(pd.Timedelta(value))
+    raise TypeError(f"expected integer milliseconds, got {type(value).__name__} {value!r}")
+
+
+def format_time(ms: int) -> str:
+    """Milliseconds -> ``xs:time`` with millisecond precision; the fraction is left out when zero.
+
+    Only 0 <= ms < 24 h can be written: ``xs:time`` has no room for more, and the server would
+    reject a wrapped value as something else.
+    """
+    if ms < 0 or ms >= DAY_MS:
+        raise ValueError(
+            f"time {ms} ms is outside what xs:time can carry (0 to 23:59:59.999, i.e. < {DAY_MS} ms)"
+        )
+    s, frac = divmod(ms, 1000)
+    h, s = divmod(s, 3600)
+    m, s = divmod(s, 60)
+    if frac:
+        return f"{h:02d}:{m:02d}:{s:02d}.{frac:03d}"
+    return f"{h:02d}:{m:02d}:{s:02d}"
+
+
+def round_to_tenths(ms: int) -> int:
+    """Round milliseconds to the nearest tenth of a second, half away from zero (the server's ``round``)."""
+    return (ms + 50) // 100 * 100 if ms >= 0 else -((-ms + 50) // 100 * 100)
+
+
+def format_serve_time(ms: int) -> str:
+    """Milliseconds -> ``xs:time`` as ``serveBulk`` writes it: tenths of a second at most.
+
+    Unlike the real server (format.md §3.1) a remainder of 950-999 ms carries into the next second
+    instead of producing the ``.10`` bug, so what cuepipe writes always means what it says.
+    """
+    if ms < 0:
+        raise ValueError(f"time {ms} ms is negative")
+    rounded = round_to_tenths(ms)
+    if rounded >= DAY_MS:
+        raise ValueError(
+            f"time {ms} ms rounds to {rounded} ms, outside what xs:time can carry (< {DAY_MS} ms)"
+        )
+    s, frac = divmod(rounded, 1000)
+    h, s = divmod(s, 3600)
+    m, s = divmod(s, 60)
+    if frac:
+        return f"{h:02d}:{m:02d}:{s:02d}.{frac // 100}"
+    return f"{h:02d}:{m:02d}:{s:02d}"
+
+
+_TIME_RE = re.compile(r"\s*(\d+):(\d+):(\d+)(?:\.(\d*))?\s*")
+
+
+def parse_time(text: str) -> int:
+    """``xs:time`` text -> integer milliseconds, as the server's ``kXml::timeToInteger`` reads it.
+
+    Fractions are rounded half away from zero to whole milliseconds (``00:00:05.0005`` -> 5001), and
+    ``SS.10`` is 10.1 s: that is how the server itself reads the ``.10`` values its serve writer
+    emits for 950-999 ms remainders (format.md §3.1). A time-zone suffix is refused: the server
+    turns such a time into null.
+    """
+    m = _TIME_RE.fullmatch(text)
+    if m is None:
+        raise ValueError(f"{text!r} is not a time of the form HH:MM:SS[.fff] (time zones are not supported)")
+    h, mi, s, frac = m.groups()
+    ms = int(h) * 3_600_000 + int(mi) * 60_000 + int(s) * 1000
+    if frac:
+        ms += int(frac[:3].ljust(3, "0"))
+        if len(frac) > 3 and frac[3] >= "5":
+            ms += 1
+    return ms
+
+
+def server_time_text(ms: int) -> str:
+    """Exactly what the server's ``kXml::integerToTime`` writes, bugs included (format.md §3.1).
+
+    Tenths at most; the remainder 950-999 ms gives ``.10``; hours are not wrapped; negative input
+    produces the server's garbage. Used where byte-for-byte fidelity to the server is the point.
+    """
+    h = math.floor(ms / 3_600_000)
+    rest = ms - h * 3_600_000
+    m = math.floor(rest / 60_000)
+    rest -= m * 60_000
+    s = math.floor(rest / 1000)
+    d = _php_round((rest % 1000) / 100)
+    text = f"{h:02d}:{m:02d}:{s:02d}"
+    return f"{text}.{d}" if d else text
+
+
+def _php_round(x: float) -> int:
+    return int(math.floor(x + 0.5)) if x >= 0 else -int(math.floor(-x + 0.5))
+
+
+# ------------------------------------------------------------------------------------------------
+# tags
+# ------------------------------------------------------------------------------------------------
+
+TAG_MAX_LENGTH = 30
+
+
+def split_tags(value: object) -> list[str]:
+    """Comma-joined tags (or a list of tags) -> list of tag strings, verbatim (no trimming).
+
+    An empty string means no tags. An empty piece (``"a,,b"``) is an error: the server would drop it,
+    so writing it would silently change the data.
+    """
+    if isinstance(value, str):
+        if value == "":
+            return []
+        pieces = value.split(",")
+    elif isinstance(value, Iterable) and not isinstance(value, bytes | dict):
+        pieces = list(value)
+        for p in pieces:
+            if not isinstance(p, str):
+                raise TypeError(f"tags must be strings, got {type(p).__name__} {p!r}")
+            if "," in p:
+                raise ValueError(f"tag {p!r} contains a comma, which the server uses to join tags")
+    else:
+        raise TypeError(f"tags must be a comma-joined string or a list of strings, got {type(value).__name__}")
+    for i, p in enumerate(pieces):
+        if p == "":
+            raise ValueError(f"tag {i + 1} of {value!r} is empty; the server would drop it")
+        if len(p) > TAG_MAX_LENGTH:
+            raise ValueError(f"tag {p!r} is {len(p)} characters; the format allows {TAG_MAX_LENGTH}")
+    return pieces
+
+
+def join_tags(tags: Iterable[str]) -> str:
+    """List of tags -> the comma-joined string the API stores."""
+    return ",".join(tags)
+
+
+# ------------------------------------------------------------------------------------------------
+# enums
+# ------------------------------------------------------------------------------------------------
+
+
+def enum_lookup(enum_cls: type[enum.Enum]) -> dict[object, str]:
+    """Every spelling a user may give for an enum member -> the text the XML carries.
+
+    Values (``"1"`` or ``1``), member names in any case (``"VAST_2_0"``, ``"vast_2_0"``) and the members
+    themselves are accepted.
+    """
+    table: dict[object, str] = {}
+    for member in enum_cls:
+        text = str(member.value)
+        table[member.value] = text
+        table[text] = text
+        table[member.name] = text
+        table[member.name.lower()] = text
+        if isinstance(member.value, str) and member.value.isdigit():
+            table[int(member.value)] = text
+    return table
+
+
+# ------------------------------------------------------------------------------------------------
+# characters
+# ------------------------------------------------------------------------------------------------
+
+# Characters XML 1.0 cannot hold (not even as character references), plus lone surrogates.
+_BAD_XML_CHARS = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def find_bad_xml_char(text: str) -> int:
+    """Index of the first character XML 1.0 cannot carry, or -1."""
+    m = _BAD_XML_CHARS.search(text)
+    return -1 if m is None else m.start()
+
+
+def describe_char(ch: str) -> str:
+    return f"U+{ord(ch):04X}"

@@ -1,0 +1,241 @@
+"""Validation against the server-equivalent XSDs, streaming, with errors a person can act on.
+
+A first pass parses and validates in one streaming pass (libxml2's SAX-plugged validator, elements
+cleared as they go). Only if that pass finds a problem does a second pass validate each cue point
+element on its own, which yields line numbers, the record index and the element path for every
+error instead of libxml2's line-less streaming messages.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from lxml import etree
+
+from .. import vocabulary as voc
+from ..errors import XMLFormatError
+from ._source import PARSER_OPTIONS, Source, open_source, source_name
+from .schemas import load_schema
+
+_SCENE_TAGS = tuple(voc.BY_ELEMENT)
+
+
+@dataclass(frozen=True)
+class ValidationIssue:
+    """One problem: where it is (line, column, 0-based record index, element path) and what is wrong."""
+
+    message: str
+    line: int | None = None
+    column: int | None = None
+    record: int | None = None
+    element: str | None = None
+
+    def __str__(self) -> str:
+        where = []
+        if self.line:
+            where.append(f"line {self.line}")
+        if self.record is not None:
+            where.append(f"record {self.record}")
+        if self.element:
+            where.append(self.element)
+        return (", ".join(where) + ": " if where else "") + self.message
+
+
+@dataclass
+class ValidationReport:
+    """The outcome of :func:`validate`. ``ok`` is true when there are no errors."""
+
+    kind: voc.Kind
+    source: str
+    records: int = 0
+    errors: list[ValidationIssue] = field(default_factory=list)
+    truncated: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+    def __str__(self) -> str:
+        if self.ok:
+            return f"{self.source}: valid {self.kind} document, {self.records} cue points"
+        lines = [f"{self.source}: invalid {self.kind} document ({len(self.errors)} errors)"]
+        lines += [f"  {e}" for e in self.errors]
+        if self.truncated:
+            lines.append("  ... more errors not shown")
+        return "\n".join(lines)
+
+    def raise_for_errors(self) -> None:
+        """Raise :class:`XMLFormatError` describing the first error, if any."""
+        if self.errors:
+            e = self.errors[0]
+            more = f" (and {len(self.errors) - 1} more)" if len(self.errors) > 1 else ""
+            raise XMLFormatError(e.message + more, line=e.line, column=e.column, record=e.record)
+
+
+_ELEMENT_PREFIX = re.compile(r"^Element '[^']*'(?:, attribute '[^']*')?: ")
+
+
+def _plain(message: str) -> str:
+    """libxml2 repeats the element name we already report as a path; keep the attribute, drop the rest."""
+    m = re.match(r"^Element '[^']*', attribute '([^']*)': (.*)$", message, re.S)
+    if m:
+        return f"attribute {m.group(1)!r}: {m.group(2)}"
+    return _ELEMENT_PREFIX.sub("", message).strip()
+
+
+def validate(source: Source, *, kind: voc.Kind = "ingest", max_errors: int = 100) -> ValidationReport:
+    """Validate a cue point document against the ``kind`` schema ("ingest" or "serve").
+
+    Streams: memory stays flat on large files. Hostile XML (DTDs, entity declarations, external
+    references) is refused as an error in the report, never expanded or fetched. Returns a
+    :class:`ValidationReport`; it never raises for a bad document (only for a missing file or a bad
+    argument).
+    """
+    schema = load_schema(kind)
+    report = ValidationReport(kind=kind, source=source_name(source))
+    data = _rewindable(source)
+    try:
+        fast_ok, count = _fast_pass(data, schema)
+    except XMLFormatError as exc:
+        report.errors.append(ValidationIssue(exc.reason, exc.line, exc.column, exc.record, exc.element))
+        return report
+    report.records = count
+    if fast_ok:
+        return report
+    _detailed_pass(data, schema, kind, report, max_errors)
+    if not report.errors:
+        # The streaming validator saw something the per-element pass cannot place.
+        for entry in schema.error_log:
+            report.errors.append(ValidationIssue(_plain(entry.message)))
+        if not report.errors:
+            report.errors.append(ValidationIssue("document is invalid"))
+    return report
+
+
+def _rewindable(source: Source) -> Source:
+    """The detailed pass reads the source a second time; file objects must be seekable for that."""
+    if hasattr(source, "read") and not isinstance(source, bytes | bytearray | memoryview):
+        try:
+            pos = source.tell()  # type: ignore[union-attr]
+            return _Rewind(source, pos)  # type: ignore[arg-type]
+        except (OSError, AttributeError, ValueError):
+            return source.read()  # type: ignore[union-attr,return-value]
+    return source
+
+
+class _Rewind:
+    def __init__(self, f: Any, pos: int) -> None:
+        self.f, self.pos, self.name = f, pos, getattr(f, "name", "<stream>")
+
+    def read(self, n: int = -1) -> bytes:
+        return self.f.read(n)
+
+    def rewind(self) -> _Rewind:
+        self.f.seek(self.pos)
+        return self
+
+
+def _open(data: Any) -> Any:
+    return open_source(data.rewind() if isinstance(data, _Rewind) else data)
+
+
+def _fast_pass(data: Any, schema: etree.XMLSchema) -> tuple[bool, int]:
+    count = 0
+    with _open(data) as stream:
+        it = etree.iterparse(stream, events=("end",), tag=_SCENE_TAGS, schema=schema, **PARSER_OPTIONS)
+        try:
+            for _, elem in it:
+                count += 1
+                elem.clear(keep_tail=True)
+                parent = elem.getparent()
+                if parent is not None:
+                    while elem.getprevious() is not None:
+                        del parent[0]
+        except etree.XMLSyntaxError as exc:
+            if exc.code and _is_schema_error(exc):
+                return False, count
+            line, column = exc.position if exc.position else (None, None)
+            raise XMLFormatError(f"not well-formed XML: {exc.msg}", line=line, column=column, record=count) from None
+    return True, count
+
+
+def _is_schema_error(exc: etree.XMLSyntaxError) -> bool:
+    return exc.domain == etree.ErrorDomains.SCHEMASV or any(
+        e.domain == etree.ErrorDomains.SCHEMASV for e in exc.error_log
+    )
+
+
+def _detailed_pass(data: Any, schema: etree.XMLSchema, kind: voc.Kind, report: ValidationReport,
+                   max_errors: int) -> None:
+    errors = report.errors
+    count = 0
+
+    def add(issue: ValidationIssue) -> bool:
+        if len(errors) >= max_errors:
+            report.truncated = True
+            return False
+        errors.append(issue)
+        return True
+
+    with _open(data) as stream:
+        it = etree.iterparse(stream, events=("start", "end"), **PARSER_OPTIONS)
+        root = None
+        depth = 0
+        try:
+            for event, elem in it:
+                if event == "start":
+                    depth += 1
+                    if depth == 1:
+                        root = elem
+                        if elem.tag != "scenes":
+                            add(ValidationIssue(f"the root element must be <scenes>, not <{elem.tag}>",
+                                                elem.sourceline, element=f"/{elem.tag}"))
+                            return
+                    continue
+                depth -= 1
+                if depth != 1:
+                    continue
+                # a direct child of <scenes>, complete
+                path = f"/scenes/{elem.tag}[{count}]"
+                if not isinstance(elem.tag, str):
+                    continue
+                if elem.tag not in _SCENE_TAGS:
+                    ok = add(ValidationIssue(
+                        f"<{elem.tag}> is not a cue point element; expected one of {', '.join(_SCENE_TAGS)}",
+                        elem.sourceline, record=count, element=path))
+                elif not schema.validate(elem):
+                    ok = True
+                    for entry in schema.error_log:
+                        sub = entry.path or ""
+                        sub = sub[len("/" + elem.tag):] if sub.startswith("/" + elem.tag) else sub
+                        ok = add(ValidationIssue(_plain(entry.message), entry.line or elem.sourceline,
+                                                 entry.column or None, count, path + sub))
+                        if not ok:
+                            break
+                else:
+                    ok = True
+                if elem.tail and elem.tail.strip():
+                    ok = add(ValidationIssue("text is not allowed between cue point elements",
+                                             elem.sourceline, record=count, element="/scenes")) and ok
+                count += 1
+                elem.clear(keep_tail=False)
+                while elem.getprevious() is not None:
+                    del root[0]  # type: ignore[index]
+                if not ok:
+                    return
+        except etree.XMLSyntaxError as exc:
+            line, column = exc.position if exc.position else (None, None)
+            add(ValidationIssue(f"not well-formed XML: {exc.msg}", line, column, count))
+            return
+        if root is not None:
+            if root.text and root.text.strip():
+                add(ValidationIssue("text is not allowed directly inside <scenes>", root.sourceline,
+                                    element="/scenes"))
+            if kind == "ingest" and count == 0:
+                add(ValidationIssue("an ingest document needs at least one cue point element",
+                                    root.sourceline, element="/scenes"))
