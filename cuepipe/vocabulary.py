@@ -387,3 +387,103 @@ def type_info(value: object) -> CuePointTypeInfo:
             return info
     known = ", ".join(t.api_type.value for t in TYPES)
     raise KeyError(f"unknown cue point type {value!r}; known types: {known}")
+
+
+# --------------------------------------------------------------------------------------------
+# Bulk upload enums (api.md §5.2, §5.3)
+# --------------------------------------------------------------------------------------------
+
+
+class BatchJobStatus(enum.IntEnum):
+    """``KalturaBatchJobStatus``: the state of a bulk upload job."""
+
+    PENDING = 0
+    QUEUED = 1
+    PROCESSING = 2
+    PROCESSED = 3
+    MOVEFILE = 4
+    FINISHED = 5
+    FAILED = 6
+    ABORTED = 7
+    ALMOST_DONE = 8
+    RETRY = 9
+    FATAL = 10
+    DONT_PROCESS = 11
+    FINISHED_PARTIALLY = 12
+    SUSPEND = 13
+    SUSPEND_ALMOST_DONE = 14
+
+
+#: Job states after which the job never changes again (the server's "done" states).
+BATCH_JOB_DONE_STATUSES: frozenset[BatchJobStatus] = frozenset({
+    BatchJobStatus.FINISHED, BatchJobStatus.FAILED, BatchJobStatus.ABORTED, BatchJobStatus.FATAL,
+    BatchJobStatus.DONT_PROCESS, BatchJobStatus.FINISHED_PARTIALLY,
+})
+
+
+class BatchJobErrorType(enum.IntEnum):
+    """``KalturaBatchJobErrorTypes``: where a failed job's error came from."""
+
+    APP = 0
+    RUNTIME = 1
+    HTTP = 2
+    CURL = 3
+    KALTURA_API = 4
+    KALTURA_CLIENT = 5
+
+
+class BulkUploadType(enum.StrEnum):
+    """``KalturaBulkUploadType`` (dynamic): the engine that reads the uploaded file."""
+
+    CSV = "bulkUploadCsv.CSV"
+    XML = "bulkUploadXml.XML"
+    FILTER = "bulkUploadFilter.FILTER"
+    DROP_FOLDER_XML = "dropFolderXmlBulkUpload.DROP_FOLDER_XML"
+    ICAL = "scheduleBulkUpload.ICAL"
+    DROP_FOLDER_ICAL = "scheduleDropFolder.DROP_FOLDER_ICAL"
+
+
+class BulkUploadObjectType(enum.StrEnum):
+    """``KalturaBulkUploadObjectType`` (dynamic): what a bulk upload creates."""
+
+    ENTRY = "1"
+    CATEGORY = "2"
+    USER = "3"
+    CATEGORY_USER = "4"
+    CATEGORY_ENTRY = "5"
+    USER_ENTRY = "6"
+    VENDOR_CATALOG_ITEM = "7"
+    JOB = "bulkUploadFilter.JOB"
+    SCHEDULE_EVENT = "scheduleBulkUpload.SCHEDULE_EVENT"
+    SCHEDULE_RESOURCE = "scheduleBulkUpload.SCHEDULE_RESOURCE"
+
+
+class BulkUploadResultStatus(enum.StrEnum):
+    """``KalturaBulkUploadResultStatus``: the outcome of one line of a bulk upload."""
+
+    ERROR = "1"
+    OK = "2"
+    IN_PROGRESS = "3"
+
+
+class BulkUploadAction(enum.StrEnum):
+    """``KalturaBulkUploadAction``: what one line of a bulk upload asked for."""
+
+    ADD = "1"
+    UPDATE = "2"
+    DELETE = "3"
+    REPLACE = "4"
+    TRANSFORM_XSLT = "5"
+    ADD_OR_UPDATE = "6"
+    ACTIVATE = "7"
+    REJECT = "8"
+    UPDATE_STATUS = "9"
+    CANCEL = "scheduleBulkUpload.CANCEL"
+
+
+class BulkUploadCsvVersion(enum.IntEnum):
+    """``KalturaBulkUploadCsvVersion`` (``KalturaBulkUploadCsvJobData.csvVersion``)."""
+
+    V1 = 1
+    V2 = 2
+    V3 = 3

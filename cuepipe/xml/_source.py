@@ -107,11 +107,29 @@ def _check_prolog(head: bytes, complete: bool) -> bool:
     return True  # text before the root: the parser reports the syntax error
 
 
+def syntax_error(exc: Any, record: int | None) -> XMLFormatError:
+    """An lxml syntax error as an XMLFormatError with the real cause and position.
+
+    iterparse sometimes reports only "no element found" at line 0; the error log holds the cause.
+    """
+    line, column = exc.position if exc.position else (0, 0)
+    msg = exc.msg or str(exc)
+    last = exc.error_log.last_error if exc.error_log else None
+    if (line == 0 or msg == "no element found") and last is not None:
+        msg, line, column = last.message, last.line, last.column
+    if "premature end" in msg.lower() or (msg == "no element found" and not line):
+        msg = f"the document ends before its root element is closed (truncated?): {msg}"
+    return XMLFormatError(f"not well-formed XML: {msg}", line=line or None, column=column or None,
+                          record=record)
+
+
 def guard_stream(raw: IO[bytes]) -> IO[bytes]:
     """Return a stream equivalent to ``raw`` after refusing documents with a DTD."""
     head = b""
     while True:
         chunk = raw.read(65536)
+        if not head and not chunk:
+            raise XMLFormatError("the document is empty")
         head += chunk
         if _check_prolog(head, complete=not chunk):
             break

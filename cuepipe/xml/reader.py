@@ -29,7 +29,7 @@ from lxml import etree
 from .. import vocabulary as voc
 from ..errors import XMLFormatError
 from ..values import join_tags, parse_time
-from ._source import PARSER_OPTIONS, Source, open_source
+from ._source import PARSER_OPTIONS, Source, open_source, syntax_error
 
 Record = dict[str, Any]
 
@@ -82,7 +82,8 @@ class _TypePlan:
             else:
                 self.children[f.xml] = (f.column, f.kind, _converter(f))
         for xml, column in info.serve_quirks.items():
-            self.children.setdefault(xml, (column, "str", _as_str))
+            f = voc.COLUMN_BY_NAME[column]
+            self.children.setdefault(xml, (column, f.kind, _converter(f)))
         self.question = info.api_type is voc.CuePointType.QUIZ_QUESTION
 
 
@@ -185,6 +186,9 @@ def _read_scene(elem: Any, plan: _TypePlan) -> Record:
             elif kind == "custom":
                 rec.setdefault(column, []).append(_read_custom_data(child))
             else:
+                if len(child):
+                    raise XMLFormatError(f"<{tag}> holds elements; it takes text only", line=child.sourceline,
+                                         element=tag)
                 rec[column] = conv(child.text)
         except ValueError as exc:
             if isinstance(exc, XMLFormatError):
@@ -253,9 +257,7 @@ def iter_cue_points(source: Source) -> Iterator[Record]:
                 yield rec
                 index += 1
         except etree.XMLSyntaxError as exc:
-            line, column = exc.position if exc.position else (None, None)
-            raise XMLFormatError(f"not well-formed XML: {exc.msg}", line=line, column=column,
-                                 record=index) from None
+            raise syntax_error(exc, index) from None
         root = events.root
         if root is None:
             raise XMLFormatError("the document is empty")

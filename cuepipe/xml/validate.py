@@ -16,7 +16,7 @@ from lxml import etree
 
 from .. import vocabulary as voc
 from ..errors import XMLFormatError
-from ._source import PARSER_OPTIONS, Source, open_source, source_name
+from ._source import PARSER_OPTIONS, Source, open_source, source_name, syntax_error
 from .schemas import load_schema
 
 _SCENE_TAGS = tuple(voc.BY_ELEMENT)
@@ -77,15 +77,30 @@ class ValidationReport:
             raise XMLFormatError(e.message + more, line=e.line, column=e.column, record=e.record)
 
 
-_ELEMENT_PREFIX = re.compile(r"^Element '[^']*'(?:, attribute '[^']*')?: ")
+_ATTRIBUTE = re.compile(r"^Element '([^']*)', attribute '([^']*)': (.*)$", re.S)
+_ELEMENT = re.compile(r"^Element '([^']*)': (.*)$", re.S)
+_EXPECTED = re.compile(r"Expected is (?:one of )?\( (.*) \)\.")
 
 
 def _plain(message: str) -> str:
-    """libxml2 repeats the element name we already report as a path; keep the attribute, drop the rest."""
-    m = re.match(r"^Element '[^']*', attribute '([^']*)': (.*)$", message, re.S)
+    """libxml2's message, phrased for a person: element names as <tags>, expected names as a list."""
+    message = message.strip()
+    m = _ATTRIBUTE.match(message)
     if m:
-        return f"attribute {m.group(1)!r}: {m.group(2)}"
-    return _ELEMENT_PREFIX.sub("", message).strip()
+        return f"attribute {m.group(2)!r} of <{m.group(1)}>: {m.group(3)}"
+    m = _ELEMENT.match(message)
+    if not m:
+        return message
+    name, rest = m.groups()
+    expected = _EXPECTED.search(rest)
+    names = ""
+    if expected:
+        names = ", ".join(f"<{n.strip()}>" for n in expected.group(1).split(",") if n.strip() != "scene-extension")
+    if rest.startswith("This element is not expected"):
+        return f"<{name}> is not allowed here" + (f"; expected {names}" if names else "")
+    if rest.startswith("Missing child element"):
+        return f"<{name}> is missing a required child; expected {names}"
+    return f"<{name}>: {rest}"
 
 
 def validate(source: Source, *, kind: voc.Kind = "ingest", max_errors: int = 100) -> ValidationReport:
@@ -146,28 +161,32 @@ def _open(data: Any) -> Any:
 
 def _fast_pass(data: Any, schema: etree.XMLSchema) -> tuple[bool, int]:
     count = 0
+    closed = False  # libxml2's streaming validator can end quietly on a truncated document
     with _open(data) as stream:
-        it = etree.iterparse(stream, events=("end",), tag=_SCENE_TAGS, schema=schema, **PARSER_OPTIONS)
+        it = etree.iterparse(stream, events=("end",), tag=(*_SCENE_TAGS, "scenes"), schema=schema,
+                             **PARSER_OPTIONS)
         try:
             for _, elem in it:
+                parent = elem.getparent()
+                if parent is None:
+                    closed = True
+                    continue
+                if elem.tag == "scenes":
+                    continue
                 count += 1
                 elem.clear(keep_tail=True)
-                parent = elem.getparent()
-                if parent is not None:
-                    while elem.getprevious() is not None:
-                        del parent[0]
+                while elem.getprevious() is not None:
+                    del parent[0]
         except etree.XMLSyntaxError as exc:
-            if exc.code and _is_schema_error(exc):
+            if _is_schema_error(exc):
                 return False, count
-            line, column = exc.position if exc.position else (None, None)
-            raise XMLFormatError(f"not well-formed XML: {exc.msg}", line=line, column=column, record=count) from None
-    return True, count
+            raise syntax_error(exc, count) from None
+    return closed, count
 
 
 def _is_schema_error(exc: etree.XMLSyntaxError) -> bool:
-    return exc.domain == etree.ErrorDomains.SCHEMASV or any(
-        e.domain == etree.ErrorDomains.SCHEMASV for e in exc.error_log
-    )
+    last = exc.error_log.last_error if exc.error_log else None
+    return last is not None and last.domain == etree.ErrorDomains.SCHEMASV
 
 
 def _detailed_pass(data: Any, schema: etree.XMLSchema, kind: voc.Kind, report: ValidationReport,
@@ -229,8 +248,8 @@ def _detailed_pass(data: Any, schema: etree.XMLSchema, kind: voc.Kind, report: V
                 if not ok:
                     return
         except etree.XMLSyntaxError as exc:
-            line, column = exc.position if exc.position else (None, None)
-            add(ValidationIssue(f"not well-formed XML: {exc.msg}", line, column, count))
+            err = syntax_error(exc, count)
+            add(ValidationIssue(err.reason, err.line, err.column, count))
             return
         if root is not None:
             if root.text and root.text.strip():
