@@ -4,6 +4,8 @@ Columns are the API field names from :data:`cuepipe.vocabulary.COLUMNS`, always 
 that order, so every chunk of every file has the same schema. Dtypes: times and integers ``Int64``,
 text ``string``, nested values (``optionalAnswers``, ``customData``) ``object`` holding lists of
 dicts. CSV and Parquet carry the nested values as JSON text; JSON Lines carries them natively.
+In CSV an empty cell means "missing": CSV cannot tell an empty string from no value, so use
+Parquet or JSON Lines where that difference matters.
 """
 
 from __future__ import annotations
@@ -172,12 +174,29 @@ def conform(df: pd.DataFrame, where: str = "input") -> pd.DataFrame:
             out[column] = s
             continue
         try:
-            if dtype == "Int64" and s.dtype == object:
+            if dtype in ("Int64", "Float64") and not pd.api.types.is_numeric_dtype(s.dtype):
                 s = pd.to_numeric(s, errors="raise")
             out[column] = s.astype(dtype)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"{where}: column {column!r} cannot be read as {dtype}: {exc}") from None
+        except (TypeError, ValueError):
+            bad = _first_bad_number(s, dtype)
+            raise ValueError(
+                f"{where}: column {column!r}, row {bad[0]}: {bad[1]!r} is not "
+                + ("an integer" if dtype == "Int64" else "a number")
+            ) from None
     return pd.DataFrame(out, index=df.index).reset_index(drop=True)
+
+
+def _first_bad_number(s: pd.Series, dtype: str) -> tuple[int, Any]:
+    for i, v in enumerate(s):
+        if _missing_cell(v):
+            continue
+        try:
+            f = float(v)
+            if dtype == "Int64" and f != int(f):
+                return i, v
+        except (TypeError, ValueError, OverflowError):
+            return i, v
+    return -1, None
 
 
 def read_table(path: str | os.PathLike[str], *, chunksize: int | None = None) -> Iterator[pd.DataFrame]:
@@ -185,9 +204,9 @@ def read_table(path: str | os.PathLike[str], *, chunksize: int | None = None) ->
     p = os.fspath(path)
     fmt = table_format(p)
     if fmt == "csv":
-        dtypes = {c: ("string" if d == "object" else d) for c, d in DTYPES.items()}
+        # Everything as text first, so that conform() can name the column and row of a bad number;
         # keep_default_na=False: an empty cell is missing, but the text "NA" stays text.
-        reader = pd.read_csv(p, dtype=dtypes, chunksize=chunksize or 100_000, keep_default_na=False,
+        reader = pd.read_csv(p, dtype="string", chunksize=chunksize or 100_000, keep_default_na=False,
                              na_values=[""])
         for chunk in reader:
             yield conform(_decode_nested(chunk, p), p)
@@ -199,7 +218,7 @@ def read_table(path: str | os.PathLike[str], *, chunksize: int | None = None) ->
             chunk = batch.to_pandas()
             yield conform(_decode_nested(chunk, p), p)
     else:
-        reader = pd.read_json(p, lines=True, chunksize=chunksize or 100_000, dtype=False)
+        reader = pd.read_json(p, lines=True, chunksize=chunksize or 100_000, dtype=False, precise_float=True)
         for chunk in reader:
             for c in NESTED_COLUMNS:
                 if c in chunk.columns:
@@ -241,8 +260,10 @@ class TableWriter:
         df = df.reset_index(drop=True)
         self.rows += len(df)
         if self.format == "csv":
+            # CRLF line ends (RFC 4180) make the csv module quote fields holding a lone \r too.
             _encode_nested(df).to_csv(self._tmp, mode="w" if self._first else "a", header=self._first,
-                                      index=False, compression="gzip" if self.path.endswith(".gz") else None)
+                                      index=False, lineterminator="\r\n",
+                                      compression="gzip" if self.path.endswith(".gz") else None)
         elif self.format == "parquet":
             import pyarrow as pa
             import pyarrow.parquet as pq

@@ -357,17 +357,23 @@ XML_TYPES: tuple[CuePointTypeInfo, ...] = tuple(t for t in TYPES if t.element)
 
 
 def _columns() -> tuple[Field, ...]:
-    """Every record column once, in a stable order: base fields, then type fields by first use."""
-    seen: dict[str, Field] = {}
-    for f in BASE_FIELDS[:3]:  # id, systemName, entryId
-        seen[f.column] = f
-    seen["cuePointType"] = Field("cuePointType", "", kind="enum", enum=CuePointType,
-                                 doc="API type, e.g. annotation.Annotation; decides the XML element.")
+    """Every record column once, in a stable order: identity and timing first, then type fields."""
+    seen: dict[str, Field] = {
+        "cuePointType": Field("cuePointType", "", kind="enum", enum=CuePointType,
+                              doc="API type, e.g. annotation.Annotation; decides the XML element."),
+    }
+    base = {f.column: f for f in BASE_FIELDS}
+    for column in ("id", "entryId", "systemName", "startTime"):
+        seen[column] = base[column]
+    seen["endTime"] = _END_TIME
+    for f in BASE_FIELDS:
+        seen.setdefault(f.column, f)
     for t in XML_TYPES:
-        for f in t.all_fields:
+        for f in t.fields:
             seen.setdefault(f.column, f)
         for col in t.serve_quirks.values():
             seen.setdefault(col, Field(col, col, ingest=None, serve=None))
+    seen[CUSTOM_DATA.column] = CUSTOM_DATA
     return tuple(seen.values())
 
 
