@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 from lxml import etree
 
 from cuepipe import vocabulary as voc
+from cuepipe.frames import DTYPES
 from cuepipe.xml.schemas import schema_path
 
 XS = "{http://www.w3.org/2001/XMLSchema}"
@@ -141,3 +145,9 @@ def test_type_lookup_by_every_name():
             assert voc.type_info(info.element) is info
     with pytest.raises(KeyError, match="annotation.Annotation"):
         voc.type_info("annotation.Annotaton")
+
+
+def test_readme_column_table_lists_every_column_in_order():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    listed = re.findall(r"^\| `([A-Za-z]+)` \| (\w+) \|", readme, re.M)
+    assert listed == list(DTYPES.items())
