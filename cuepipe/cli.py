@@ -120,16 +120,14 @@ def demo(workdir: str | None) -> None:
     run_demo(Path(workdir) if workdir else None, console=console)
 
 
-def _register_optional_commands() -> None:
-    """Commands that live with their layer (emulator, API client) register here when present."""
-    try:
-        from .emulator.cli import emulator
-    except ImportError:
-        return
+def _register_layer_commands() -> None:
+    """Commands that live with their layer (emulator, API client) register here."""
+    from .emulator.cli import emulator
+
     main.add_command(emulator)
 
 
-_register_optional_commands()
+_register_layer_commands()
 
 if __name__ == "__main__":  # pragma: no cover
     main()

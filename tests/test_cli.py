@@ -90,5 +90,5 @@ def test_demo_runs(tmp_path):
 def test_console_script_is_installed():
     exe = shutil.which("cuepipe", path=str(Path(sys.executable).parent))
     proc = subprocess.run([exe, "--help"], capture_output=True, text=True, check=True)
-    for command in ("convert", "validate", "demo"):
+    for command in ("convert", "validate", "demo", "emulator"):
         assert command in proc.stdout

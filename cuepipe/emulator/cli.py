@@ -1,0 +1,80 @@
+"""``cuepipe emulator``: run the local Kaltura API emulator in the foreground.
+
+The command object is registered by the main CLI; it can also run on its own
+(``python -m cuepipe.emulator.cli --admin-secret ...``). Secrets are never printed.
+"""
+
+from __future__ import annotations
+
+import click
+
+from .server import run
+
+
+@click.command("emulator")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=8080, show_default=True, type=int, help="TCP port (0 picks a free one).")
+@click.option(
+    "--db",
+    default="cuepipe-emulator.db",
+    show_default=True,
+    help="SQLite database file; ':memory:' keeps nothing after exit.",
+)
+@click.option("--partner-id", default=100, show_default=True, type=int, help="The partner account's id.")
+@click.option(
+    "--admin-secret",
+    required=True,
+    envvar="CUEPIPE_EMULATOR_ADMIN_SECRET",
+    help="The partner's admin secret (or env CUEPIPE_EMULATOR_ADMIN_SECRET).",
+)
+@click.option(
+    "--user-secret",
+    default="",
+    envvar="CUEPIPE_EMULATOR_USER_SECRET",
+    help="The partner's user secret for type-0 sessions (random if not given).",
+)
+@click.option(
+    "--ks-version",
+    type=click.Choice(["1", "2"]),
+    default="2",
+    show_default=True,
+    help="KS format session.start issues.",
+)
+@click.option("--entries", default="", help="Comma-separated entry ids to create, e.g. 0_abc,0_def.")
+@click.option(
+    "--no-server-bugs", is_flag=True, help="Serve valid XML instead of reproducing the server's bugs."
+)
+@click.option("--cdn-host", default=None, help="Host written into served XML (default: the request's Host).")
+def emulator(
+    host: str,
+    port: int,
+    db: str,
+    partner_id: int,
+    admin_secret: str,
+    user_secret: str,
+    ks_version: str,
+    entries: str,
+    no_server_bugs: bool,
+    cdn_host: str | None,
+) -> None:
+    """Serve a local emulator of the Kaltura cue point, bulk upload and session API actions."""
+    seeds = [e.strip() for e in entries.split(",") if e.strip()]
+    click.echo(
+        f"cuepipe emulator: partner {partner_id}, database {db}, http://{host}:{port}/api_v3/", err=True
+    )
+    run(
+        host,
+        port,
+        db,
+        partner_id=partner_id,
+        admin_secret=admin_secret,
+        user_secret=user_secret,
+        ks_version=int(ks_version),
+        entries=seeds,
+        server_bugs=not no_server_bugs,
+        cdn_host=cdn_host,
+    )
+
+
+if __name__ == "__main__":
+    emulator()

@@ -1,0 +1,357 @@
+"""``addFromBulk``: understand an uploaded ingest document and apply it the way the server does.
+
+Understanding (independent of ``cuepipe.xml``): the upload is parsed by a hardened lxml parser (no
+DTD, no entities, no network: a document with a DOCTYPE is refused as ``XML_INVALID``, like a
+hardened server would), validated by libxml2 against ``schemas/ingest.xsd`` (the server's own
+validator engine, whose verdicts differ from other engines on details such as whitespace around
+``xs:time``) and decoded, element order preserved, by the ``xmlschema`` package against the same XSD.
+Any failure is ``XML_INVALID`` and nothing is written.
+
+Applying (format.md §4.1-§4.4): scenes are handled in document order and each is committed on its
+own; the first failure (unknown entry -> ``INVALID_ENTRY_ID`` with an empty message; a quiz answer
+whose question does not exist -> ``INTERNAL_SERVERL_ERROR``, the documented intent of the PHP fatal)
+aborts the rest and earlier scenes stay saved. Insert vs update: ``sceneId`` first, then
+``systemName`` on the scene's entry; a match of another type is silently skipped. Which fields each
+type's parser sets follows the §4.1 table (thumb sets only base fields; tags are always overwritten;
+``entryId`` moves on update; annotation ``<parent>`` resolves only against cue points already saved
+on the same entry, i.e. earlier scenes). Ambiguities resolved: new non-thumb cue points get status
+READY; a start time the server cannot parse (time-zone suffix) is stored as 0; ``scene-customData``
+is ignored because the emulator has no custom-metadata profiles (the server ignores it then too).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+import xmlschema
+from lxml import etree
+
+from .. import vocabulary as voc
+from ..xml.schemas import schema_dir
+from .context import Context
+from .errors import (
+    CUE_POINT_SYSTEM_NAME_EXISTS,
+    INTERNAL_SERVERL_ERROR,
+    INVALID_CUE_POINT_ID,
+    INVALID_ENTRY_ID,
+    XML_INVALID,
+    ApiError,
+)
+from .store import Store, now, q
+from .timecode import time_to_integer
+
+_SCHEMA_LOCK = threading.Lock()
+
+
+@dataclass
+class Node:
+    """One decoded element: tag, attributes, decoded simple value, children in document order."""
+
+    tag: str
+    attrs: dict[str, Any] = field(default_factory=dict)
+    value: Any = None
+    children: list[Node] = field(default_factory=list)
+
+    def first(self, tag: str) -> Node | None:
+        return next((c for c in self.children if c.tag == tag), None)
+
+    def all(self, tag: str) -> list[Node]:
+        return [c for c in self.children if c.tag == tag]
+
+    def text(self, tag: str) -> str | None:
+        child = self.first(tag)
+        if child is None:
+            return None
+        return "" if child.value is None else str(child.value)
+
+
+def _from_jsonml(item: list[Any]) -> Node:
+    node = Node(item[0])
+    rest = item[1:]
+    if rest and isinstance(rest[0], dict):
+        node.attrs = rest[0]
+        rest = rest[1:]
+    for part in rest:
+        if isinstance(part, list):
+            node.children.append(_from_jsonml(part))
+        elif node.value is None:
+            node.value = part
+    return node
+
+
+@cache
+def _schemas() -> tuple[xmlschema.XMLSchema, etree.XMLSchema]:
+    path = schema_dir() / "ingest.xsd"
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+    return xmlschema.XMLSchema(str(path)), etree.XMLSchema(etree.parse(str(path), parser))
+
+
+def _hardened_parse(data: bytes) -> etree._Element:
+    parser = etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        dtd_validation=False,
+        huge_tree=False,
+        remove_blank_text=False,
+    )
+    try:
+        root = etree.fromstring(data, parser)
+    except etree.XMLSyntaxError as exc:
+        raise ApiError(XML_INVALID) from exc
+    tree = root.getroottree()
+    if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
+        raise ApiError(XML_INVALID)  # DTDs (and so entity declarations) are refused outright
+    return root
+
+
+def decode(data: bytes) -> Node:
+    """Parse, validate and decode an ingest document; ``XML_INVALID`` on any problem."""
+    if not data or not data.strip():
+        raise ApiError(XML_INVALID)
+    root = _hardened_parse(data)
+    xsd, libxml_schema = _schemas()
+    with _SCHEMA_LOCK:
+        valid = libxml_schema.validate(root)
+    if not valid:
+        raise ApiError(XML_INVALID)
+    try:
+        decoded = xsd.to_dict(
+            xmlschema.XMLResource(root, defuse="always", allow="none"),
+            converter=xmlschema.JsonMLConverter,
+            validation="strict",
+        )
+    except (xmlschema.XMLSchemaValidationError, xmlschema.XMLResourceError, ValueError) as exc:
+        raise ApiError(XML_INVALID) from exc
+    return _from_jsonml(decoded)
+
+
+# ---------------------------------------------------------------------------- applying scenes
+
+# Types whose parser sets nothing beyond the base fields (ThumbCuePointPlugin::parseXml, §4.1).
+_BASE_ONLY = frozenset({voc.CuePointType.THUMB})
+# Fields a parser sets even when the element is absent (annotation endTime := parsed sceneEndTime).
+_ALWAYS_SET = {(voc.CuePointType.ANNOTATION, "endTime")}
+# Annotation references, resolved to a parentId by lookup rather than copied (AnnotationPlugin::parseXml).
+_RESOLVED = {(voc.CuePointType.ANNOTATION, "parentSystemName"), (voc.CuePointType.ANNOTATION, "parentId")}
+_READY, _DELETED, _PENDING = (
+    int(voc.CuePointStatus.READY),
+    int(voc.CuePointStatus.DELETED),
+    int(voc.CuePointStatus.PENDING),
+)
+
+
+@dataclass
+class IngestMode:
+    """How scenes become cue points: ``addFromBulk`` (default) or the bulk-upload XML handler."""
+
+    force_insert: bool = False  # bulk item "add": every scene is cuePoint.add
+    scene_id_must_exist: bool = False  # bulk item "update": a sceneId is cuePoint.update(id)
+    unique_system_name: bool = False  # cuePoint.add refuses a duplicate systemName on the entry
+    status: int = _READY
+
+
+def _visible(ctx: Context) -> tuple[str, list[Any]]:
+    """Default criteria used by lookups: partner, not deleted, own cue points for user sessions."""
+    clause, args = "partnerId = ? AND status != ?", [ctx.partner_id, _DELETED]
+    ks = ctx.ks
+    if not ctx.is_admin and not (ks is not None and ks.has_privilege("list", "*")):
+        clause += f" AND {q('userId')} = ?"
+        args.append(ctx.user)
+    return clause, args
+
+
+def _by_id(store: Store, ctx: Context, cue_point_id: str) -> dict[str, Any] | None:
+    clause, args = _visible(ctx)
+    row = store.query_one(f"SELECT * FROM cue_points WHERE id = ? AND {clause}", [cue_point_id, *args])
+    return Store.decode_cue_point(row) if row else None
+
+
+def _by_system_name(store: Store, ctx: Context, entry_id: str, name: str) -> dict[str, Any] | None:
+    clause, args = _visible(ctx)
+    row = store.query_one(
+        f"SELECT * FROM cue_points WHERE {q('entryId')} = ? AND {q('systemName')} = ? AND {clause} "
+        "ORDER BY intId LIMIT 1",
+        [entry_id, name, *args],
+    )
+    return Store.decode_cue_point(row) if row else None
+
+
+def _convert(f: voc.Field, text: str) -> Any:
+    if f.kind == "time":
+        return time_to_integer(text)
+    if f.kind == "int":
+        return int(float(text))
+    if f.kind == "float":
+        return float(text)
+    if f.kind == "enum" and f.enum is not None and issubclass(f.enum, int):
+        return int(text)
+    return text
+
+
+def _answers(scene: Node) -> list[dict[str, Any]] | None:
+    """The first ``optionalAnswers`` wrapper replaces the whole list (QuizPlugin::parseXml)."""
+    wrapper = scene.first("optionalAnswers")
+    if wrapper is None:
+        return None
+    out = []
+    for node in wrapper.all("optionalAnswer"):
+        answer: dict[str, Any] = {}
+        for f in voc.OPTIONAL_ANSWER_FIELDS:
+            value = node.text(f.xml)
+            if value is not None:
+                answer[f.column] = (
+                    float(value) if f.kind == "float" else int(value) if f.kind == "int" else value
+                )
+        answer.setdefault("weight", 1.0)
+        out.append(answer)
+    return out
+
+
+def scene_values(
+    store: Store, ctx: Context, scene: Node, info: voc.CuePointTypeInfo, entry_id: str
+) -> dict[str, Any]:
+    """The columns this scene's parser sets (format.md §4.1 table)."""
+    tags = [n.value for n in (scene.first("tags") or Node("tags")).all("tag")]
+    values: dict[str, Any] = {
+        "startTime": time_to_integer(scene.text("sceneStartTime") or "") or 0,
+        "tags": ",".join(str(t) for t in tags if t not in (None, "", "0")),  # PHP-falsy tags are dropped
+        "entryId": entry_id,
+    }
+    if "systemName" in scene.attrs:
+        values["systemName"] = str(scene.attrs["systemName"])
+    if info.api_type in _BASE_ONLY:
+        return values
+    by_column = {f.column: f for f in info.fields}
+    for f in info.fields:
+        if f.kind == "custom" or (info.api_type, f.column) in _RESOLVED:
+            continue
+        if f.kind == "answers":
+            answers = _answers(scene)
+            if answers is not None:
+                values[f.column] = answers
+            continue
+        text = scene.text(f.xml)
+        if text is not None:
+            values[f.column] = _convert(f, text)
+        elif (info.api_type, f.column) in _ALWAYS_SET:
+            values[f.column] = None
+    if info.api_type == voc.CuePointType.ANNOTATION:
+        parent: dict[str, Any] | None = None
+        by_id, by_name = scene.text(by_column["parentId"].xml), scene.text(by_column["parentSystemName"].xml)
+        if by_id is not None:
+            parent = _by_id(store, ctx, by_id)
+        elif by_name is not None:  # looked up on the scene's own entry
+            parent = _by_system_name(store, ctx, entry_id, by_name)
+        if parent is not None:  # not found: silently left unchanged
+            values["parentId"] = parent["id"]
+            values["depth"] = (parent.get("depth") or 0) + 1
+    return values
+
+
+def _on_answer_insert(store: Store, ctx: Context, values: dict[str, Any]) -> None:
+    """``AnswerCuePoint::preInsert``: derive correctness from the parent question (which must exist)."""
+    question = _by_id(store, ctx, str(values.get("parentId") or ""))
+    if question is None or question["cuePointType"] != voc.CuePointType.QUIZ_QUESTION.value:
+        raise ApiError(INTERNAL_SERVERL_ERROR)
+    correct = [
+        str(a.get("key"))
+        for a in question.get("optionalAnswers") or []
+        if a.get("isCorrect") not in (None, 0, "0", "")
+    ]
+    values["correctAnswerKeys"] = ",".join(correct)
+    values["isCorrect"] = 1 if str(values.get("answerKey")) in correct else 0
+    values["explanation"] = question.get("explanation")
+
+
+def _count_child(c: Any, parent_id: str) -> None:
+    """``Annotation::postInsert``: bump the parent's direct count and every ancestor's total count."""
+    c.execute(
+        "UPDATE cue_points SET directChildrenCount = COALESCE(directChildrenCount, 0) + 1 WHERE id = ?",
+        (parent_id,),
+    )
+    seen: set[str] = set()
+    current: str | None = parent_id
+    while current and current not in seen:
+        seen.add(current)
+        c.execute(
+            "UPDATE cue_points SET childrenCount = COALESCE(childrenCount, 0) + 1 WHERE id = ?", (current,)
+        )
+        row = c.execute(f"SELECT {q('parentId')} AS p FROM cue_points WHERE id = ?", (current,)).fetchone()
+        current = row["p"] if row else None
+
+
+def apply_scenes(
+    store: Store, ctx: Context, root: Node, mode: IngestMode | None = None, entry_override: str | None = None
+) -> list[str]:
+    """Apply every cue point element under ``root``; returns the ids touched, in order."""
+    mode = mode or IngestMode()
+    touched: list[str] = []
+    known_entries: set[str] = set()
+    for scene in root.children:
+        info = voc.BY_ELEMENT.get(scene.tag)
+        if info is None:
+            continue  # not a cue point element (e.g. a lone <scene-annotation> used as the root)
+        entry_id = entry_override or str(scene.attrs.get("entryId", ""))
+        if entry_id not in known_entries:
+            if store.entry(ctx.partner_id or 0, entry_id) is None:
+                raise ApiError(INVALID_ENTRY_ID)
+            known_entries.add(entry_id)
+        existing: dict[str, Any] | None = None
+        if not mode.force_insert:
+            scene_id = str(scene.attrs.get("sceneId") or "")
+            if scene_id:
+                existing = _by_id(store, ctx, scene_id)
+                if existing is None and mode.scene_id_must_exist:
+                    raise ApiError(INVALID_CUE_POINT_ID, scene_id)
+            system_name = str(scene.attrs.get("systemName") or "")
+            if existing is None and system_name:
+                existing = _by_system_name(store, ctx, entry_id, system_name)
+        if existing is not None and existing["cuePointType"] != info.api_type.value:
+            continue  # the type plugin returns null: silently skipped
+        values = scene_values(store, ctx, scene, info, entry_id)
+        touched.append(_save(store, ctx, info, existing, values, mode))
+    return touched
+
+
+def _save(
+    store: Store,
+    ctx: Context,
+    info: voc.CuePointTypeInfo,
+    existing: dict[str, Any] | None,
+    values: dict[str, Any],
+    mode: IngestMode,
+) -> str:
+    ts = now()
+    if existing is not None:
+        values["updatedAt"] = ts
+        with store.transaction() as c:
+            store.update_cue_point(c, existing["id"], values)
+        return str(existing["id"])
+    if mode.unique_system_name and values.get("systemName"):
+        dup = _by_system_name(store, ctx, values["entryId"], values["systemName"])
+        if dup is not None:
+            raise ApiError(CUE_POINT_SYSTEM_NAME_EXISTS, values["systemName"], dup["id"])
+    if info.api_type == voc.CuePointType.QUIZ_ANSWER:
+        _on_answer_insert(store, ctx, values)
+    values.update(
+        id=store.new_id("cue_points"),
+        partnerId=ctx.partner_id,
+        cuePointType=info.api_type.value,
+        status=mode.status,
+        createdAt=ts,
+        updatedAt=ts,
+        userId=ctx.user or None,
+    )
+    if info.api_type == voc.CuePointType.THUMB:  # ThumbCuePoint::preInsert
+        values.update(status=_PENDING, subType=int(voc.ThumbCuePointSubType.SLIDE))
+    if info.api_type == voc.CuePointType.ANNOTATION:
+        values.setdefault("depth", 0)
+    with store.transaction() as c:
+        store.insert_cue_point(c, values)
+        if info.api_type == voc.CuePointType.ANNOTATION and values.get("parentId"):
+            _count_child(c, values["parentId"])
+    return str(values["id"])

@@ -1,0 +1,111 @@
+"""Request parameters the way api_v3 reads them (api.md §1.1, §1.2, §1.4).
+
+* The path after ``/api_v3/`` is alternating ``key/value`` pairs (``service/x/action/y/id/5/ks/..``).
+* Precedence: path params override query params, which override the body.
+* Body: a JSON object only when the content type is exactly ``application/json``; for
+  ``multipart/form-data`` a ``json`` field replaces all other plain fields; otherwise the form fields.
+* Flat keys nest on PHP brackets (``filter[objectType]``) and on ``:`` (``filter:objectType``).
+* ``name__null`` marks a property as explicitly null; the emulator treats it as unset.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+_BRACKETS = re.compile(r"\[([^\]]*)\]")
+
+
+@dataclass
+class UploadedFile:
+    """A multipart file part (the server's ``$_FILES`` entry)."""
+
+    name: str
+    data: bytes
+    content_type: str = ""
+
+
+@dataclass
+class RequestParams:
+    """Nested params plus uploaded files, as the dispatcher sees them."""
+
+    params: dict[str, Any] = field(default_factory=dict)
+    files: dict[str, UploadedFile] = field(default_factory=dict)
+
+
+def split_key(key: str) -> list[str]:
+    """``filter[advancedSearch][items][0]`` / ``filter:advancedSearch:items:0`` -> path parts."""
+    head, _, rest = key.partition("[")
+    parts = [head]
+    if rest:
+        parts += _BRACKETS.findall("[" + rest)
+    out: list[str] = []
+    for part in parts:
+        out.extend(part.split(":"))
+    return [p for p in out if p != ""] or [key]
+
+
+def _set_path(target: dict[str, Any], path: list[str], value: Any) -> None:
+    node = target
+    for part in path[:-1]:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = {}
+            node[part] = child
+        node = child
+    node[path[-1]] = value
+
+
+def nest_flat(pairs: Iterable[tuple[str, Any]]) -> dict[str, Any]:
+    """Build nested params from flat key/value pairs (later pairs win, like PHP)."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        _set_path(out, split_key(key), value)
+    return out
+
+
+def merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """Recursive merge where ``override`` wins (PHP ``array_merge_recursive``-like for our use)."""
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def path_pairs(path: str) -> dict[str, str]:
+    """``/api_v3/service/x/action/y/id/5`` -> {service: x, action: y, id: 5}."""
+    rest = path.split("/api_v3/", 1)[1] if "/api_v3/" in path else path
+    rest = rest.removeprefix("index.php/").removeprefix("index.php")
+    items = [p for p in rest.split("/") if p]
+    return {items[i]: items[i + 1] for i in range(0, len(items) - 1, 2)}
+
+
+def json_body(content_type: str, body: bytes) -> dict[str, Any] | None:
+    """The JSON-body rule: exact ``application/json`` and a body that looks like an object."""
+    if content_type.strip().lower() != "application/json":
+        return None
+    text = body.decode("utf-8", "replace").strip()
+    if not (text.startswith("{") and text.endswith("}")):
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def strip_nulls(params: dict[str, Any]) -> dict[str, Any]:
+    """Drop ``x__null`` markers and the properties they null (unset == null for every action here)."""
+    out: dict[str, Any] = {}
+    nulled = {k[: -len("__null")] for k in params if isinstance(k, str) and k.endswith("__null")}
+    for key, value in params.items():
+        if key.endswith("__null") or key in nulled:
+            continue
+        out[key] = strip_nulls(value) if isinstance(value, dict) else value
+    return out
