@@ -17,11 +17,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from . import vocabulary as voc
 from .values import is_missing
 from .xml._source import Source
-from .xml.reader import iter_cue_points
+from .xml.reader import iter_rows
 
 NESTED_KINDS = ("answers", "custom")
 
@@ -48,22 +49,54 @@ def empty_frame() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series([], dtype=d) for c, d in DTYPES.items()})
 
 
+def _typed(column: str, values: np.ndarray) -> Any:
+    """An object array of Python values (None = missing) -> the column's pandas array."""
+    dtype = DTYPES[column]
+    if dtype == "object":
+        return values
+    if dtype == "string":
+        return pd.arrays.ArrowStringArray(pa.array(values, type=pa.string(), from_pandas=True))
+    return pd.array(values, dtype=dtype)
+
+
+def _frame(arrays: dict[str, np.ndarray]) -> pd.DataFrame:
+    return pd.DataFrame({c: _typed(c, arrays[c]) for c in DTYPES}, columns=list(DTYPES), copy=False)
+
+
 def records_to_frame(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     """Records (dicts keyed by API field names) -> DataFrame with every column and its dtype."""
     rows = records if isinstance(records, list) else list(records)
     unknown = {k for r in rows for k in r} - DTYPES.keys()
     if unknown:
         raise KeyError(f"unknown fields {sorted(unknown)}; known fields: {', '.join(DTYPES)}")
-    data = {}
-    for column, dtype in DTYPES.items():
-        values = [r.get(column) for r in rows]
-        if dtype == "object":
-            arr = np.empty(len(values), dtype=object)
-            arr[:] = values
-            data[column] = arr
-        else:
-            data[column] = pd.array(values, dtype=dtype)
-    return pd.DataFrame(data, columns=list(DTYPES))
+    n = len(rows)
+    return _frame({c: np.fromiter((r.get(c) for r in rows), dtype=object, count=n) for c in DTYPES})
+
+
+class _RowBatch:
+    """Rows from the reader, grouped by type so that each group is transposed in one step."""
+
+    def __init__(self) -> None:
+        self.groups: dict[Any, tuple[list[int], list[list[Any]]]] = {}
+        self.n = 0
+
+    def add(self, plan: Any, row: list[Any]) -> None:
+        group = self.groups.get(plan)
+        if group is None:
+            group = self.groups[plan] = ([], [])
+        group[0].append(self.n)
+        group[1].append(row)
+        self.n += 1
+
+    def frame(self) -> pd.DataFrame:
+        n = self.n
+        arrays = {c: np.full(n, None, dtype=object) for c in DTYPES}
+        for plan, (indexes, rows) in self.groups.items():
+            idx = np.fromiter(indexes, dtype=np.intp, count=len(indexes))
+            arrays["cuePointType"][idx] = plan.api_type
+            for column, values in zip(plan.columns, zip(*rows, strict=True), strict=True):
+                arrays[column][idx] = np.fromiter(values, dtype=object, count=len(values))
+        return _frame(arrays)
 
 
 def frame_to_records(df: pd.DataFrame) -> Iterator[dict[str, Any]]:
@@ -99,21 +132,24 @@ def read_xml(source: Source, *, chunksize: int | None = None) -> pd.DataFrame | 
     flat however large the document is. Accepts paths, bytes, binary file objects and gzip.
     """
     if chunksize is None:
-        return records_to_frame(list(iter_cue_points(source)))
+        batch = _RowBatch()
+        for plan, row in iter_rows(source):
+            batch.add(plan, row)
+        return batch.frame()
     if not isinstance(chunksize, int) or isinstance(chunksize, bool) or chunksize < 1:
         raise ValueError(f"chunksize must be a positive integer, not {chunksize!r}")
     return _chunks(source, chunksize)
 
 
 def _chunks(source: Source, chunksize: int) -> Iterator[pd.DataFrame]:
-    batch: list[dict[str, Any]] = []
-    for rec in iter_cue_points(source):
-        batch.append(rec)
-        if len(batch) >= chunksize:
-            yield records_to_frame(batch)
-            batch = []
-    if batch:
-        yield records_to_frame(batch)
+    batch = _RowBatch()
+    for plan, row in iter_rows(source):
+        batch.add(plan, row)
+        if batch.n >= chunksize:
+            yield batch.frame()
+            batch = _RowBatch()
+    if batch.n:
+        yield batch.frame()
 
 
 # ------------------------------------------------------------------------------------------------

@@ -21,14 +21,14 @@ root, unknown elements or attributes, unreadable values), naming the line and re
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 from lxml import etree
 
 from .. import vocabulary as voc
 from ..errors import XMLFormatError
-from ..values import join_tags, parse_time
+from ..values import parse_time
 from ._source import PARSER_OPTIONS, Source, open_source, syntax_error
 
 Record = dict[str, Any]
@@ -42,10 +42,6 @@ def _as_str(text: str | None) -> str:
     return "" if text is None else text
 
 
-def _as_time(text: str | None) -> int:
-    return parse_time(text or "")
-
-
 def _as_int(text: str | None) -> int:
     return int(text or "")
 
@@ -54,36 +50,59 @@ def _as_float(text: str | None) -> float:
     return float((text or "").strip())
 
 
-def _converter(field: voc.Field) -> Callable[[str | None], Any]:
-    if field.kind == "time":
-        return _as_time
-    if field.kind == "int":
-        return _as_int
-    if field.kind == "float":
-        return _as_float
-    if field.kind == "enum" and field.enum is not None and issubclass(field.enum, int):
-        return _as_int
-    return _as_str
+def _as_time(text: str | None) -> int:
+    """Fast path for the shapes writers emit (``HH:MM:SS``, ``HH:MM:SS.f``..); else the general parser."""
+    if text is not None and len(text) <= 12 and text.isascii():
+        parts = text.split(":")
+        if len(parts) == 3:
+            h, m, sec = parts
+            if len(h) == 2 and len(m) == 2 and h.isdigit() and m.isdigit():
+                ms = int(h) * 3_600_000 + int(m) * 60_000
+                if len(sec) == 2 and sec.isdigit():
+                    return ms + int(sec) * 1000
+                if len(sec) > 3 and sec[2] == "." and sec[:2].isdigit() and sec[3:].isdigit():
+                    return ms + int(sec[:2]) * 1000 + int(sec[3:].ljust(3, "0"))
+    return parse_time(text or "")
+
+
+# How a child element's text becomes a value; one small int per value kind, checked in order of frequency.
+_STR, _TIME, _INT, _FLOAT, _TAGS, _ANSWERS, _CUSTOM = range(7)
+_CODES = {"str": _STR, "time": _TIME, "int": _INT, "float": _FLOAT, "tags": _TAGS, "answers": _ANSWERS,
+          "custom": _CUSTOM}
+
+
+def _code(field: voc.Field) -> int:
+    if field.kind == "enum":
+        return _INT if field.enum is not None and issubclass(field.enum, int) else _STR
+    return _CODES[field.kind]
 
 
 class _TypePlan:
-    """How to read one cue point element: attribute and child element lookup tables."""
+    """How to read one cue point element into a row: one slot per column the type can hold.
 
-    __slots__ = ("info", "api_type", "attrs", "children", "question")
+    Rows are plain lists in ``columns`` order (``None`` = not present), so that a chunk of rows of one
+    type can be transposed in one step when building a DataFrame.
+    """
+
+    __slots__ = ("info", "api_type", "element", "columns", "attrs", "children", "question", "width")
 
     def __init__(self, info: voc.CuePointTypeInfo) -> None:
         self.info = info
         self.api_type = info.api_type.value
-        self.attrs: dict[str, str] = {}
-        self.children: dict[str, tuple[str, str, Callable[[str | None], Any]]] = {}
-        for f in info.all_fields:
-            if f.attribute:
-                self.attrs[f.xml] = f.column
-            else:
-                self.children[f.xml] = (f.column, f.kind, _converter(f))
+        self.element = info.element
+        fields = list(info.all_fields)
+        for column in info.serve_quirks.values():
+            if all(f.column != column for f in fields):
+                fields.append(voc.COLUMN_BY_NAME[column])
+        self.columns: tuple[str, ...] = tuple(f.column for f in fields)
+        self.width = len(self.columns)
+        slot = {c: i for i, c in enumerate(self.columns)}
+        self.attrs: dict[str, int] = {f.xml: slot[f.column] for f in info.all_fields if f.attribute}
+        self.children: dict[str, tuple[int, int]] = {
+            f.xml: (slot[f.column], _code(f)) for f in info.all_fields if not f.attribute
+        }
         for xml, column in info.serve_quirks.items():
-            f = voc.COLUMN_BY_NAME[column]
-            self.children.setdefault(xml, (column, f.kind, _converter(f)))
+            self.children.setdefault(xml, (slot[column], _code(voc.COLUMN_BY_NAME[column])))
         self.question = info.api_type is voc.CuePointType.QUIZ_QUESTION
 
 
@@ -145,24 +164,25 @@ def _read_custom_data(el: Any) -> dict[str, Any]:
     return item
 
 
-def _read_scene(elem: Any, plan: _TypePlan) -> Record:
-    rec: Record = {"cuePointType": plan.api_type}
+def _read_row(elem: Any, plan: _TypePlan) -> list[Any]:
+    """One cue point element -> a row in ``plan.columns`` order. The hot loop of the reader."""
+    row: list[Any] = [None] * plan.width
     attrs = plan.attrs
-    for name, value in elem.attrib.items():
-        column = attrs.get(name)
-        if column is None:
+    for name, value in elem.items():
+        slot = attrs.get(name)
+        if slot is None:
             if name[0] == "{":  # xsi:type, xsi:nil ... are allowed anywhere
                 continue
             raise XMLFormatError(f"unexpected attribute {name!r}", line=elem.sourceline, element=elem.tag)
-        rec[column] = value
+        row[slot] = value
     children = plan.children
     quirk_answers: list[dict[str, Any]] | None = None
     for child in elem:
         tag = child.tag
-        if not isinstance(tag, str):
-            continue  # comment or processing instruction
         spec = children.get(tag)
         if spec is None:
+            if not isinstance(tag, str):
+                continue  # comment or processing instruction
             if plan.question and tag in _ANSWER_ORDER:
                 # serve quirk: answer values as siblings after empty <optionalAnswer/> placeholders
                 if quirk_answers is None:
@@ -177,52 +197,114 @@ def _read_scene(elem: Any, plan: _TypePlan) -> Record:
                 raise XMLFormatError(f"unexpected namespaced element {tag}", line=child.sourceline)
             raise XMLFormatError(f"unexpected element <{tag}> in <{elem.tag}>", line=child.sourceline,
                                  element=tag)
-        column, kind, conv = spec
+        slot, code = spec
         try:
-            if kind == "tags":
-                rec[column] = join_tags(_as_str(t.text) for t in child if isinstance(t.tag, str))
-            elif kind == "answers":
-                rec[column] = rec.get(column, []) + _read_answers(child)
-            elif kind == "custom":
-                rec.setdefault(column, []).append(_read_custom_data(child))
-            else:
+            if code <= _INT:
                 if len(child):
                     raise XMLFormatError(f"<{tag}> holds elements; it takes text only", line=child.sourceline,
                                          element=tag)
-                rec[column] = conv(child.text)
+                text = child.text
+                if code == _STR:
+                    row[slot] = "" if text is None else text
+                elif code == _TIME:
+                    row[slot] = _as_time(text)
+                else:
+                    row[slot] = _as_int(text)
+            elif code == _TAGS:
+                row[slot] = ",".join(["" if t.text is None else t.text for t in child if isinstance(t.tag, str)])
+            elif code == _ANSWERS:
+                row[slot] = (row[slot] or []) + _read_answers(child)
+            elif code == _CUSTOM:
+                if row[slot] is None:
+                    row[slot] = []
+                row[slot].append(_read_custom_data(child))
+            else:
+                row[slot] = _as_float(child.text)
         except ValueError as exc:
             if isinstance(exc, XMLFormatError):
                 raise
             raise XMLFormatError(f"cannot read <{tag}>: {exc}", line=child.sourceline, element=tag) from None
     if quirk_answers is not None:
-        placeholders = rec.get("optionalAnswers") or []
+        slot = plan.children["optionalAnswers"][0]
+        placeholders = row[slot] or []
         if any(placeholders):
             raise XMLFormatError("a question has both filled optional answers and loose answer values",
                                  line=elem.sourceline, element=elem.tag)
-        rec["optionalAnswers"] = quirk_answers + [{} for _ in range(len(placeholders) - len(quirk_answers))]
+        row[slot] = quirk_answers + [{} for _ in range(len(placeholders) - len(quirk_answers))]
+    return row
+
+
+def row_to_record(plan: _TypePlan, row: list[Any]) -> Record:
+    rec: Record = {"cuePointType": plan.api_type}
+    for column, value in zip(plan.columns, row, strict=True):
+        if value is not None:
+            rec[column] = value
     return rec
 
 
-def _check_parent(elem: Any) -> Any:
-    parent = elem.getparent()
-    if parent is None or parent.tag != "scenes" or parent.getparent() is not None:
-        where = "the document root" if parent is None else f"<{parent.tag}>"
-        raise XMLFormatError(f"<{elem.tag}> found in {where}; cue points must be children of <scenes>",
-                             line=elem.sourceline, element=elem.tag)
-    return parent
+def _check_skipped(parent: Any, upto: Any) -> int:
+    """Count the elements under <scenes> before ``upto``; raise on any that is not a cue point.
 
-
-def _check_skipped(parent: Any, upto: Any) -> None:
-    """Raise on elements under <scenes> that are not cue points (they would otherwise be lost)."""
+    Unknown elements would otherwise be lost silently.
+    """
+    n = 0
     for sib in parent:
         if sib is upto:
-            return
+            break
+        n += 1
         tag = sib.tag
         if isinstance(tag, str) and tag not in _PLANS:
             raise XMLFormatError(
                 f"unexpected element <{tag}> in <scenes>; cue point elements are: {', '.join(_SCENE_TAGS)}",
                 line=sib.sourceline, element=tag,
             )
+    return n
+
+
+_SWEEP = 512  # consumed elements are removed from the tree in batches of this size
+
+
+def iter_rows(source: Source) -> Iterator[tuple[_TypePlan, list[Any]]]:
+    """Yield ``(plan, row)`` per cue point: the fast core under :func:`iter_cue_points` and ``read_xml``."""
+    with open_source(source) as stream:
+        events = etree.iterparse(stream, events=("end",), tag=(*_SCENE_TAGS, "scenes"), **PARSER_OPTIONS)
+        index = 0
+        root = None
+        plans = _PLANS
+        try:
+            for _, elem in events:
+                parent = elem.getparent()
+                if parent is not root or root is None:
+                    if elem.tag == "scenes":
+                        if parent is None:
+                            _check_skipped(elem, None)
+                        continue
+                    if parent is None or parent.tag != "scenes" or parent.getparent() is not None:
+                        where = "the document root" if parent is None else f"<{parent.tag}>"
+                        raise XMLFormatError(
+                            f"<{elem.tag}> found in {where}; cue points must be children of <scenes>",
+                            line=elem.sourceline, element=elem.tag, record=index)
+                    root = parent
+                try:
+                    row = _read_row(elem, plans[elem.tag])
+                except XMLFormatError as exc:
+                    if exc.record is None:
+                        exc = XMLFormatError(exc.reason, line=exc.line, column=exc.column, record=index,
+                                             element=exc.element)
+                    raise exc from None
+                yield plans[elem.tag], row
+                index += 1
+                elem.clear(keep_tail=True)
+                if index % _SWEEP == 0:
+                    del root[: _check_skipped(root, elem)]
+        except etree.XMLSyntaxError as exc:
+            raise syntax_error(exc, index) from None
+        top = events.root
+        if top is None:
+            raise XMLFormatError("the document is empty")
+        if top.tag != "scenes":
+            raise XMLFormatError(f"the root element is <{top.tag}>; cue point documents start with <scenes>",
+                                 line=top.sourceline, element=str(top.tag))
 
 
 def iter_cue_points(source: Source) -> Iterator[Record]:
@@ -231,36 +313,5 @@ def iter_cue_points(source: Source) -> Iterator[Record]:
     ``source`` is a path, bytes, or a binary file object; gzip is detected automatically. Fields the
     element does not carry are absent from the record; empty elements give ``""``.
     """
-    with open_source(source) as stream:
-        events = etree.iterparse(stream, events=("end",), tag=(*_SCENE_TAGS, "scenes"), **PARSER_OPTIONS)
-        index = 0
-        try:
-            for _, elem in events:
-                tag = elem.tag
-                if tag == "scenes":
-                    if elem.getparent() is None:
-                        _check_skipped(elem, None)
-                    continue
-                parent = _check_parent(elem)
-                if elem.getprevious() is not None:
-                    _check_skipped(parent, elem)
-                    while elem.getprevious() is not None:
-                        del parent[0]
-                try:
-                    rec = _read_scene(elem, _PLANS[tag])
-                except XMLFormatError as exc:
-                    if exc.record is None:
-                        exc = XMLFormatError(exc.reason, line=exc.line, column=exc.column, record=index,
-                                             element=exc.element)
-                    raise exc from None
-                elem.clear(keep_tail=True)
-                yield rec
-                index += 1
-        except etree.XMLSyntaxError as exc:
-            raise syntax_error(exc, index) from None
-        root = events.root
-        if root is None:
-            raise XMLFormatError("the document is empty")
-        if root.tag != "scenes":
-            raise XMLFormatError(f"the root element is <{root.tag}>; cue point documents start with <scenes>",
-                                 line=root.sourceline, element=str(root.tag))
+    for plan, row in iter_rows(source):
+        yield row_to_record(plan, row)

@@ -10,8 +10,10 @@ the target only on success, so a failed write never leaves a partial file behind
 from __future__ import annotations
 
 import difflib
+import functools
 import gzip
 import io
+import operator
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -22,6 +24,7 @@ import numpy as np
 from .. import vocabulary as voc
 from ..errors import CuePointValueError
 from ..values import (
+    TAG_MAX_LENGTH,
     describe_char,
     enum_lookup,
     find_bad_xml_char,
@@ -117,7 +120,7 @@ def _make_renderer(field: voc.Field, kind: voc.Kind) -> Callable[[Any], str]:
 
         def render_time(v: Any) -> str:
             try:
-                return open_tag + fmt(to_milliseconds(v)) + close_tag
+                return open_tag + fmt(v if v.__class__ is int else to_milliseconds(v)) + close_tag
             except (TypeError, ValueError) as exc:
                 raise _Fail(str(exc)) from None
 
@@ -142,8 +145,14 @@ def _make_renderer(field: voc.Field, kind: voc.Kind) -> Callable[[Any], str]:
     if field.kind == "tags":
 
         def render_tags(v: Any) -> str:
+            if v.__class__ is str and v:
+                pieces = v.split(",")
+                lengths = list(map(len, pieces))
+                if min(lengths) > 0 and max(lengths) <= TAG_MAX_LENGTH:
+                    # escaping never adds a comma, so escape once and split again
+                    return "<tags><tag>" + _esc_text(v).replace(",", "</tag><tag>") + "</tag></tags>"
             try:
-                tags = split_tags(v)
+                tags = split_tags(v)  # the general path, with its precise errors
             except (TypeError, ValueError) as exc:
                 raise _Fail(str(exc)) from None
             if not tags:
@@ -156,9 +165,15 @@ def _make_renderer(field: voc.Field, kind: voc.Kind) -> Callable[[Any], str]:
     if field.kind == "custom":
         return _custom_renderer(kind)
 
+    empty = f"<{xml}/>"
+
     def render_str(v: Any) -> str:
-        s = _require_str(v, max_length)
-        return open_tag + _esc_text(s) + close_tag if s else f"<{xml}/>"
+        if v.__class__ is not str or (max_length is not None and len(v) > max_length):
+            _require_str(v, max_length)  # raises with the precise reason
+        if not v:
+            return empty
+        return open_tag + v.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace(
+            "\r", "&#13;") + close_tag
 
     return render_str
 
@@ -230,21 +245,30 @@ def _custom_renderer(kind: voc.Kind) -> Callable[[Any], str]:
 
 def _metadata_xml(xml: Any, i: int) -> str:
     """Check that the custom metadata is exactly one un-namespaced element, and return it as text."""
+    if not isinstance(xml, str) or not xml.strip():
+        raise _Fail(f"custom metadata {i} needs 'xml': the metadata document as text, e.g. '<metadata>…</metadata>'")
+    try:
+        return _checked_metadata(xml)
+    except ValueError as exc:
+        raise _Fail(f"custom metadata {i} {exc}") from None
+
+
+@functools.lru_cache(maxsize=4096)
+def _checked_metadata(xml: str) -> str:
+    """Parse once per distinct document (metadata often repeats); re-serialized so output is canonical."""
     from lxml import etree
 
     from ._source import PARSER_OPTIONS
 
-    if not isinstance(xml, str) or not xml.strip():
-        raise _Fail(f"custom metadata {i} needs 'xml': the metadata document as text, e.g. '<metadata>…</metadata>'")
     parser = etree.XMLParser(**PARSER_OPTIONS)
     try:
         el = etree.fromstring(xml.encode("utf-8"), parser)
     except etree.XMLSyntaxError as exc:
-        raise _Fail(f"custom metadata {i} is not well-formed XML: {exc.msg}") from None
+        raise ValueError(f"is not well-formed XML: {exc.msg}") from None
     if el.getroottree().docinfo.doctype:
-        raise _Fail(f"custom metadata {i} must not carry a document type declaration")
+        raise ValueError("must not carry a document type declaration")
     if isinstance(el.tag, str) and el.tag.startswith("{"):
-        raise _Fail(f"custom metadata {i}: the root element must not be in a namespace (the schema takes ##local)")
+        raise ValueError("has its root element in a namespace; the schema takes only un-namespaced (##local) content")
     return etree.tostring(el, encoding="unicode")
 
 
@@ -287,8 +311,31 @@ def _unknown_key_message(key: str) -> str:
     return f"unknown field{hint} Known fields: {', '.join(voc.COLUMN_NAMES)}"
 
 
+_ALL_COLUMNS: tuple[str, ...] = voc.COLUMN_NAMES
+_KNOWN = frozenset(_ALL_COLUMNS)
+
+
+def _missing(v: Any) -> bool:
+    return v is None or (v.__class__ is not str and is_missing(v))
+
+
+class _Bound:
+    """A type's plan bound to one column layout: where each step's value sits in a row tuple."""
+
+    __slots__ = ("plan", "attrs", "elements", "disallowed", "choices")
+
+    def __init__(self, plan: _Plan, layout: dict[str, int]) -> None:
+        self.plan = plan
+        self.attrs = [(step, layout.get(step.column, -1)) for step in plan.attrs]
+        self.elements = [(step, layout.get(step.column, -1)) for step in plan.elements]
+        self.disallowed = [(c, i) for c, i in layout.items() if c not in plan.allowed]
+        self.choices = [tuple((c, layout.get(c, -1)) for c in group) for group in plan.choices]
+
+
 class _Renderer:
-    def __init__(self, kind: voc.Kind, unsupported: Unsupported) -> None:
+    """Renders row tuples (values in ``columns`` order, None = missing) to cue point elements."""
+
+    def __init__(self, kind: voc.Kind, unsupported: Unsupported, columns: tuple[str, ...]) -> None:
         if kind not in voc.KINDS:
             raise ValueError(f"kind must be 'ingest' or 'serve', not {kind!r}")
         if unsupported not in ("error", "ignore"):
@@ -296,56 +343,69 @@ class _Renderer:
         self.kind = kind
         self.plans = _PLANS[kind]
         self.ignore = unsupported == "ignore"
-        self._type_cache: dict[Any, str] = {}
+        self.columns = columns
+        self.layout = {c: i for i, c in enumerate(columns)}
+        self.type_pos = self.layout.get("cuePointType", -1)
+        self._bound: dict[Any, _Bound] = {}
 
-    def render(self, rec: Mapping[str, Any], index: int) -> str:
+    def bound(self, type_value: Any, index: int) -> _Bound:
+        """The bound plan for a raw ``cuePointType`` value (cached per distinct value)."""
+        try:
+            b = self._bound.get(type_value)
+        except TypeError:
+            b = None
+        if b is None:
+            try:
+                api_type = _resolve_type(type_value)
+            except _Fail as exc:
+                raise CuePointValueError(str(exc), record=index, field="cuePointType") from None
+            b = _Bound(self.plans[api_type], self.layout)
+            try:
+                self._bound[type_value] = b
+            except TypeError:
+                pass
+        return b
+
+    def check_row(self, b: _Bound, row: Any, index: int) -> None:
+        """Per-row check that fields the type cannot carry are empty (DataFrames do this vectorized)."""
+        if self.ignore:
+            return
+        for column, pos in b.disallowed:
+            if not _missing(row[pos]):
+                raise CuePointValueError(self._unsupported_message(b, column), record=index, field=column)
+
+    def _unsupported_message(self, b: _Bound, column: str) -> str:
+        return (f"{b.plan.info.api_type.value} cue points cannot carry {column!r} in the {self.kind} format "
+                "(pass unsupported='ignore' to leave such fields out)")
+
+    def render(self, b: _Bound, row: Any, index: int) -> str:
+        plan = b.plan
         field = "cuePointType"
         try:
-            t = rec.get("cuePointType")
-            try:
-                api_type = self._type_cache.get(t)
-            except TypeError:
-                api_type = None
-            if api_type is None:
-                api_type = _resolve_type(t)
-                try:
-                    self._type_cache[t] = api_type
-                except TypeError:
-                    pass
-            plan = self.plans[api_type]
-            allowed = plan.allowed
-            for key, value in rec.items():
-                if key not in allowed and not is_missing(value):
-                    field = key
-                    if key not in voc.COLUMN_BY_NAME:
-                        raise _Fail(_unknown_key_message(str(key)))
-                    if not self.ignore:
-                        raise _Fail(
-                            f"{plan.info.api_type.value} cue points cannot carry {key!r} in the {self.kind} "
-                            "format (pass unsupported='ignore' to leave such fields out)"
-                        )
-            for group in plan.choices:
-                present = [c for c in group if not is_missing(rec.get(c))]
+            for group in b.choices:
+                present = [c for c, pos in group if pos >= 0 and not _missing(row[pos])]
                 if len(present) > 1:
                     field = present[1]
-                    raise _Fail(f"the {self.kind} format takes only one of {', '.join(group)}")
+                    raise _Fail(f"the {self.kind} format takes only one of {', '.join(c for c, _ in group)}")
             parts = [plan.open]
-            for step in plan.attrs:
-                field = step.column
-                value = rec.get(field)
-                if is_missing(value):
+            for step, pos in b.attrs:
+                value = row[pos] if pos >= 0 else None
+                if value is None or (value.__class__ is not str and is_missing(value)):
                     if step.required:
+                        field = step.column
                         raise _Fail(f"is required for {plan.element} in the {self.kind} format")
                     continue
+                field = step.column
                 parts.append(step.render(value))
             parts.append(">")
-            for step in plan.elements:
-                field = step.column
-                value = rec.get(field)
-                if is_missing(value):
+            for step, pos in b.elements:
+                value = row[pos] if pos >= 0 else None
+                if value is None or (value.__class__ is not str and is_missing(value)):
                     if step.required:
+                        field = step.column
                         raise _Fail(f"is required for {plan.element} in the {self.kind} format")
                     continue
+                field = step.column
                 parts.append(step.render(value))
             parts.append(plan.close)
         except _Fail as exc:
@@ -353,61 +413,118 @@ class _Renderer:
         text = "".join(parts)
         bad = find_bad_xml_char(text)
         if bad >= 0:
-            raise self._bad_char_error(rec, index, text[bad])
+            ch = text[bad]
+            column = next((c for c, v in zip(self.columns, row, strict=False) if isinstance(v, str) and ch in v),
+                          None)
+            raise CuePointValueError(f"contains the character {describe_char(ch)}, which XML 1.0 cannot carry",
+                                     record=index, field=column)
         return text
 
-    def _bad_char_error(self, rec: Mapping[str, Any], index: int, ch: str) -> CuePointValueError:
-        field = next((k for k, v in rec.items() if isinstance(v, str) and ch in v), None)
-        return CuePointValueError(
-            f"contains the character {describe_char(ch)}, which XML 1.0 cannot carry", record=index, field=field
-        )
 
-
-def _iter_records(data: Any) -> Iterator[Mapping[str, Any]]:
-    import pandas as pd
-
-    if isinstance(data, pd.DataFrame):
-        unknown = [c for c in data.columns if c not in voc.COLUMN_BY_NAME]
-        if unknown:
-            raise CuePointValueError(_unknown_key_message(str(unknown[0])), field=str(unknown[0]))
-        columns = list(data.columns)
-        for row in data.itertuples(index=False, name=None):
-            yield dict(zip(columns, row, strict=True))
-        return
+def _record_rows(data: Any, renderer: _Renderer) -> Iterator[tuple[_Bound, tuple[Any, ...], int]]:
+    """Dict records -> (bound plan, row tuple, index), checking every record as it comes."""
     if isinstance(data, Mapping):
         raise TypeError("write_xml takes many records: pass a list of dicts, an iterable of dicts or a DataFrame")
+    get_row = operator.itemgetter(*_ALL_COLUMNS)
+    type_pos = renderer.type_pos
     for i, rec in enumerate(data):
         if not isinstance(rec, Mapping):
             raise CuePointValueError(f"expected a dict, got {type(rec).__name__}", record=i)
-        yield rec
+        if not rec.keys() <= _KNOWN:
+            key = next(k for k in rec if k not in _KNOWN)
+            raise CuePointValueError(_unknown_key_message(str(key)), record=i, field=str(key))
+        row = get_row(_Defaulted(rec))
+        b = renderer.bound(row[type_pos], i)
+        renderer.check_row(b, row, i)
+        yield b, row, i
 
 
-HEADER = '<?xml version="1.0" encoding="UTF-8"?>\n<scenes>\n'
+class _Defaulted(dict):  # type: ignore[type-arg]
+    """A view of a record whose missing keys read as None (for itemgetter)."""
+
+    __slots__ = ()
+
+    def __init__(self, rec: Mapping[str, Any]) -> None:
+        super().__init__(rec)
+
+    def __missing__(self, key: str) -> None:
+        return None
+
+
+def _frame_rows(df: Any, renderer: _Renderer) -> Iterator[tuple[_Bound, tuple[Any, ...], int]]:
+    """DataFrame -> (bound plan, row tuple, index); type and unsupported checks done per column, vectorized."""
+    if renderer.type_pos < 0:
+        raise CuePointValueError("the DataFrame has no 'cuePointType' column", field="cuePointType")
+    columns = [df[c].to_numpy(dtype=object, na_value=None).tolist() for c in renderer.columns]
+    types = columns[renderer.type_pos]
+    first_row: dict[Any, int] = {}
+    for i, t in enumerate(types):
+        if t not in first_row:
+            first_row[t] = i
+    bounds = {t: renderer.bound(t, i) for t, i in sorted(first_row.items(), key=lambda kv: kv[1])}
+    if not renderer.ignore:
+        type_series = df["cuePointType"].reset_index(drop=True)
+        for t, b in bounds.items():
+            if not b.disallowed:
+                continue
+            mask = (type_series == t).to_numpy(dtype=bool, na_value=False) if t is not None \
+                else type_series.isna().to_numpy()
+            sub = df.iloc[mask][[c for c, _ in b.disallowed]].reset_index(drop=True)
+            present = sub.notna().to_numpy()
+            if present.any():
+                r, c = divmod(int(present.argmax()), present.shape[1])
+                index = int(mask.nonzero()[0][r])
+                column = b.disallowed[c][0]
+                raise CuePointValueError(renderer._unsupported_message(b, column), record=index, field=column)
+    for i, row in enumerate(zip(*columns, strict=True)):
+        yield bounds[row[renderer.type_pos]], row, i
+
+
+def _rows(data: Any, kind: voc.Kind, unsupported: Unsupported) -> tuple[_Renderer, Iterator[Any]]:
+    import pandas as pd
+
+    if isinstance(data, pd.DataFrame):
+        unknown = [c for c in data.columns if c not in _KNOWN]
+        if unknown:
+            raise CuePointValueError(_unknown_key_message(str(unknown[0])), field=str(unknown[0]))
+        renderer = _Renderer(kind, unsupported, tuple(data.columns))
+        return renderer, _frame_rows(data, renderer)
+    renderer = _Renderer(kind, unsupported, _ALL_COLUMNS)
+    return renderer, _record_rows(data, renderer)
+
+
+HEADER = '<?xml version="1.0" encoding="UTF-8"?>\n<scenes>'
 FOOTER = "</scenes>\n"
 
 
 def iter_xml_chunks(
-    data: Iterable[Mapping[str, Any]] | Any, *, kind: voc.Kind = "ingest", unsupported: Unsupported = "error"
+    data: Iterable[Mapping[str, Any]] | Any, *, kind: voc.Kind = "ingest", unsupported: Unsupported = "error",
+    counter: list[int] | None = None,
 ) -> Iterator[bytes]:
-    """Yield the document as UTF-8 byte chunks, one batch of records at a time (for uploads and pipes)."""
-    renderer = _Renderer(kind, unsupported)
+    """Yield the document as UTF-8 byte chunks, one batch of records at a time (for uploads and pipes).
+
+    ``counter``, if given, is a one-element list that receives the number of cue points written.
+    """
+    renderer, rows = _rows(data, kind, unsupported)
+    render = renderer.render
     count = 0
     batch: list[str] = [HEADER]
-    for index, rec in enumerate(_iter_records(data)):
-        batch.append(renderer.render(rec, index))
-        batch.append("\n")
+    for b, row, index in rows:
+        batch.append(render(b, row, index))
         count += 1
-        if len(batch) >= _BATCH:
-            yield "".join(batch).encode("utf-8")
+        if count % _BATCH == 0:
+            batch.append("")
+            yield "\n".join(batch).encode("utf-8")
             batch = []
+    if counter is not None:
+        counter[:] = [count]
     if count == 0 and kind == "ingest":
         raise CuePointValueError("an ingest document needs at least one cue point; the input is empty")
     if count == 0:
-        batch[-1] = batch[-1].replace("<scenes>\n", "<scenes/>\n")
-        yield "".join(batch).encode("utf-8")
+        yield (HEADER.removesuffix("<scenes>") + "<scenes/>\n").encode("utf-8")
         return
     batch.append(FOOTER)
-    yield "".join(batch).encode("utf-8")
+    yield "\n".join(batch).encode("utf-8")
 
 
 def write_xml(
@@ -457,20 +574,7 @@ def write_xml(
 
 
 def _write_stream(data: Any, out: IO[bytes], kind: voc.Kind, unsupported: Unsupported) -> int:
-    counter = _Counter(data)
-    for chunk in iter_xml_chunks(counter, kind=kind, unsupported=unsupported):
+    counter = [0]
+    for chunk in iter_xml_chunks(data, kind=kind, unsupported=unsupported, counter=counter):
         out.write(chunk)
-    return counter.count
-
-
-class _Counter:
-    """Pass records through, counting them."""
-
-    def __init__(self, data: Any) -> None:
-        self.data = data
-        self.count = 0
-
-    def __iter__(self) -> Iterator[Mapping[str, Any]]:
-        for rec in _iter_records(self.data):
-            self.count += 1
-            yield rec
+    return counter[0]
