@@ -1,0 +1,396 @@
+"""Command line for the Kaltura API: ``push``, ``pull`` and ``jobs`` (registered by :mod:`cuepipe.cli`).
+
+Connection settings come from options or the environment: ``--service-url`` / ``KALTURA_SERVICE_URL``,
+``--partner-id`` / ``KALTURA_PARTNER_ID``, and ``--ks`` / ``KALTURA_KS`` or ``--admin-secret`` /
+``KALTURA_ADMIN_SECRET`` (a KS wins when both are set). Prefer the environment for secrets: options
+are visible in the process list.
+
+Exit codes: 0 success; 1 a data or API error (the message names the rows, upload or job);
+2 wrong usage (missing setting, unknown option).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+import click
+import pandas as pd
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress as Bar
+from rich.table import Table
+
+from . import frames
+from . import vocabulary as voc
+from .client import Client, Progress, PushError
+from .client._config import ENV_ADMIN_SECRET, ENV_KS, ENV_PARTNER_ID, ENV_SERVICE_URL
+from .errors import CuepipeError
+from .kaltura import BulkUpload, KalturaAnnotationFilter, KalturaCuePointFilter, filter_class_for
+from .kaltura.redact import scrub
+from .vocabulary import BatchJobStatus
+from .xml import write_xml
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+err = Console(stderr=True, highlight=False)
+out = Console(highlight=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# Shared options, client, errors, progress
+# ---------------------------------------------------------------------------------------------
+
+
+def connection_options(func: F) -> F:
+    """``--service-url``, ``--partner-id``, ``--ks``, ``--admin-secret``, ``--http-timeout`` (with env vars)."""
+    options = [
+        click.option("--service-url", envvar=ENV_SERVICE_URL, show_envvar=True, metavar="URL",
+                     help="Kaltura service URL, e.g. https://www.kaltura.com."),
+        click.option("--partner-id", envvar=ENV_PARTNER_ID, show_envvar=True, type=int, metavar="ID",
+                     help="Partner id (read from the KS when --ks is given)."),
+        click.option("--ks", envvar=ENV_KS, show_envvar=True, metavar="KS",
+                     help="A KS to use as is."),
+        click.option("--admin-secret", envvar=ENV_ADMIN_SECRET, show_envvar=True, metavar="SECRET",
+                     help="Admin secret: a KS is made locally and renewed before it expires."),
+        click.option("--http-timeout", type=click.FloatRange(min=1), default=120.0, show_default=True,
+                     help="Seconds to wait for each answer from the server."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def make_client(settings: dict[str, Any]) -> Client:
+    url = settings.get("service_url")
+    if not url:
+        raise click.UsageError(f"the service URL is missing: pass --service-url or set {ENV_SERVICE_URL}")
+    ks, secret, pid = settings.get("ks"), settings.get("admin_secret"), settings.get("partner_id")
+    timeout = settings.get("http_timeout") or 120.0
+    if ks:
+        return Client(url, ks=ks, partner_id=pid, timeout=timeout)
+    if secret:
+        if pid is None:
+            raise click.UsageError(f"the partner id is missing: pass --partner-id or set {ENV_PARTNER_ID}")
+        return Client(url, partner_id=pid, admin_secret=secret, timeout=timeout)
+    raise click.UsageError(f"credentials are missing: pass --ks or --admin-secret, or set {ENV_KS} or "
+                           f"{ENV_ADMIN_SECRET}")
+
+
+def _connection(kwargs: dict[str, Any]) -> dict[str, Any]:
+    return {k: kwargs.pop(k, None) for k in ("service_url", "partner_id", "ks", "admin_secret", "http_timeout")}
+
+
+def api_command(func: F) -> F:
+    """Turn cuepipe/API errors into one readable line and exit code 1; secrets are masked."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        ctx = click.get_current_context()
+        secrets = [kwargs.get("ks"), kwargs.get("admin_secret")]
+        try:
+            return func(*args, **kwargs)
+        except (CuepipeError, ValueError, KeyError, OSError) as exc:
+            root = ctx.find_root().obj
+            if isinstance(root, dict) and root.get("debug"):
+                raise
+            message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+            err.print(f"error: {scrub(str(message), *secrets)}", markup=False, soft_wrap=True)
+            ctx.exit(1)
+
+    return wrapper  # type: ignore[return-value]
+
+
+class ProgressBar:
+    """A rich progress bar on stderr fed by the client's progress callback (hidden when not a terminal)."""
+
+    def __init__(self, label: str) -> None:
+        self.bar = Bar(SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                       TextColumn("{task.fields[detail]}"), TimeElapsedColumn(), console=err, transient=True,
+                       disable=not err.is_terminal)
+        self.task = self.bar.add_task(label, total=None, detail="")
+
+    def __call__(self, event: Progress) -> None:
+        self.bar.update(self.task, completed=event.done, total=event.total, detail=event.detail)
+
+    def __enter__(self) -> ProgressBar:
+        self.bar.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.stop()
+
+
+def _rows(rows: list[Any]) -> str:
+    text = ", ".join(str(r) for r in rows[:8])
+    return text + (f" (+{len(rows) - 8} more)" if len(rows) > 8 else "")
+
+
+def write_report(result: pd.DataFrame, path: str) -> None:
+    """The push result as CSV, Parquet or JSON Lines (by extension)."""
+    fmt = frames.table_format(path)
+    table = result.reset_index()
+    if fmt == "csv":
+        table.to_csv(path, index=False)
+    elif fmt == "parquet":
+        table.to_parquet(path, index=False)
+    elif fmt == "jsonl":
+        table.to_json(path, orient="records", lines=True, force_ascii=False)
+    else:
+        raise click.UsageError("--report takes a .csv, .parquet or .jsonl path")
+
+
+# ---------------------------------------------------------------------------------------------
+# push
+# ---------------------------------------------------------------------------------------------
+
+
+@click.command("push")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--chunk-size", type=click.IntRange(min=1), default=500, show_default=True,
+              help="Cue points per upload (uploads never mix entries; a parent stays with its children).")
+@click.option("--service", type=click.Choice(["cuepoint", "annotation"]), default="cuepoint", show_default=True,
+              help="API service: cuePoint, or the deprecated annotation service.")
+@click.option("--unsupported", type=click.Choice(["error", "ignore"]), default="error", show_default=True,
+              help="Values the ingest format cannot carry (e.g. userId): stop, or leave them out.")
+@click.option("--on-error", type=click.Choice(["stop", "continue"]), default="stop", show_default=True,
+              help="After a failed upload: stop, or go on with the other uploads.")
+@click.option("--report", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write one result row per input row (server id, action, error) to .csv/.parquet/.jsonl.")
+@connection_options
+@api_command
+def push(file: str, chunk_size: int, service: str, unsupported: str, on_error: str, report: str | None,
+         **kwargs: Any) -> None:
+    """Create or update the cue points in FILE (.csv, .parquet, .jsonl or .xml) with cuePoint.addFromBulk.
+
+    A cue point with a systemName (or the id of an existing one) updates it; others are created.
+    """
+    if report is not None:
+        frames.table_format(report)
+    with make_client(_connection(kwargs)) as client, ProgressBar("push") as bar:
+        try:
+            result = client.push(file, service=service, chunk_size=chunk_size, unsupported=unsupported,  # type: ignore[arg-type]
+                                 errors="raise" if on_error == "stop" else "collect", progress=bar)
+        except PushError as exc:
+            if report is not None and exc.result is not None:
+                write_report(exc.result, report)
+            raise
+    if report is not None:
+        write_report(result, report)
+    counts = result["action"].value_counts(dropna=False)
+    summary = ", ".join(f"{int(n)} {'unknown' if pd.isna(a) else a}" for a, n in counts.items())
+    err.print(f"pushed {len(result)} cue points in {result.attrs.get('uploads', 0)} upload(s): {summary}",
+              markup=False)
+    bad = result[result["action"].isin(["failed", "unknown"])]
+    for upload, rows in bad.groupby("upload"):
+        err.print(f"upload {upload} (entry {rows['entryId'].iloc[0]}, rows {_rows(list(rows.index))}): "
+                  f"{rows['error'].iloc[0]}", markup=False, soft_wrap=True)
+    if len(bad):
+        sys.exit(1)
+
+
+# ---------------------------------------------------------------------------------------------
+# pull
+# ---------------------------------------------------------------------------------------------
+
+
+def build_filter(entry_ids: tuple[str, ...], cue_type: str | None, service: str) -> KalturaCuePointFilter:
+    cls = filter_class_for(cue_type) if cue_type else (
+        KalturaAnnotationFilter if service == "annotation" else KalturaCuePointFilter)
+    if len(entry_ids) == 1:
+        return cls(entryIdEqual=entry_ids[0])
+    return cls(entryIdIn=list(entry_ids))
+
+
+@click.command("pull")
+@click.option("--entry-id", "entry_ids", multiple=True, required=True, metavar="ID",
+              help="Entry to read (repeat for several).")
+@click.option("--type", "cue_type", type=click.Choice([t.name for t in voc.TYPES]), default=None,
+              help="Only this cue point type.")
+@click.option("--precision", type=click.Choice(["ms", "tenths"]), default="ms", show_default=True,
+              help="ms: list (exact times); tenths: serveBulk (what the server serves).")
+@click.option("--unservable", type=click.Choice(["error", "skip", "list"]), default="error", show_default=True,
+              help="tenths only: thumb/event cue points and quiz questions with answers cannot be served; "
+                   "stop, leave them out, or take them from list.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, writable=True),
+              help="Output file: .parquet, .csv, .jsonl or .xml (each may end in .gz).")
+@click.option("--kind", type=click.Choice(["serve", "ingest"]), default="serve", show_default=True,
+              help="XML output: serve format (with ids and owners) or ingest format (to push elsewhere).")
+@click.option("--service", type=click.Choice(["cuepoint", "annotation"]), default="cuepoint", show_default=True)
+@click.option("--page-size", type=click.IntRange(1, 500), default=500, show_default=True)
+@connection_options
+@api_command
+def pull(entry_ids: tuple[str, ...], cue_type: str | None, precision: str, unservable: str, output: str, kind: str,
+         service: str, page_size: int, **kwargs: Any) -> None:
+    """Read every cue point of the given entries into OUTPUT, page by page."""
+    fmt = frames.table_format(output)
+    flt = build_filter(entry_ids, cue_type, service)
+    with make_client(_connection(kwargs)) as client, ProgressBar("pull") as bar:
+        pages = client.iter_pull(flt, service=service, precision=precision, page_size=page_size,  # type: ignore[arg-type]
+                                 unservable=unservable, progress=bar)  # type: ignore[arg-type]
+        if fmt == "xml":
+            def records() -> Iterator[dict[str, Any]]:
+                for page in pages:
+                    yield from frames.frame_to_records(page)
+
+            count = write_xml(records(), output, kind=kind, unsupported="ignore" if kind == "ingest" else "error")  # type: ignore[arg-type]
+        else:
+            with frames.TableWriter(output) as writer:
+                for page in pages:
+                    writer.write(page)
+                count = writer.rows
+    err.print(f"pulled {count} cue points to {output}", markup=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# jobs
+# ---------------------------------------------------------------------------------------------
+
+
+def _status(job: BulkUpload) -> str:
+    return str(getattr(job.status, "name", job.status))
+
+
+def _job_fields(job: BulkUpload) -> dict[str, Any]:
+    """What is safe to print: never the log/file URLs (they embed the KS)."""
+    return {
+        "id": job.id,
+        "status": _status(job),
+        "uploaded": job.uploaded_at.isoformat() if job.uploaded_at else None,
+        "uploadedBy": job.uploaded_by,
+        "type": getattr(job.bulk_upload_type, "value", job.bulk_upload_type),
+        "fileName": job.file_name,
+        "numOfObjects": job.num_of_objects,
+        "error": job.error,
+        "results": len(job.results) or None,
+    }
+
+
+def _print_job(job: BulkUpload) -> None:
+    for key, value in _job_fields(job).items():
+        if value is not None:
+            out.print(f"{key}: {value}", markup=False, soft_wrap=True)
+
+
+def _wait(client: Client, job_id: int, timeout: float, poll_interval: float) -> BulkUpload:
+    bar = ProgressBar(f"job {job_id}")
+    with bar:
+        job = client.bulk_uploads.wait(job_id, timeout=timeout, poll_interval=poll_interval, progress=bar)
+    return job
+
+
+def _finish(job: BulkUpload) -> None:
+    err.print(f"bulk upload {job.id}: {_status(job)}" + (f" ({job.error})" if job.error else ""), markup=False,
+              soft_wrap=True)
+    if job.status != BatchJobStatus.FINISHED:
+        sys.exit(1)
+
+
+@click.group("jobs")
+def jobs() -> None:
+    """Bulk upload jobs (bulkupload_bulk): submit, list, get, wait, abort, log."""
+
+
+@jobs.command("list")
+@click.option("--limit", type=click.IntRange(1, 500), default=30, show_default=True, help="Newest jobs to show.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line instead of a table.")
+@connection_options
+@api_command
+def jobs_list(limit: int, as_json: bool, **kwargs: Any) -> None:
+    """List recent bulk upload jobs, newest first."""
+    with make_client(_connection(kwargs)) as client:
+        page = client.bulk_uploads.list(page_size=limit)
+    if as_json:
+        for job in page.objects:
+            out.print(json.dumps(_job_fields(job), ensure_ascii=False), markup=False, soft_wrap=True)
+        return
+    table = Table(title=f"{len(page.objects)} of {page.total_count} bulk upload job(s)")
+    for column in ("id", "status", "uploaded", "fileName", "numOfObjects", "error"):
+        table.add_column(column)
+    for job in page.objects:
+        fields = _job_fields(job)
+        table.add_row(*("" if fields[c] is None else str(fields[c]) for c in
+                        ("id", "status", "uploaded", "fileName", "numOfObjects", "error")))
+    out.print(table)
+
+
+@jobs.command("get")
+@click.argument("job_id", type=int)
+@connection_options
+@api_command
+def jobs_get(job_id: int, **kwargs: Any) -> None:
+    """Show one bulk upload job."""
+    with make_client(_connection(kwargs)) as client:
+        _print_job(client.bulk_uploads.get(job_id))
+
+
+@jobs.command("wait")
+@click.argument("job_id", type=int)
+@click.option("--timeout", "wait_timeout", type=click.FloatRange(min=0.1), default=600.0, show_default=True,
+              help="Seconds to wait for a final state.")
+@click.option("--poll-interval", type=click.FloatRange(min=0.05), default=2.0, show_default=True)
+@connection_options
+@api_command
+def jobs_wait(job_id: int, wait_timeout: float, poll_interval: float, **kwargs: Any) -> None:
+    """Wait until a job is done; exit code 1 unless it FINISHED."""
+    with make_client(_connection(kwargs)) as client:
+        job = _wait(client, job_id, wait_timeout, poll_interval)
+    _finish(job)
+
+
+@jobs.command("abort")
+@click.argument("job_id", type=int)
+@connection_options
+@api_command
+def jobs_abort(job_id: int, **kwargs: Any) -> None:
+    """Abort a job (and its child jobs)."""
+    with make_client(_connection(kwargs)) as client:
+        job = client.bulk_uploads.abort(job_id)
+    err.print(f"bulk upload {job.id}: {_status(job)}", markup=False)
+
+
+@jobs.command("log")
+@click.argument("job_id", type=int)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write the log here instead of standard output.")
+@connection_options
+@api_command
+def jobs_log(job_id: int, output: str | None, **kwargs: Any) -> None:
+    """Print a job's result log (the result MRSS of an XML bulk upload)."""
+    with make_client(_connection(kwargs)) as client:
+        body = client.bulk_uploads.serve_log(job_id)
+    if output is None:
+        sys.stdout.buffer.write(body)
+        sys.stdout.buffer.flush()
+    else:
+        with open(output, "wb") as f:
+            f.write(body)
+
+
+@jobs.command("submit")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--via", type=click.Choice(["bulk", "media"]), default="bulk", show_default=True,
+              help="bulkupload_bulk.addEntries, or its alias media.bulkUploadAdd.")
+@click.option("--wait/--no-wait", "wait_for_it", default=False, help="Wait for the job to finish.")
+@click.option("--wait-timeout", type=click.FloatRange(min=0.1), default=600.0, show_default=True)
+@click.option("--poll-interval", type=click.FloatRange(min=0.05), default=2.0, show_default=True)
+@connection_options
+@api_command
+def jobs_submit(file: str, via: str, wait_for_it: bool, wait_timeout: float, poll_interval: float,
+                **kwargs: Any) -> None:
+    """Start a bulk upload job from an XML (MRSS) bulk file; prints the job id."""
+    with make_client(_connection(kwargs)) as client:
+        job = client.bulk_uploads.submit(file, filename=os.path.basename(file), via=via)  # type: ignore[arg-type]
+        out.print(str(job.id), markup=False)
+        if wait_for_it:
+            job = _wait(client, job.id, wait_timeout, poll_interval)
+    if wait_for_it:
+        _finish(job)
+
+
+#: The commands for :mod:`cuepipe.cli` to register: ``for command in COMMANDS: main.add_command(command)``.
+COMMANDS: list[click.Command] = [push, pull, jobs]

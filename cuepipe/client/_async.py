@@ -1,0 +1,153 @@
+"""The asynchronous client: the same operations as :class:`~cuepipe.client.Client`, awaitable."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterable
+from typing import Any
+
+import httpx
+import pandas as pd
+
+from .. import __version__
+from ..kaltura import SessionType
+from ..kaltura.ks import DEFAULT_EXPIRY, Privileges
+from ..kaltura.request import DEFAULT_CLIENT_TAG
+from ._base import Emit, Op, ProgressCallback, Retries, Send, Sleep
+from ._config import ClientBase, settings_from_env
+from ._jobs import AsyncBulkUploads
+from ._pull import Precision, Unservable, pull_op
+from ._push import Errors, Unsupported, push_op
+from ._sync import Filter
+from ._transport import DEFAULT_LIMITS, DEFAULT_TIMEOUT, send_async
+
+
+class AsyncClient(ClientBase):
+    """:class:`~cuepipe.client.Client` for asyncio: the same arguments and methods, awaitable;
+    :meth:`iter_pull` is an async iterator. Use ``async with``, or ``await client.aclose()``.
+
+    Rendering upload XML and parsing served XML are CPU work done on the event loop, a page or an
+    upload at a time.
+    """
+
+    def __init__(
+        self,
+        service_url: str,
+        *,
+        ks: str | None = None,
+        partner_id: int | None = None,
+        admin_secret: str | None = None,
+        secret: str | None = None,
+        use_session_start: bool = False,
+        user_id: str = "",
+        session_type: SessionType | int = SessionType.ADMIN,
+        session_expiry: int = DEFAULT_EXPIRY,
+        privileges: Privileges = None,
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        limits: httpx.Limits = DEFAULT_LIMITS,
+        retries: int | Retries = 3,
+        transport: httpx.AsyncBaseTransport | None = None,
+        verify: bool | str = True,
+        client_tag: str = DEFAULT_CLIENT_TAG,
+    ) -> None:
+        super().__init__(service_url, ks=ks, partner_id=partner_id, admin_secret=admin_secret, secret=secret,
+                         use_session_start=use_session_start, user_id=user_id, session_type=session_type,
+                         session_expiry=session_expiry, privileges=privileges, retries=retries,
+                         client_tag=client_tag)
+        self._http = httpx.AsyncClient(timeout=timeout, limits=limits, transport=transport, verify=verify,
+                                       follow_redirects=False, headers={"User-Agent": f"cuepipe/{__version__}"})
+        self.bulk_uploads = AsyncBulkUploads(self)
+
+    @classmethod
+    def from_env(cls, **kwargs: Any) -> AsyncClient:
+        """See :meth:`Client.from_env`."""
+        return cls(**settings_from_env(**kwargs))
+
+    async def push(self, data: Any, *, service: str = "cuepoint", chunk_size: int = 500,
+                   unsupported: Unsupported = "error", errors: Errors = "raise", detect_actions: bool = True,
+                   progress: ProgressCallback | None = None) -> pd.DataFrame:
+        """See :meth:`Client.push`."""
+        plan = self._push_plan(data, service, chunk_size, unsupported, errors, detect_actions)
+        return await self._run(push_op(plan, progress))
+
+    def iter_pull(self, filter: Filter = None, *, service: str = "cuepoint", precision: Precision = "tenths",
+                  page_size: int = 500, unservable: Unservable = "error", extra_columns: bool = False,
+                  progress: ProgressCallback | None = None) -> AsyncIterator[pd.DataFrame]:
+        """See :meth:`Client.iter_pull`; ``async for frame in client.iter_pull(...)``."""
+        spec = self._pull_spec(filter, service, precision, page_size, unservable, extra_columns)
+        return self._iterate(pull_op(spec, progress))
+
+    async def pull(self, filter: Filter = None, *, service: str = "cuepoint", precision: Precision = "tenths",
+                   page_size: int = 500, unservable: Unservable = "error", extra_columns: bool = False,
+                   progress: ProgressCallback | None = None) -> pd.DataFrame:
+        """See :meth:`Client.pull`."""
+        pages = [frame async for frame in self.iter_pull(
+            filter, service=service, precision=precision, page_size=page_size, unservable=unservable,
+            extra_columns=extra_columns, progress=progress)]
+        return self._concat(pages)
+
+    async def count(self, filter: Filter = None, *, service: str = "cuepoint") -> int:
+        """See :meth:`Client.count`."""
+        return await self._run(self._count_op(filter, service))
+
+    async def get(self, id: str, *, service: str = "cuepoint") -> dict[str, Any]:
+        """See :meth:`Client.get`."""
+        return await self._run(self._get_op(id, service))
+
+    async def delete(self, ids: str | Iterable[str], *, service: str = "cuepoint",
+                     missing_ok: bool = False) -> list[str]:
+        """See :meth:`Client.delete`."""
+        return await self._run(self._delete_op(ids, service, missing_ok))
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    # -- the driver ---------------------------------------------------------------------------
+
+    async def _step(self, command: Any) -> tuple[Any, BaseException | None]:
+        if isinstance(command, Send):
+            try:
+                return await send_async(self._http, command), None
+            except httpx.HTTPError as exc:
+                return None, exc
+        if isinstance(command, Sleep):
+            await asyncio.sleep(command.seconds)
+        return None, None
+
+    async def _iterate(self, op: Op) -> AsyncIterator[Any]:
+        steps = self._engine.interpret(op)
+        value: Any = None
+        error: BaseException | None = None
+        try:
+            while True:
+                try:
+                    command = steps.throw(error) if error is not None else steps.send(value)
+                except StopIteration:
+                    return
+                if isinstance(command, Emit):
+                    value, error = None, None
+                    yield command.value
+                else:
+                    value, error = await self._step(command)
+        finally:
+            steps.close()
+
+    async def _run(self, op: Op) -> Any:
+        steps = self._engine.interpret(op)
+        value: Any = None
+        error: BaseException | None = None
+        try:
+            while True:
+                try:
+                    command = steps.throw(error) if error is not None else steps.send(value)
+                except StopIteration as stop:
+                    return stop.value
+                value, error = await self._step(command)
+        finally:
+            steps.close()
