@@ -60,6 +60,10 @@ class EmulatorServer:
     def start(self) -> EmulatorServer:
         sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        # Accepted connections inherit TCP_NODELAY; without it Nagle's algorithm and the client's
+        # delayed ACK add ~40 ms to every answer on a kept-alive connection (headers and body are
+        # separate writes).
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.bind((self.host, self.port))
         self.port = sock.getsockname()[1]
         self._socket = sock
