@@ -6,6 +6,8 @@ The public face is small; everything else lives in private modules behind it::
     xml = cuepipe.write_xml(records)                 # ingest XML for cuePoint.addFromBulk
     df = cuepipe.read_xml("served.xml")              # ingest or serve XML -> DataFrame
     report = cuepipe.validate("file.xml", kind="ingest")
+    with cuepipe.Client(url, partner_id=..., admin_secret=...) as kaltura:
+        kaltura.push(df)                             # addFromBulk, per entry, safely retried
 """
 
 from . import vocabulary
@@ -14,10 +16,14 @@ from .frames import DTYPES, empty_frame, frame_to_records, read_xml, records_to_
 from .vocabulary import CuePointType
 from .xml import ValidationIssue, ValidationReport, iter_cue_points, iter_xml_chunks, validate, write_xml
 
-__version__ = "0.1.0"
+__version__ = "0.1.0"  # before the client import: the client puts it in its User-Agent
+
+from .client import AsyncClient, Client  # noqa: E402  (the client builds on everything above)
 
 __all__ = [
     "DTYPES",
+    "AsyncClient",
+    "Client",
     "CuePointType",
     "CuePointValueError",
     "CuepipeError",

@@ -114,17 +114,21 @@ def validate_cmd(files: tuple[str, ...], kind: str, max_errors: int) -> None:
 @click.option("--workdir", type=click.Path(file_okay=False), default=None,
               help="Where to write the demo's files (default: a temporary folder).")
 def demo(workdir: str | None) -> None:
-    """Run the main job end to end on the bundled sample."""
+    """Run the main job end to end: sample CSV -> XML -> validate -> push to the emulator -> pull back."""
     from .demo import run_demo
 
-    run_demo(Path(workdir) if workdir else None, console=console)
+    if not run_demo(Path(workdir) if workdir else None, console=console):
+        sys.exit(1)
 
 
 def _register_layer_commands() -> None:
     """Commands that live with their layer (emulator, API client) register here."""
+    from .cli_api import COMMANDS
     from .emulator.cli import emulator
 
     main.add_command(emulator)
+    for command in COMMANDS:
+        main.add_command(command)
 
 
 _register_layer_commands()
