@@ -38,6 +38,8 @@ def to_milliseconds(value: object) -> int:
     """
     if isinstance(value, bool):
         raise TypeError("expected integer milliseconds, got a boolean")
+    if isinstance(value, np.timedelta64):  # before np.integer: NumPy makes it a subclass of signedinteger
+        return to_milliseconds(pd.Timedelta(value))
     if isinstance(value, int | np.integer):
         return int(value)
     if isinstance(value, float | np.floating):
@@ -51,8 +53,6 @@ def to_milliseconds(value: object) -> int:
         if us % 1000:
             raise ValueError(f"time {value} has sub-millisecond precision")
         return us // 1000
-    if isinstance(value, np.timedelta64):
-        return to_milliseconds(pd.Timedelta(value))
     raise TypeError(f"expected integer milliseconds, got {type(value).__name__} {value!r}")
 
 
@@ -66,11 +66,16 @@ def format_time(ms: int) -> str:
         raise ValueError(
             f"time {ms} ms is outside what xs:time can carry (0 to 23:59:59.999, i.e. < {DAY_MS} ms)"
         )
+    return _clock(ms, 3)
+
+
+def _clock(ms: int, digits: int) -> str:
+    """``HH:MM:SS`` plus the fraction in ``digits`` digits (1 = tenths, 3 = ms), left out when zero."""
     s, frac = divmod(ms, 1000)
     h, s = divmod(s, 3600)
     m, s = divmod(s, 60)
     if frac:
-        return f"{h:02d}:{m:02d}:{s:02d}.{frac:03d}"
+        return f"{h:02d}:{m:02d}:{s:02d}.{frac // 10 ** (3 - digits):0{digits}d}"
     return f"{h:02d}:{m:02d}:{s:02d}"
 
 
@@ -92,12 +97,7 @@ def format_serve_time(ms: int) -> str:
         raise ValueError(
             f"time {ms} ms rounds to {rounded} ms, outside what xs:time can carry (< {DAY_MS} ms)"
         )
-    s, frac = divmod(rounded, 1000)
-    h, s = divmod(s, 3600)
-    m, s = divmod(s, 60)
-    if frac:
-        return f"{h:02d}:{m:02d}:{s:02d}.{frac // 100}"
-    return f"{h:02d}:{m:02d}:{s:02d}"
+    return _clock(rounded, 1)
 
 
 _TIME_RE = re.compile(r"\s*(\d+):(\d+):(\d+)(?:\.(\d*))?\s*")

@@ -103,50 +103,17 @@ class StaticAuth(Auth):
         return False
 
 
-class SecretAuth(Auth):
-    """KS built locally from the admin secret (no round trip), renewed before it expires."""
+class _SecretAuth(Auth):
+    """Shared by the two ways of making a KS from a secret: both can renew it before it expires."""
 
-    kind = "admin_secret"
     can_renew = True
-
-    def __init__(self, partner_id: int, admin_secret: str, *, client_tag: str, user_id: str = "",
-                 type: SessionType | int = SessionType.ADMIN, expiry: int = DEFAULT_EXPIRY,
-                 privileges: Privileges = None) -> None:
-        if not isinstance(admin_secret, str) or not admin_secret:
-            raise ConfigurationError("admin_secret must be a non-empty string")
-        super().__init__(partner_id, client_tag=client_tag)
-        self._secret = admin_secret
-        self._user_id = user_id
-        self._type = type
-        self._expiry = expiry
-        self._privileges = privileges
-
-    def secrets(self) -> tuple[str, ...]:
-        return (*super().secrets(), self._secret)
-
-    def _renew_margin(self) -> float:
-        return _margin(self._expiry)
-
-    def refresh_locally(self) -> bool:
-        self._session = Session.generate(
-            self.partner_id, self._secret, user_id=self._user_id, type=self._type, expiry=self._expiry,
-            privileges=self._privileges, now=self.clock(),
-        )
-        self._invalid = False
-        return True
-
-
-class SessionStartAuth(Auth):
-    """KS from ``session.start(secret, ...)``; started again before it expires."""
-
-    kind = "session_start"
-    can_renew = True
+    secret_name = "secret"
 
     def __init__(self, partner_id: int, secret: str, *, client_tag: str, user_id: str = "",
                  type: SessionType | int = SessionType.ADMIN, expiry: int = DEFAULT_EXPIRY,
                  privileges: Privileges = None) -> None:
         if not isinstance(secret, str) or not secret:
-            raise ConfigurationError("secret must be a non-empty string")
+            raise ConfigurationError(f"{self.secret_name} must be a non-empty string")
         super().__init__(partner_id, client_tag=client_tag)
         self._secret = secret
         self._user_id = user_id
@@ -159,6 +126,27 @@ class SessionStartAuth(Auth):
 
     def _renew_margin(self) -> float:
         return _margin(self._expiry)
+
+
+class SecretAuth(_SecretAuth):
+    """KS built locally from the admin secret (no round trip), renewed before it expires."""
+
+    kind = "admin_secret"
+    secret_name = "admin_secret"
+
+    def refresh_locally(self) -> bool:
+        self._session = Session.generate(
+            self.partner_id, self._secret, user_id=self._user_id, type=self._type, expiry=self._expiry,
+            privileges=self._privileges, now=self.clock(),
+        )
+        self._invalid = False
+        return True
+
+
+class SessionStartAuth(_SecretAuth):
+    """KS from ``session.start(secret, ...)``; started again before it expires."""
+
+    kind = "session_start"
 
     def start_request(self) -> Request:
         ctx = Context(partner_id=self.partner_id, client_tag=self.client_tag)

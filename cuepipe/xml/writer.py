@@ -322,12 +322,16 @@ def _missing(v: Any) -> bool:
 class _Bound:
     """A type's plan bound to one column layout: where each step's value sits in a row tuple."""
 
-    __slots__ = ("plan", "attrs", "elements", "disallowed", "choices")
+    __slots__ = ("plan", "steps", "disallowed", "choices")
 
     def __init__(self, plan: _Plan, layout: dict[str, int]) -> None:
         self.plan = plan
-        self.attrs = [(step, layout.get(step.column, -1)) for step in plan.attrs]
-        self.elements = [(step, layout.get(step.column, -1)) for step in plan.elements]
+        # attributes, then None (close the start tag), then child elements, each with its row position
+        self.steps: list[tuple[_Step | None, int]] = [
+            *((step, layout.get(step.column, -1)) for step in plan.attrs),
+            (None, -1),
+            *((step, layout.get(step.column, -1)) for step in plan.elements),
+        ]
         self.disallowed = [(c, i) for c, i in layout.items() if c not in plan.allowed]
         self.choices = [tuple((c, layout.get(c, -1)) for c in group) for group in plan.choices]
 
@@ -388,17 +392,10 @@ class _Renderer:
                     field = present[1]
                     raise _Fail(f"the {self.kind} format takes only one of {', '.join(c for c, _ in group)}")
             parts = [plan.open]
-            for step, pos in b.attrs:
-                value = row[pos] if pos >= 0 else None
-                if value is None or (value.__class__ is not str and is_missing(value)):
-                    if step.required:
-                        field = step.column
-                        raise _Fail(f"is required for {plan.element} in the {self.kind} format")
+            for step, pos in b.steps:
+                if step is None:  # between the attributes and the child elements
+                    parts.append(">")
                     continue
-                field = step.column
-                parts.append(step.render(value))
-            parts.append(">")
-            for step, pos in b.elements:
                 value = row[pos] if pos >= 0 else None
                 if value is None or (value.__class__ is not str and is_missing(value)):
                     if step.required:
