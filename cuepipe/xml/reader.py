@@ -285,14 +285,15 @@ def iter_rows(source: Source) -> Iterator[tuple[_TypePlan, list[Any]]]:
                             f"<{elem.tag}> found in {where}; cue points must be children of <scenes>",
                             line=elem.sourceline, element=elem.tag, record=index)
                     root = parent
+                plan = plans[elem.tag]
                 try:
-                    row = _read_row(elem, plans[elem.tag])
+                    row = _read_row(elem, plan)
                 except XMLFormatError as exc:
                     if exc.record is None:
                         exc = XMLFormatError(exc.reason, line=exc.line, column=exc.column, record=index,
                                              element=exc.element)
                     raise exc from None
-                yield plans[elem.tag], row
+                yield plan, row
                 index += 1
                 elem.clear(keep_tail=True)
                 if index % _SWEEP == 0:
