@@ -16,9 +16,19 @@ from .frames import DTYPES, empty_frame, frame_to_records, read_xml, records_to_
 from .vocabulary import CuePointType
 from .xml import ValidationIssue, ValidationReport, iter_cue_points, iter_xml_chunks, validate, write_xml
 
-__version__ = "0.1.0"  # before the client import: the client puts it in its User-Agent
+__version__ = "0.1.0"
 
-from .client import AsyncClient, Client  # noqa: E402  (the client builds on everything above)
+
+def __getattr__(name: str) -> object:
+    """``cuepipe.Client`` / ``cuepipe.AsyncClient`` load the HTTP layer on first use.
+
+    Format-only work (convert, read, write, validate) then never imports httpx and the client.
+    """
+    if name in ("Client", "AsyncClient"):
+        from . import client
+
+        return getattr(client, name)
+    raise AttributeError(f"module 'cuepipe' has no attribute {name!r}")
 
 __all__ = [
     "DTYPES",

@@ -22,6 +22,7 @@ import pandas as pd
 import pyarrow as pa
 
 from . import vocabulary as voc
+from ._files import temp_beside
 from .values import is_missing
 from .xml._source import Source
 from .xml.reader import iter_rows
@@ -305,15 +306,11 @@ class TableWriter:
     """Append DataFrames to a CSV, Parquet or JSON Lines file; written atomically on ``close``."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
-        import tempfile
-
         self.path = os.fspath(path)
         self.format = table_format(self.path)
         if self.format == "xml":
             raise ValueError("use cuepipe.write_xml for XML output")
-        directory = os.path.dirname(os.path.abspath(self.path))
-        fd, self._tmp = tempfile.mkstemp(prefix=".cuepipe-", suffix=".tmp", dir=directory)
-        os.close(fd)
+        self._tmp = temp_beside(self.path)
         self._pq_writer: Any = None
         self._first = True
         self.rows = 0

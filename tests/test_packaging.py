@@ -49,3 +49,12 @@ def test_installed_wheel_works_from_another_directory(wheel, tmp_path):
     proc = subprocess.run([sys.executable, "-c", script], cwd="/", env=env, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "ok"
+
+
+def test_format_work_does_not_load_the_http_client():
+    script = ("import sys, cuepipe\n"
+              "cuepipe.write_xml([{'cuePointType': 'codeCuePoint.Code', 'entryId': 'e', 'startTime': 1}])\n"
+              "assert 'httpx' not in sys.modules and 'cuepipe.client' not in sys.modules\n"
+              "assert cuepipe.Client.__name__ == 'Client' and 'httpx' in sys.modules\n")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr

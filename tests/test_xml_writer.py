@@ -174,3 +174,21 @@ def test_custom_metadata_must_be_one_plain_element():
     with pytest.raises(CuePointValueError, match="needs 'metadataVersion'"):
         one({**base, "id": "1_x", "customData": [{"metadataId": 1, "metadataProfileId": 2,
                                                    "metadataProfileVersion": 1, "xml": "<m/>"}]}, kind="serve")
+
+
+def test_unsupported_ignore_drops_serve_only_metadata_attributes():
+    rec = {**ANN, "customData": [{"metadataId": 5, "metadataVersion": 1, "metadataProfileId": 12,
+                                  "metadataProfileVersion": 3, "xml": "<metadata><Note>x</Note></metadata>"}]}
+    with pytest.raises(CuePointValueError, match="not carried by the ingest format"):
+        one(rec)
+    text = one(rec, unsupported="ignore")
+    assert 'metadataId="5"' in text and "metadataVersion" not in text and "metadataProfileVersion" not in text
+    assert cuepipe.validate(text.encode()).ok
+
+
+def test_files_get_the_usual_mode(tmp_path):
+    p = tmp_path / "out.xml"
+    cuepipe.write_xml([ANN], p)
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert p.stat().st_mode & 0o777 == 0o666 & ~umask

@@ -15,13 +15,13 @@ import gzip
 import io
 import operator
 import os
-import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import IO, Any, Literal
 
 import numpy as np
 
 from .. import vocabulary as voc
+from .._files import temp_beside
 from ..errors import CuePointValueError
 from ..values import (
     TAG_MAX_LENGTH,
@@ -104,7 +104,7 @@ class _Step:
         self.attribute = field.attribute
 
 
-def _make_renderer(field: voc.Field, kind: voc.Kind) -> Callable[[Any], str]:
+def _make_renderer(field: voc.Field, kind: voc.Kind, ignore: bool = False) -> Callable[[Any], str]:
     xml = field.xml
     open_tag, close_tag = f"<{xml}>", f"</{xml}>"
     max_length = field.max_length
@@ -163,7 +163,7 @@ def _make_renderer(field: voc.Field, kind: voc.Kind) -> Callable[[Any], str]:
     if field.kind == "answers":
         return _render_answers
     if field.kind == "custom":
-        return _custom_renderer(kind)
+        return _custom_renderer(kind, ignore)
 
     empty = f"<{xml}/>"
 
@@ -208,10 +208,11 @@ def _render_answers(value: Any) -> str:
     return "".join(out)
 
 
-def _custom_renderer(kind: voc.Kind) -> Callable[[Any], str]:
+def _custom_renderer(kind: voc.Kind, ignore: bool) -> Callable[[Any], str]:
+    """``ignore``: leave out metadata attributes the kind has no place for (e.g. versions on ingest)."""
     attrs = [f for f in voc.CUSTOM_DATA_ATTRIBUTES if f.occurs(kind) is not None]
-    known = {f.column for f in attrs} | {voc.CUSTOM_DATA_XML_KEY}
     every = {f.column for f in voc.CUSTOM_DATA_ATTRIBUTES} | {voc.CUSTOM_DATA_XML_KEY}
+    known = every if ignore else {f.column for f in attrs} | {voc.CUSTOM_DATA_XML_KEY}
 
     def render_custom(value: Any) -> str:
         if isinstance(value, str) or not _is_sequence(value):
@@ -275,21 +276,23 @@ def _checked_metadata(xml: str) -> str:
 class _Plan:
     __slots__ = ("info", "element", "attrs", "elements", "allowed", "choices", "open", "close")
 
-    def __init__(self, info: voc.CuePointTypeInfo, kind: voc.Kind) -> None:
+    def __init__(self, info: voc.CuePointTypeInfo, kind: voc.Kind, ignore: bool) -> None:
         assert info.element is not None
         self.info = info
         self.element = info.element
         fields = info.fields_for(kind)
-        self.attrs = [_Step(f, kind, _make_renderer(f, kind)) for f in fields if f.attribute]
-        self.elements = [_Step(f, kind, _make_renderer(f, kind)) for f in fields if not f.attribute]
+        self.attrs = [_Step(f, kind, _make_renderer(f, kind, ignore)) for f in fields if f.attribute]
+        self.elements = [_Step(f, kind, _make_renderer(f, kind, ignore)) for f in fields if not f.attribute]
         self.allowed = {f.column for f in fields} | {"cuePointType"}
         self.choices = info.ingest_choices if kind == "ingest" else ()
         self.open = "<" + info.element
         self.close = f"</{info.element}>"
 
 
-_PLANS: dict[voc.Kind, dict[str, _Plan]] = {
-    kind: {t.api_type.value: _Plan(t, kind) for t in voc.XML_TYPES} for kind in voc.KINDS
+# Per (kind, unsupported == "ignore"): how to write each type.
+_PLANS: dict[tuple[voc.Kind, bool], dict[str, _Plan]] = {
+    (kind, ignore): {t.api_type.value: _Plan(t, kind, ignore) for t in voc.XML_TYPES}
+    for kind in voc.KINDS for ignore in (False, True)
 }
 
 
@@ -345,8 +348,8 @@ class _Renderer:
         if unsupported not in ("error", "ignore"):
             raise ValueError(f"unsupported must be 'error' or 'ignore', not {unsupported!r}")
         self.kind = kind
-        self.plans = _PLANS[kind]
         self.ignore = unsupported == "ignore"
+        self.plans = _PLANS[kind, self.ignore]
         self.columns = columns
         self.layout = {c: i for i, c in enumerate(columns)}
         self.type_pos = self.layout.get("cuePointType", -1)
@@ -448,33 +451,66 @@ class _Defaulted(dict):  # type: ignore[type-arg]
         return None
 
 
+_FRAME_BLOCK = 20_000  # rows converted to Python values at a time: memory stays flat on large frames
+
+
 def _frame_rows(df: Any, renderer: _Renderer) -> Iterator[tuple[_Bound, tuple[Any, ...], int]]:
-    """DataFrame -> (bound plan, row tuple, index); type and unsupported checks done per column, vectorized."""
+    """DataFrame -> (bound plan, row tuple, index), a block of rows at a time.
+
+    Columns are converted to Python values per block (iterating pandas' Arrow-backed string arrays
+    row by row is the slow path); the type and unsupported-field checks run per block, vectorized.
+    """
     if renderer.type_pos < 0:
         raise CuePointValueError("the DataFrame has no 'cuePointType' column", field="cuePointType")
-    columns = [df[c].to_numpy(dtype=object, na_value=None).tolist() for c in renderer.columns]
-    types = columns[renderer.type_pos]
-    first_row: dict[Any, int] = {}
-    for i, t in enumerate(types):
-        if t not in first_row:
-            first_row[t] = i
-    bounds = {t: renderer.bound(t, i) for t, i in sorted(first_row.items(), key=lambda kv: kv[1])}
-    if not renderer.ignore:
-        type_series = df["cuePointType"].reset_index(drop=True)
-        for t, b in bounds.items():
-            if not b.disallowed:
-                continue
-            mask = (type_series == t).to_numpy(dtype=bool, na_value=False) if t is not None \
-                else type_series.isna().to_numpy()
-            sub = df.iloc[mask][[c for c, _ in b.disallowed]].reset_index(drop=True)
-            present = sub.notna().to_numpy()
-            if present.any():
-                r, c = divmod(int(present.argmax()), present.shape[1])
-                index = int(mask.nonzero()[0][r])
-                column = b.disallowed[c][0]
-                raise CuePointValueError(renderer._unsupported_message(b, column), record=index, field=column)
-    for i, row in enumerate(zip(*columns, strict=True)):
-        yield bounds[row[renderer.type_pos]], row, i
+    bounds: dict[Any, _Bound] = {}
+    for start in range(0, len(df), _FRAME_BLOCK):
+        block = df.iloc[start:start + _FRAME_BLOCK]
+        columns = [block[c].to_numpy(dtype=object, na_value=None).tolist() for c in renderer.columns]
+        types = columns[renderer.type_pos]
+        for i, t in enumerate(types):
+            try:
+                known = t in bounds
+            except TypeError:
+                known = False
+            if not known:
+                b = renderer.bound(t, start + i)
+                try:
+                    bounds[t] = b
+                except TypeError:
+                    pass
+        if not renderer.ignore:
+            _check_unsupported(block, types, bounds, renderer, start)
+        for i, row in enumerate(zip(*columns, strict=True), start):
+            t = row[renderer.type_pos]
+            try:
+                b = bounds[t]
+            except (KeyError, TypeError):
+                b = renderer.bound(t, i)
+            yield b, row, i
+
+
+def _check_unsupported(block: Any, types: list[Any], bounds: dict[Any, _Bound], renderer: _Renderer,
+                       offset: int) -> None:
+    """Raise for the first row holding a value its type cannot carry, checked column-wise."""
+    import numpy as np
+
+    type_array = np.array(types, dtype=object)
+    first: tuple[int, str, _Bound] | None = None
+    for t, b in bounds.items():
+        if not b.disallowed:
+            continue
+        mask = type_array == t
+        if not mask.any():
+            continue
+        present = block.iloc[mask][[c for c, _ in b.disallowed]].notna().to_numpy()
+        if present.any():
+            r, c = divmod(int(present.argmax()), present.shape[1])
+            index = int(mask.nonzero()[0][r])
+            if first is None or index < first[0]:
+                first = (index, b.disallowed[c][0], b)
+    if first is not None:
+        index, column, b = first
+        raise CuePointValueError(renderer._unsupported_message(b, column), record=offset + index, field=column)
 
 
 def _rows(data: Any, kind: voc.Kind, unsupported: Unsupported) -> tuple[_Renderer, Iterator[Any]]:
@@ -548,10 +584,9 @@ def write_xml(
         return buf.getvalue()
     if isinstance(dest, str | os.PathLike):
         path = os.fspath(dest)
-        directory = os.path.dirname(os.path.abspath(path))
-        fd, tmp = tempfile.mkstemp(prefix=".cuepipe-", suffix=".tmp", dir=directory)
+        tmp = temp_beside(path)
         try:
-            with os.fdopen(fd, "wb") as raw:
+            with open(tmp, "wb") as raw:
                 if path.endswith(".gz"):
                     with gzip.GzipFile(fileobj=raw, mode="wb", filename="") as gz:
                         count = _write_stream(data, gz, kind, unsupported)
