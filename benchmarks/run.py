@@ -1,0 +1,603 @@
+"""Run the cuepipe benchmarks: each case in a fresh subprocess, same input file per group.
+
+    python -m benchmarks.run [--full] [--sizes 10000,100000] [--repeat K] [--out DIR] [--data DIR]
+
+Groups (see ``benchmarks/cases.py``): read (serve XML -> DataFrame) against pandas.read_xml,
+xmlschema.to_dict and two lxml floors; chunked read against the iterparse floor; write (DataFrame ->
+ingest XML) against DataFrame.to_xml and an lxml xmlfile floor; validate against lxml and xmlschema.
+Prints a table per size and the targets (PASS/MISS), and writes ``results-<N>.json``, ``latest.json``
+and ``latest.md`` to ``--out`` (default ``benchmarks/results``).
+
+Time budget: each case runs up to ``--repeat`` times (best time reported) but stops repeating once
+its runs add up to ``--repeat-budget`` seconds. A peer whose predicted time at a size exceeds
+``--case-budget`` is skipped with a note (prediction: linear in N from the largest smaller size
+measured in this run, else a planning rate measured on the reference machine, times a 1.5 margin).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import cases as C
+from .generate import DATA_DIR, DEFAULT_SEED, ensure_data
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SIZES = (10_000, 100_000)
+FULL_SIZES = (10_000, 100_000, 1_000_000)
+
+# Seconds per cue point of each peer on the reference machine (2-core AMD EPYC VM), used to decide
+# whether to skip a peer when no smaller size was measured in the same run.
+PLANNING_RATES: dict[str, float] = {
+    "read.pandas": 75e-6,
+    "read.xmlschema": 550e-6,
+    "write.pandas": 140e-6,
+    "validate.xmlschema": 1150e-6,
+}
+
+# Predictions are multiplied by this before comparing with --case-budget: peers scale a little worse
+# than linearly and the machine is shared, so a prediction just under the budget is not good enough.
+PREDICTION_MARGIN = 1.5
+FLAT_GROWTH = 1.25  # "flat": the 1M figure is at most 25% above the 100k figure ...
+FLAT_SLACK_MB = 10.0  # ... or at most this many MB above it
+PEAK_LIMIT_MB = 200.0
+
+
+@dataclass(frozen=True)
+class RatioTarget:
+    """``time(subject) / time(reference) <= max_ratio``."""
+
+    id: str
+    text: str
+    subject: str
+    reference: str
+    max_ratio: float
+    faster: bool = False  # phrase as "N x faster than the reference"
+
+
+RATIO_TARGETS: tuple[RatioTarget, ...] = (
+    RatioTarget("read_vs_pandas", "read >= 4x faster than pandas.read_xml", "read.cuepipe", "read.pandas",
+                0.25, faster=True),
+    RatioTarget("read_vs_parse", "read within 2.5x of lxml etree.parse", "read.cuepipe", "read.parse", 2.5),
+    RatioTarget("chunked_vs_iterparse", "chunked read within 1.5x of the iterparse floor", "chunked.cuepipe",
+                "read.iterparse", 1.5),
+    RatioTarget("write_vs_to_xml", "write >= 10x faster than DataFrame.to_xml", "write.cuepipe",
+                "write.pandas", 0.1, faster=True),
+    RatioTarget("write_vs_xmlfile", "write within 1.5x of the lxml xmlfile floor", "write.cuepipe",
+                "write.xmlfile", 1.5),
+    RatioTarget("validate_vs_lxml", "validate within 1.5x of lxml's own validation (parse + validate)",
+                "validate.cuepipe", "validate.lxml", 1.5),
+)
+
+
+# ---------------------------------------------------------------------------------------------------
+# machine
+# ---------------------------------------------------------------------------------------------------
+
+
+#: The cuepipe modules the benchmarked code paths run through (CLI, API client etc. are left out).
+MEASURED_SOURCES = ("xml/*.py", "frames.py", "values.py", "vocabulary.py", "errors.py")
+
+
+def source_fingerprint() -> str:
+    """Short hash of the measured cuepipe modules: which code was measured (the tree may be uncommitted)."""
+    import hashlib
+
+    import cuepipe
+
+    h = hashlib.sha256()
+    pkg = Path(cuepipe.__file__).resolve().parent
+    files = sorted({f for pattern in MEASURED_SOURCES for f in pkg.glob(pattern)})
+    for f in files:
+        h.update(str(f.relative_to(pkg)).encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()[:12]
+
+
+def machine_info() -> dict[str, Any]:
+    """CPU, cores, RAM, OS and library versions of this machine."""
+    import lxml.etree as etree
+    import numpy
+    import pandas
+    import xmlschema
+
+    import cuepipe
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    ram = None
+    physical = None
+    try:
+        import psutil
+
+        ram = psutil.virtual_memory().total
+        physical = psutil.cpu_count(logical=False)
+    except ImportError:
+        pass
+    commit = None
+    with contextlib.suppress(OSError, subprocess.SubprocessError):  # read-only: HEAD's commit id
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                                text=True, timeout=10).stdout.strip() or None
+    return {
+        "cpu": cpu,
+        "logical_cores": os.cpu_count(),
+        "physical_cores": physical,
+        "ram_gb": None if ram is None else round(ram / 2**30, 1),
+        "os": platform.platform(),
+        "python": f"{platform.python_implementation()} {platform.python_version()}",
+        "lxml": etree.__version__,
+        "libxml2": ".".join(map(str, etree.LIBXML_VERSION)),
+        "libxml2_compiled": ".".join(map(str, etree.LIBXML_COMPILED_VERSION)),
+        "pandas": pandas.__version__,
+        "numpy": numpy.__version__,
+        "xmlschema": xmlschema.__version__,
+        "cuepipe": cuepipe.__version__,
+        "git_commit": commit,
+        "cuepipe_source_sha": source_fingerprint(),
+        "loadavg_start": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+# ---------------------------------------------------------------------------------------------------
+# running
+# ---------------------------------------------------------------------------------------------------
+
+
+def _child(case_id: str, files: dict[str, Any], workdir: Path, timeout: float) -> dict[str, Any]:
+    cmd = [sys.executable, "-m", "benchmarks.cases", case_id, json.dumps(files), str(workdir)]
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    try:
+        proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"error": f"timed out after {timeout:.0f}s"}
+    for line in reversed(proc.stdout.splitlines()):
+        if line.startswith("RESULT "):
+            return json.loads(line[len("RESULT "):])
+    tail = (proc.stderr or proc.stdout).strip().splitlines()[-6:]
+    return {"error": f"exit {proc.returncode}: " + " | ".join(tail)}
+
+
+def _predict(case_id: str, n: int, measured: dict[tuple[str, int], float]) -> tuple[float | None, str]:
+    smaller = [m for (c, m) in measured if c == case_id and m < n]
+    if smaller:
+        m = max(smaller)
+        return measured[(case_id, m)] * n / m, f"{measured[(case_id, m)]:.1f}s measured at N={m:,}"
+    rate = PLANNING_RATES.get(case_id)
+    if rate is None:
+        return None, ""
+    return rate * n, "planning rate of the reference machine"
+
+
+def run_case(case: C.Case, n: int, files: dict[str, Any], workdir: Path, args: argparse.Namespace,
+             measured: dict[tuple[str, int], float]) -> dict[str, Any]:
+    """Run one case up to ``args.repeat`` times in fresh processes; summarise the runs."""
+    summary: dict[str, Any] = {"case": case.id, "label": case.label, "role": case.role,
+                               "groups": list(case.groups), "note": case.note}
+    if case.role == "peer":
+        predicted, basis = _predict(case.id, n, measured)
+        if predicted is not None and predicted * PREDICTION_MARGIN > args.case_budget:
+            summary.update(status="skipped", skip_reason=(
+                f"skipped at N={n:,}: predicted ~{predicted:.0f}s ({basis}; x{PREDICTION_MARGIN} margin) "
+                f"exceeds the {args.case_budget:.0f}s per-case budget (--case-budget)"))
+            return summary
+        timeout = max(120.0, 3 * args.case_budget + 60)
+    else:
+        timeout = 3600.0
+    runs: list[dict[str, Any]] = []
+    for _ in range(args.repeat):
+        res = _child(case.id, files, workdir, timeout)
+        if "error" in res:
+            summary.update(status="error", error=res["error"])
+            break
+        if not runs and case.id == "write.cuepipe":
+            out = workdir / "write-cuepipe.xml"
+            summary["output_identical_to_ingest_file"] = _same_file(out, Path(files["ingest_xml"]))
+        runs.append(res)
+        for p in workdir.iterdir():
+            p.unlink()
+        if sum(r["seconds"] for r in runs) >= args.repeat_budget:
+            break
+    if runs:
+        times = [r["seconds"] for r in runs]
+        best = min(runs, key=lambda r: r["seconds"])
+        summary.update(
+            status=summary.get("status", "ok"),
+            seconds=best["seconds"],
+            seconds_median=statistics.median(times),
+            runs=times,
+            cpu_seconds=best["cpu_seconds"],
+            peak_mb=max(r["peak_mb"] for r in runs),
+            base_mb=best["base_mb"],
+            delta_mb=max((r["delta_mb"] for r in runs if r["delta_mb"] is not None), default=None),
+            maxrss_mb=max(r["maxrss_mb"] for r in runs),
+            peak_method=best["peak_method"],
+            records=best["records"],
+        )
+        if summary["status"] == "ok":
+            measured[(case.id, n)] = best["seconds"]
+    return summary
+
+
+def _same_file(a: Path, b: Path) -> bool | None:
+    if not a.is_file() or not b.is_file():
+        return None
+    if a.stat().st_size != b.stat().st_size:
+        return False
+    with open(a, "rb") as fa, open(b, "rb") as fb:
+        while True:
+            x, y = fa.read(1 << 20), fb.read(1 << 20)
+            if x != y:
+                return False
+            if not x:
+                return True
+
+
+def _warm(paths: list[Path]) -> None:
+    """Read the inputs once so every case starts with them in the page cache."""
+    for p in paths:
+        with open(p, "rb") as f:
+            while f.read(1 << 23):
+                pass
+
+
+def add_ratios(results: list[dict[str, Any]]) -> None:
+    """For every case: cuepipe's time and peak relative to it, per group it belongs to."""
+    by_id = {r["case"]: r for r in results}
+    for r in results:
+        r["ratios"] = {}
+        for g in r["groups"]:
+            s = by_id.get(C.SUBJECT[g])
+            if s is None or r["case"] == s["case"] or s.get("status") != "ok" or r.get("status") != "ok":
+                continue
+            r["ratios"][g] = {"time": s["seconds"] / r["seconds"], "peak": s["peak_mb"] / r["peak_mb"]}
+
+
+# ---------------------------------------------------------------------------------------------------
+# targets
+# ---------------------------------------------------------------------------------------------------
+
+
+def ratio_targets(n: int, results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    by_id = {r["case"]: r for r in results}
+    out = []
+    for t in RATIO_TARGETS:
+        row: dict[str, Any] = {"id": t.id, "target": t.text, "n": n, "threshold": t.max_ratio}
+        s, ref = by_id.get(t.subject), by_id.get(t.reference)
+        missing = [x for x, r in ((t.subject, s), (t.reference, ref)) if not r or r.get("status") != "ok"]
+        if missing:
+            why = "; ".join((by_id.get(m) or {}).get("skip_reason") or (by_id.get(m) or {}).get("error")
+                            or f"{m} not run" for m in missing)
+            row.update(status="N/A", measured=None, detail=why)
+            out.append(row)
+            continue
+        ratio = s["seconds"] / ref["seconds"]
+        ok = ratio <= t.max_ratio
+        if t.faster:
+            measured = f"{1 / ratio:.2f}x faster" if ratio < 1 else f"{ratio:.2f}x slower"
+            want = f">= {1 / t.max_ratio:.0f}x faster"
+        else:
+            measured = f"{ratio:.2f}x the reference's time"
+            want = f"<= {t.max_ratio:.1f}x"
+        detail = f"cuepipe {s['seconds']:.3f}s vs {t.reference} {ref['seconds']:.3f}s"
+        if not ok:
+            miss = ratio / t.max_ratio
+            detail += f"; missed by {miss:.2f}x (cuepipe must get {miss:.2f}x faster)"
+        row.update(status="PASS" if ok else "MISS", measured=measured, ratio=ratio, want=want, detail=detail)
+        out.append(row)
+    return out
+
+
+def memory_targets(by_n: dict[int, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Chunked read of 1M under 200 MB; memory flat from 100k to 1M (streaming operations)."""
+    full_note = "not measured: needs N=1,000,000 (make bench FULL=1 / --full)"
+
+    def get(n: int, case: str) -> dict[str, Any] | None:
+        r = next((r for r in by_n.get(n, []) if r["case"] == case), None)
+        return r if r and r.get("status") == "ok" else None
+
+    out = []
+    row: dict[str, Any] = {
+        "id": "chunked_peak_1m", "target": f"chunked read of 1M under {PEAK_LIMIT_MB:.0f} MB peak RSS",
+        "n": 1_000_000, "threshold": PEAK_LIMIT_MB, "want": f"< {PEAK_LIMIT_MB:.0f} MB",
+    }
+    r = get(1_000_000, "chunked.cuepipe")
+    if r is None:
+        row.update(status="N/A", measured=None, detail=full_note)
+    else:
+        ok = r["peak_mb"] < PEAK_LIMIT_MB
+        detail = (f"peak {r['peak_mb']:.0f} MB (RSS before reading {r['base_mb']:.0f} MB: "
+                  "interpreter + pandas + cuepipe)")
+        if not ok:
+            detail += f"; {r['peak_mb'] - PEAK_LIMIT_MB:.0f} MB ({r['peak_mb'] / PEAK_LIMIT_MB - 1:.0%}) over"
+        row.update(status="PASS" if ok else "MISS", measured=f"{r['peak_mb']:.0f} MB", detail=detail)
+    out.append(row)
+    flat = (("chunked.cuepipe", "peak_mb", "peak RSS"), ("validate.cuepipe", "peak_mb", "peak RSS"),
+            ("write.cuepipe", "delta_mb", "peak RSS above the loaded DataFrame"))
+    for case, key, what in flat:
+        row = {"id": f"flat_{case.split('.')[0]}", "target": f"memory flat 100k -> 1M: {case} {what}",
+               "n": 1_000_000, "threshold": FLAT_GROWTH,
+               "want": f"<= {FLAT_GROWTH:.2f}x or +{FLAT_SLACK_MB:.0f} MB"}
+        a, b = get(100_000, case), get(1_000_000, case)
+        if a is None or b is None:
+            row.update(status="N/A", measured=None,
+                       detail=full_note if b is None else "not measured: needs N=100,000 in the same run")
+        else:
+            x, y = a[key], b[key]
+            ok = y <= x * FLAT_GROWTH or y - x <= FLAT_SLACK_MB
+            detail = f"{x:.0f} MB at 100k -> {y:.0f} MB at 1M ({y / x:.2f}x)"
+            if not ok:
+                detail += f"; {y - max(x * FLAT_GROWTH, x + FLAT_SLACK_MB):.0f} MB over the allowance"
+            row.update(status="PASS" if ok else "MISS", measured=f"{y / x:.2f}x", detail=detail)
+        out.append(row)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------
+# output
+# ---------------------------------------------------------------------------------------------------
+
+HEADERS = ("group", "case", "role", "best s", "median s", "runs", "peak MB", "Δ MB", "cuepipe/this s",
+           "cuepipe/this MB", "notes")
+TARGET_HEADERS = ("result", "N", "target", "measured", "wanted", "detail")
+
+
+def table_rows(results: list[dict[str, Any]]) -> list[list[str]]:
+    by_id = {r["case"]: r for r in results}
+    rows = []
+    for g in C.GROUPS:
+        for case in C.CASES:
+            if g not in case.groups or case.id not in by_id:
+                continue
+            r = by_id[case.id]
+            shared = g != case.groups[0]
+            if r.get("status") != "ok":
+                why = r.get("skip_reason") or r.get("error") or ""
+                rows.append([g, case.label, case.role, "-", "-", "0", "-", "-", "-", "-", why])
+                continue
+            ratio = r["ratios"].get(g)
+            note = "(same run as the read group)" if shared else r.get("note", "")
+            if r.get("output_identical_to_ingest_file") is not None:
+                same = r["output_identical_to_ingest_file"]
+                note = (note + "; " if note else "") + ("output == generated ingest file" if same
+                                                        else "OUTPUT DIFFERS from the generated ingest file")
+            rows.append([
+                g, case.label, case.role, f"{r['seconds']:.3f}", f"{r['seconds_median']:.3f}",
+                str(len(r["runs"])),
+                f"{r['peak_mb']:.0f}", f"{r['delta_mb']:.0f}" if r.get("delta_mb") is not None else "-",
+                f"{ratio['time']:.2f}" if ratio else "—", f"{ratio['peak']:.2f}" if ratio else "—", note,
+            ])
+    return rows
+
+
+def target_rows(targets: list[dict[str, Any]]) -> list[list[str]]:
+    return [[t["status"], f"{t['n']:,}", t["target"], t.get("measured") or "-", t.get("want") or "-",
+             t["detail"]] for t in targets]
+
+
+def print_table(title: str, headers: tuple[str, ...] | list[str], rows: list[list[str]]) -> None:
+    try:
+        from rich.console import Console
+        from rich.table import Table
+    except ImportError:
+        print(f"\n{title}")
+        widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows, strict=False)]
+        for row in [list(headers), *rows]:
+            print("  ".join(str(x).ljust(w) for x, w in zip(row, widths, strict=False)))
+        return
+    table = Table(title=title, show_lines=False)
+    for h in headers:
+        table.add_column(h, overflow="fold")
+    for row in rows:
+        style = {"PASS": "green", "MISS": "red"}.get(row[0])
+        table.add_row(*row, style=style)
+    Console(width=max(160, shutil.get_terminal_size().columns)).print(table)
+
+
+def _md_table(headers: tuple[str, ...] | list[str], rows: list[list[str]]) -> str:
+    def cell(x: str) -> str:
+        return str(x).replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(cell(x) for x in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+NOTES = (
+    "Each case runs in a fresh subprocess; setup (imports, loading the DataFrame, compiling schemas, "
+    "pre-formatting the floor's strings) is outside the timed region. 'best s' is the fastest of the runs "
+    "(up to --repeat, fewer for slow cases), 'peak MB' the process's peak RSS during the timed region "
+    "(VmHWM reset after setup), 'Δ MB' the peak minus the RSS after setup. 'cuepipe/this' < 1 means "
+    "cuepipe is faster / smaller. Inputs are in the page cache (read once before the cases).",
+    "Inputs: read and chunked read use the serve XML; write uses the ingest records as a DataFrame "
+    "(records_to_frame) and writes ingest XML; validate uses the ingest XML against the ingest XSD. "
+    "The write floor writes exactly the elements cuepipe writes (parsed from the ingest file beforehand).",
+    C.PANDAS_READ_LOSSES,
+    C.PANDAS_WRITE_NOTE,
+    C.XMLSCHEMA_LAZY_NOTE,
+    "The lxml floors and xmlschema cases do not import pandas/cuepipe, so their RSS baseline is lower; "
+    "compare 'Δ MB' for the memory the operation itself needs. The write floor's peak includes its input "
+    "(every element pre-built as Python tuples of strings), so only its Δ MB is comparable.",
+)
+
+
+def write_markdown(path: Path, run: dict[str, Any]) -> None:
+    m = run["machine"]
+    lines = [
+        "# cuepipe benchmarks — latest run",
+        "",
+        f"- Date: {run['date']}",
+        f"- Command: `{run['command']}`",
+        f"- Total time: {run['total_seconds']:.0f}s",
+        f"- Machine: {m['cpu']}, {m['logical_cores']} logical cores"
+        + (f" ({m['physical_cores']} physical)" if m.get("physical_cores") else "")
+        + (f", {m['ram_gb']} GB RAM" if m.get("ram_gb") else ""),
+        f"- OS: {m['os']}; load average at start {m['loadavg_start']}, at end {m.get('loadavg_end')}",
+        f"- Python {m['python']}; lxml {m['lxml']} (libxml2 {m['libxml2']}, compiled against "
+        f"{m['libxml2_compiled']}); pandas {m['pandas']}; numpy {m['numpy']}; xmlschema {m['xmlschema']}; "
+        f"cuepipe {m['cuepipe']} (git {m['git_commit']}, source sha256 {m['cuepipe_source_sha']}"
+        + ("" if m.get("cuepipe_source_sha_end") in (None, m["cuepipe_source_sha"])
+           else f" -> {m['cuepipe_source_sha_end']}: **source changed during the run**") + ")",
+        "",
+        "## Targets",
+        "",
+        _md_table(TARGET_HEADERS, target_rows(run["targets"])),
+    ]
+    for size in run["sizes"]:
+        inp = size["inputs"]
+        lines += [
+            "",
+            f"## N = {size['n']:,}",
+            "",
+            f"Inputs (seed {size['seed']}): serve XML {inp['serve_xml_mb']:.1f} MB, ingest XML "
+            f"{inp['ingest_xml_mb']:.1f} MB; generated in {size['generate_seconds']:.1f}s"
+            + (" (cached)" if size["generate_cached"] else ""),
+            "",
+            _md_table(HEADERS, table_rows(size["results"])),
+        ]
+    lines += ["", "## Notes", ""] + [f"- {n}" for n in NOTES]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+# ---------------------------------------------------------------------------------------------------
+# main
+# ---------------------------------------------------------------------------------------------------
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.splitlines()[0])
+    p.add_argument("--full", action="store_true", help="also N=1,000,000")
+    p.add_argument("--sizes", help="comma-separated sizes (overrides --full), e.g. 10000,100000")
+    p.add_argument("--repeat", type=int, default=3, help="runs per case, best reported (default 3)")
+    p.add_argument("--repeat-budget", type=float, default=10.0,
+                   help="stop repeating a case once its runs add up to this many seconds (default 10)")
+    p.add_argument("--case-budget", type=float, default=40.0,
+                   help="skip a peer predicted to take longer than this at a size (default 40 s)")
+    p.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    p.add_argument("--out", type=Path, default=RESULTS_DIR,
+                   help="results directory (default benchmarks/results)")
+    p.add_argument("--data", type=Path, default=DATA_DIR, help="generated inputs (default benchmarks/data)")
+    p.add_argument("--cases", help="comma-separated case ids or groups to run (default: all)")
+    args = p.parse_args(argv)
+    if args.sizes:
+        args.size_list = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
+    else:
+        args.size_list = list(FULL_SIZES if args.full else DEFAULT_SIZES)
+    if args.repeat < 1:
+        p.error("--repeat must be at least 1")
+    return args
+
+
+def select_cases(spec: str | None) -> list[C.Case]:
+    if not spec:
+        return list(C.CASES)
+    wanted = {s.strip() for s in spec.split(",") if s.strip()}
+    unknown = wanted - set(C.BY_ID) - set(C.GROUPS)
+    if unknown:
+        raise SystemExit(f"unknown cases {sorted(unknown)}; known: {', '.join(C.BY_ID)} or groups {C.GROUPS}")
+    return [c for c in C.CASES if c.id in wanted or wanted & set(c.groups)]
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    args = parse_args(argv)
+    from cuepipe.xml.schemas import schema_path
+
+    started = time.perf_counter()
+    machine = machine_info()
+    chosen = select_cases(args.cases)
+    args.out.mkdir(parents=True, exist_ok=True)
+    args.data.mkdir(parents=True, exist_ok=True)
+    measured: dict[tuple[str, int], float] = {}
+    sizes: list[dict[str, Any]] = []
+    all_targets: list[dict[str, Any]] = []
+    by_n: dict[int, list[dict[str, Any]]] = {}
+    print(f"cuepipe benchmarks: sizes {', '.join(f'{n:,}' for n in args.size_list)}; repeat {args.repeat}; "
+          f"{machine['cpu']}, {machine['logical_cores']} cores, Python {machine['python']}", flush=True)
+    for n in sorted(args.size_list):
+        t0 = time.perf_counter()
+        cached = all(p.is_file() for p in _paths(n, args))
+        data = ensure_data(n, args.seed, args.data, verbose=True)
+        gen_s = time.perf_counter() - t0
+        files = data.as_dict() | {"ingest_xsd": str(schema_path("ingest")),
+                                  "serve_xsd": str(schema_path("serve"))}
+        _warm([data.serve_xml, data.ingest_xml, data.frame])
+        workdir = Path(tempfile.mkdtemp(prefix="run-", dir=args.data))
+        results = []
+        try:
+            for case in chosen:
+                r = run_case(case, n, files, workdir, args, measured)
+                results.append(r)
+                if r.get("status") == "ok":
+                    print(f"  [{n:>9,}] {case.id:22s} {r['seconds']:8.3f}s  peak {r['peak_mb']:7.0f} MB  "
+                          f"({len(r['runs'])} run{'s' if len(r['runs']) > 1 else ''})", flush=True)
+                else:
+                    why = r.get("skip_reason") or r.get("error")
+                    print(f"  [{n:>9,}] {case.id:22s} {r.get('status')}: {why}", flush=True)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+        add_ratios(results)
+        targets = ratio_targets(n, results)
+        size = {
+            "n": n, "seed": args.seed, "generate_seconds": gen_s, "generate_cached": cached,
+            "inputs": {"serve_xml_mb": data.serve_xml.stat().st_size / 1e6,
+                       "ingest_xml_mb": data.ingest_xml.stat().st_size / 1e6},
+            "results": results, "targets": targets,
+        }
+        sizes.append(size)
+        by_n[n] = results
+        all_targets += targets
+        print_table(f"N = {n:,}", HEADERS, table_rows(results))
+        (args.out / f"results-{n}.json").write_text(
+            json.dumps({"machine": machine, "date": _now()} | size, indent=2) + "\n", encoding="utf-8")
+    all_targets += memory_targets(by_n)
+    machine["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
+    machine["cuepipe_source_sha_end"] = source_fingerprint()
+    if machine["cuepipe_source_sha_end"] != machine["cuepipe_source_sha"]:
+        print("WARNING: cuepipe's source changed during the run; the results mix code versions", flush=True)
+    run = {
+        "date": _now(),
+        "command": "python -m benchmarks.run " + " ".join(sys.argv[1:] if argv is None else argv),
+        "total_seconds": time.perf_counter() - started,
+        "machine": machine,
+        "targets": all_targets,
+        "sizes": sizes,
+        "notes": list(NOTES),
+    }
+    print_table("Targets", TARGET_HEADERS, target_rows(all_targets))
+    print("\nNotes:\n" + "\n".join(f"- {x}" for x in NOTES[2:]))
+    (args.out / "latest.json").write_text(json.dumps(run, indent=2) + "\n", encoding="utf-8")
+    write_markdown(args.out / "latest.md", run)
+    print(f"\nwrote {args.out}/latest.md, latest.json and results-<N>.json in {run['total_seconds']:.0f}s")
+    return run
+
+
+def _paths(n: int, args: argparse.Namespace) -> list[Path]:
+    from .generate import data_files
+
+    d = data_files(n, args.seed, args.data)
+    return [d.ingest_xml, d.serve_xml, d.frame]
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).astimezone().isoformat(timespec="seconds")
+
+
+if __name__ == "__main__":
+    main()
