@@ -52,18 +52,34 @@ def empty_frame() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series([], dtype=d) for c, d in DTYPES.items()})
 
 
-def _typed(column: str, values: np.ndarray) -> Any:
-    """An object array of Python values (None = missing) -> the column's pandas array."""
+_ARROW_TYPES = {"string": pa.string(), "Int64": pa.int64(), "Float64": pa.float64()}
+
+
+def _to_arrow(column: str, values: np.ndarray) -> Any:
+    """Python values (None = missing) -> a compact Arrow array (nested columns stay Python objects)."""
     dtype = DTYPES[column]
     if dtype == "object":
         return values
+    return pa.array(values, type=_ARROW_TYPES[dtype], from_pandas=True)
+
+
+def _from_arrow(column: str, chunks: list[Any]) -> Any:
+    """Arrow chunks of one column -> the column's pandas array."""
+    dtype = DTYPES[column]
+    if dtype == "object":
+        return np.concatenate(chunks) if len(chunks) != 1 else chunks[0]
     if dtype == "string":
-        return pd.arrays.ArrowStringArray(pa.array(values, type=pa.string(), from_pandas=True))
-    return pd.array(values, dtype=dtype)
+        return pd.arrays.ArrowStringArray(pa.chunked_array(chunks, type=pa.string()))
+    combined = pa.concat_arrays(chunks) if len(chunks) != 1 else chunks[0]
+    mask = combined.is_null().to_numpy(zero_copy_only=False)
+    data = combined.fill_null(0).to_numpy(zero_copy_only=False)
+    if dtype == "Int64":
+        return pd.arrays.IntegerArray(data.astype(np.int64, copy=False), mask)
+    return pd.arrays.FloatingArray(data.astype(np.float64, copy=False), mask)
 
 
-def _frame(arrays: dict[str, np.ndarray]) -> pd.DataFrame:
-    return pd.DataFrame({c: _typed(c, arrays[c]) for c in DTYPES}, columns=list(DTYPES), copy=False)
+def _frame(chunks: dict[str, list[Any]]) -> pd.DataFrame:
+    return pd.DataFrame({c: _from_arrow(c, chunks[c]) for c in DTYPES}, columns=list(DTYPES), copy=False)
 
 
 def records_to_frame(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
@@ -73,33 +89,57 @@ def records_to_frame(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     if unknown:
         raise KeyError(f"unknown fields {sorted(unknown)}; known fields: {', '.join(DTYPES)}")
     n = len(rows)
-    return _frame({c: np.fromiter((r.get(c) for r in rows), dtype=object, count=n) for c in DTYPES})
+    return _frame({c: [_to_arrow(c, np.fromiter((r.get(c) for r in rows), dtype=object, count=n))]
+                   for c in DTYPES})
 
 
 class _RowBatch:
-    """Rows from the reader, grouped by type so that each group is transposed in one step."""
+    """Rows from the reader, grouped by type so that each group is transposed in one step.
+
+    Every ``_SLICE`` rows the Python values become compact Arrow arrays, so a large batch holds
+    Python strings for one slice at most (Python strings of non-ASCII text take 2-4 bytes per
+    character; Arrow keeps UTF-8). Nested columns stay Python lists of dicts.
+    """
+
+    _SLICE = 4096
 
     def __init__(self) -> None:
         self.groups: dict[Any, tuple[list[int], list[list[Any]]]] = {}
+        self.chunks: dict[str, list[Any]] = {c: [] for c in DTYPES}
         self.n = 0
+        self._pending = 0
 
     def add(self, plan: Any, row: list[Any]) -> None:
         group = self.groups.get(plan)
         if group is None:
             group = self.groups[plan] = ([], [])
-        group[0].append(self.n)
+        group[0].append(self._pending)
         group[1].append(row)
         self.n += 1
+        self._pending += 1
+        if self._pending >= self._SLICE:
+            self._flush()
 
-    def frame(self) -> pd.DataFrame:
-        n = self.n
+    def _flush(self) -> None:
+        n = self._pending
+        if not n:
+            return
         arrays = {c: np.full(n, None, dtype=object) for c in DTYPES}
         for plan, (indexes, rows) in self.groups.items():
             idx = np.fromiter(indexes, dtype=np.intp, count=len(indexes))
             arrays["cuePointType"][idx] = plan.api_type
             for column, values in zip(plan.columns, zip(*rows, strict=True), strict=True):
                 arrays[column][idx] = np.fromiter(values, dtype=object, count=len(values))
-        return _frame(arrays)
+        self.groups = {}
+        self._pending = 0
+        for column, values in arrays.items():
+            self.chunks[column].append(_to_arrow(column, values))
+
+    def frame(self) -> pd.DataFrame:
+        self._flush()
+        if not self.n:
+            return empty_frame()
+        return _frame(self.chunks)
 
 
 def frame_to_records(df: pd.DataFrame) -> Iterator[dict[str, Any]]:
