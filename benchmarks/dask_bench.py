@@ -14,9 +14,12 @@ timed with the same inputs in the same run, best of ``--repeat``:
   ``cuepipe.dask.write_xml(cuepipe.dask.read_xml(paths), out)``, the shape of a migration job.
 
 The cluster is a ``distributed.LocalCluster`` of ``--workers`` single-threaded processes, started
-and warmed up (imports, one small task per worker) before any timing. Writes ``dask.json`` and
-``dask.md`` to ``--out`` (default ``benchmarks/results``) with the machine description and load
-averages of the harness (``benchmarks.run.machine_info``).
+and warmed up (imports, one small task per worker) before any timing; its idle workers take no CPU
+while the single-process variant runs. The two variants of a case run alternately, so that both
+see the same load on a shared machine, and each run records its CPU seconds and the CPU seconds
+the rest of the machine used meanwhile (``/proc/stat``). Writes ``dask.json`` and ``dask.md`` to
+``--out`` (default ``benchmarks/results``) with the harness's machine description
+(``benchmarks.run.machine_info``).
 """
 
 from __future__ import annotations
@@ -56,26 +59,52 @@ def ensure_files(files: int, n: int, seed: int, data_dir: Path) -> list[Path]:
     return paths
 
 
-def timed(fn: Callable[[], Any], repeat: int, reset: Callable[[], None] = lambda: None,
-          cpu: Callable[[], float] = time.process_time) -> dict[str, Any]:
-    """Best and median wall seconds of ``repeat`` runs; ``reset`` (untimed) runs before each.
+def machine_busy_seconds() -> float | None:
+    """CPU seconds all cores have spent busy since boot (Linux ``/proc/stat``), None elsewhere.
 
-    ``cpu`` reads the CPU seconds used so far by every process doing the work, so that the CPU
-    time of the best run can be set against its wall time: on a shared machine a wall time that is
-    much longer than CPU time / processes means the work waited for a core.
+    Taken before and after a run, minus the run's own CPU seconds, it says how much other work
+    competed for the cores meanwhile: this machine may be shared.
     """
-    times, cpus, loads = [], [], []
-    for _ in range(repeat):
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(x) for x in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    guest = sum(fields[8:10]) if len(fields) > 9 else 0  # already counted in user/nice
+    return (sum(fields) - idle - guest) / os.sysconf("SC_CLK_TCK")
+
+
+class Runner:
+    """Runs a case's single-process and Dask variants alternately, so that both see the same load."""
+
+    def __init__(self, repeat: int) -> None:
+        self.repeat = repeat
+
+    def measure(self, fn: Callable[[], Any], cpu: Callable[[], float], reset: Callable[[], None]) -> dict[str, float]:
         reset()
-        loads.append(round(os.getloadavg()[0], 2))
-        c0 = cpu()
-        t0 = time.perf_counter()
+        busy0, c0, t0 = machine_busy_seconds(), cpu(), time.perf_counter()
         fn()
-        times.append(time.perf_counter() - t0)
-        cpus.append(cpu() - c0)
-    best = times.index(min(times))
-    return {"best": times[best], "median": statistics.median(times), "runs": times, "cpu_best": cpus[best],
-            "loadavg_1min": loads}
+        wall = time.perf_counter() - t0
+        used = cpu() - c0
+        busy1 = machine_busy_seconds()
+        others = None if busy0 is None or busy1 is None else max(0.0, busy1 - busy0 - used)
+        return {"wall": wall, "cpu": used, "others_cpu": others}
+
+    def compare(self, variants: dict[str, tuple[Callable[[], Any], Callable[[], float], Callable[[], None]]]
+                ) -> dict[str, Any]:
+        runs: dict[str, list[dict[str, float]]] = {name: [] for name in variants}
+        for _ in range(self.repeat):
+            for name, (fn, cpu, reset) in variants.items():
+                runs[name].append(self.measure(fn, cpu, reset))
+        out: dict[str, Any] = {}
+        for name, rs in runs.items():
+            best = min(rs, key=lambda r: r["wall"])
+            out[name] = {"best": best["wall"], "median": statistics.median(r["wall"] for r in rs),
+                         "runs": [r["wall"] for r in rs], "cpu_best": best["cpu"],
+                         "others_cpu_best": best["others_cpu"]}
+        out["speedup"] = out["single"]["best"] / out["dask"]["best"]
+        return out
 
 
 def clean(directory: Path) -> Callable[[], None]:
@@ -84,6 +113,10 @@ def clean(directory: Path) -> Callable[[], None]:
         directory.mkdir(parents=True)
 
     return reset
+
+
+def nothing() -> None:
+    pass
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -101,60 +134,64 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         p.read_bytes()
     size_mb = sum(p.stat().st_size for p in paths) / 1e6
     work = Path(tempfile.mkdtemp(prefix="cuepipe-dask-bench-"))
+    single_out, dask_out = work / "single", work / "dask"
+    runner = Runner(args.repeat)
     results: dict[str, dict[str, Any]] = {}
+    print(f"{args.files} files x {args.n:,} cue points ({size_mb:.0f} MB)")
     try:
-        frames = [cuepipe.read_xml(p) for p in paths]
-
-        def single_read() -> None:
-            pd.concat([cuepipe.read_xml(p) for p in paths], ignore_index=True)
-
-        def single_write() -> None:
-            for i, frame in enumerate(frames):
-                cuepipe.write_xml(frame, work / "single" / f"part-{i:05d}.xml")
-
-        def single_convert() -> None:
-            for i, p in enumerate(paths):
-                cuepipe.write_xml(cuepipe.read_xml(p), work / "single" / f"part-{i:05d}.xml")
-
-        print(f"single process: {args.files} files x {args.n:,} cue points ({size_mb:.0f} MB)")
-        results["read"] = {"single": timed(single_read, args.repeat)}
-        results["write"] = {"single": timed(single_write, args.repeat, clean(work / "single"))}
-        results["convert"] = {"single": timed(single_convert, args.repeat, clean(work / "single"))}
-        frames.clear()  # free the memory before the cluster starts
-
         cluster_start = time.perf_counter()
         with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=None,
                           silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
-            # warm-up: every worker imports cuepipe and runs the reader once
+            # warm-up: every worker imports cuepipe and runs the reader once (idle workers use no CPU
+            # while the single-process variant runs)
             cdask.read_xml(names[:args.workers]).compute()
             startup = time.perf_counter() - cluster_start
-            print(f"dask: LocalCluster of {args.workers} worker processes ready in {startup:.1f}s")
-
-            def dask_read() -> None:
-                cdask.read_xml(names).compute()
-
-            persisted = client.persist(cdask.read_xml(names))
-            wait(persisted)
-
-            def dask_write() -> None:
-                cdask.write_xml(persisted, work / "dask")
-
-            def dask_convert() -> None:
-                cdask.write_xml(cdask.read_xml(names), work / "dask")
+            print(f"LocalCluster of {args.workers} worker processes ready in {startup:.1f}s")
 
             def cluster_cpu() -> float:  # this process and every worker process
                 return time.process_time() + sum(client.run(time.process_time).values())
 
-            # the Client is the default scheduler while it is open
-            results["read"]["dask"] = timed(dask_read, args.repeat, cpu=cluster_cpu)
-            results["write"]["dask"] = timed(dask_write, args.repeat, clean(work / "dask"), cpu=cluster_cpu)
-            results["convert"]["dask"] = timed(dask_convert, args.repeat, clean(work / "dask"), cpu=cluster_cpu)
-            same = all((work / "single" / f"part-{i:05d}.xml").read_bytes()
-                       == (work / "dask" / f"part-{i:05d}.xml").read_bytes() for i in range(args.files))
+            def single_read() -> None:
+                pd.concat([cuepipe.read_xml(p) for p in paths], ignore_index=True)
+
+            def dask_read() -> None:
+                cdask.read_xml(names).compute()
+
+            def single_convert() -> None:
+                for i, p in enumerate(paths):
+                    cuepipe.write_xml(cuepipe.read_xml(p), single_out / f"part-{i:05d}.xml")
+
+            def dask_convert() -> None:
+                cdask.write_xml(cdask.read_xml(names), dask_out)
+
+            # The Client is the default scheduler while it is open. read and convert run before the
+            # persist below: persisted partitions have the same keys, and the scheduler would hand
+            # them out instead of reading the files again.
+            results["read"] = runner.compare({"single": (single_read, time.process_time, nothing),
+                                              "dask": (dask_read, cluster_cpu, nothing)})
+            print(f"read: {results['read']['speedup']:.2f}x")
+            results["convert"] = runner.compare({"single": (single_convert, time.process_time, clean(single_out)),
+                                                 "dask": (dask_convert, cluster_cpu, clean(dask_out))})
+            print(f"convert: {results['convert']['speedup']:.2f}x")
+
+            frames = [cuepipe.read_xml(p) for p in paths]
+            persisted = client.persist(cdask.read_xml(names))
+            wait(persisted)
+
+            def single_write() -> None:
+                for i, frame in enumerate(frames):
+                    cuepipe.write_xml(frame, single_out / f"part-{i:05d}.xml")
+
+            def dask_write() -> None:
+                cdask.write_xml(persisted, dask_out)
+
+            results["write"] = runner.compare({"single": (single_write, time.process_time, clean(single_out)),
+                                               "dask": (dask_write, cluster_cpu, clean(dask_out))})
+            print(f"write: {results['write']['speedup']:.2f}x")
+            same = all((single_out / f"part-{i:05d}.xml").read_bytes() == (dask_out / f"part-{i:05d}.xml").read_bytes()
+                       for i in range(args.files))
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    for case in results.values():
-        case["speedup"] = case["single"]["best"] / case["dask"]["best"]
     machine["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
     return {
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -162,7 +199,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "files": args.files, "n_per_file": args.n, "seed": args.seed, "workers": args.workers,
         "repeat": args.repeat, "input_mb": round(size_mb, 1), "cluster_startup_s": round(startup, 2),
         "outputs_identical": same, "total_s": round(time.perf_counter() - started, 1),
-        "machine": machine, "results": results,
+        "machine": machine, "results": {k: results[k] for k in ("read", "write", "convert")},
     }
 
 
@@ -192,25 +229,32 @@ def markdown(res: dict[str, Any]) -> str:
         f"(git {m['git_commit']}, source {m['cuepipe_source_sha']})",
         f"- Output files of the dask and single-process writes byte-identical: {res['outputs_identical']}",
         "",
-        f"Wall seconds, best of {res['repeat']} (median in brackets); speed-up = single / dask, same run.",
+        f"Wall seconds, best of {res['repeat']} (median in brackets), the single-process and Dask variants "
+        "run alternately; speed-up = single / dask. CPU s: this process (single) or this process plus every "
+        "worker (dask), for the best run. Other work's CPU s: what the rest of the machine used on all cores "
+        "during that run (/proc/stat busy time minus ours, so it includes the cluster's nanny processes): the "
+        "machine was shared.",
         "",
-        "| case | what | single process s | dask s | speed-up | CPU s single / dask (all processes) "
-        "| 1-min load avg before each run (single; dask) |",
+        "| case | what | single process s | dask s | speed-up | CPU s single / dask | other work's CPU s "
+        "single / dask |",
         "|---|---|---|---|---|---|---|",
     ]
+
+    def num(x: float | None) -> str:
+        return "n/a" if x is None else f"{x:.1f}"
+
     for name, case in res["results"].items():
         s, d = case["single"], case["dask"]
         lines.append(f"| {name} | {CASES[name]} | {s['best']:.2f} ({s['median']:.2f}) | {d['best']:.2f} "
                      f"({d['median']:.2f}) | **{case['speedup']:.2f}x** | {s['cpu_best']:.1f} / {d['cpu_best']:.1f} "
-                     f"| {s['loadavg_1min']}; {d['loadavg_1min']} |")
+                     f"| {num(s['others_cpu_best'])} / {num(d['others_cpu_best'])} |")
     lines += [
         "",
         "Notes: `read` includes sending every partition back to this process and concatenating it there, "
         "which the single-process loop does not pay; `convert` keeps the data on the workers. With "
         f"{res['workers']} workers the ceiling is {res['workers']}x, reached only when {res['workers']} cores are "
-        "free: "
-        "the load averages show how much other work competed for them. CPU seconds count this process plus "
-        "every worker (Dask's own scheduling and serialization included).",
+        f"free: a run of W wall seconds on this {m['logical_cores']}-core machine has {m['logical_cores']}W "
+        "core-seconds, and other work's CPU s says how many of them were taken.",
         "",
     ]
     return "\n".join(lines)

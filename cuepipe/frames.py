@@ -14,6 +14,7 @@ import contextlib
 import gc
 import json
 import os
+import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
@@ -71,11 +72,12 @@ def _from_arrow(column: str, chunks: list[Any]) -> Any:
     if dtype == "string":
         return pd.arrays.ArrowStringArray(pa.chunked_array(chunks, type=pa.string()))
     combined = pa.concat_arrays(chunks) if len(chunks) != 1 else chunks[0]
-    mask = combined.is_null().to_numpy(zero_copy_only=False)
-    data = combined.fill_null(0).to_numpy(zero_copy_only=False)
+    # copies: Arrow buffers are read-only, and users edit their frames (df.loc[i, "startTime"] = ...)
+    mask = np.array(combined.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+    values = combined.fill_null(0).to_numpy(zero_copy_only=False)
     if dtype == "Int64":
-        return pd.arrays.IntegerArray(data.astype(np.int64, copy=False), mask)
-    return pd.arrays.FloatingArray(data.astype(np.float64, copy=False), mask)
+        return pd.arrays.IntegerArray(np.array(values, dtype=np.int64), mask)
+    return pd.arrays.FloatingArray(np.array(values, dtype=np.float64), mask)
 
 
 def _frame(chunks: dict[str, list[Any]]) -> pd.DataFrame:
@@ -279,9 +281,11 @@ def conform(df: pd.DataFrame, where: str = "input") -> pd.DataFrame:
         try:
             if dtype in ("Int64", "Float64") and not pd.api.types.is_numeric_dtype(s.dtype):
                 s = pd.to_numeric(s, errors="raise")
+            if dtype == "Int64" and pd.api.types.is_float_dtype(s.dtype) and bool((s.dropna() % 1 != 0).any()):
+                raise ValueError("a fraction")  # nullable Float64 -> Int64 would silently truncate 1.5 to 1
             out[column] = s.astype(dtype)
-        except (TypeError, ValueError):
-            bad = _first_bad_number(s, dtype)
+        except (TypeError, ValueError, OverflowError):  # OverflowError: an integer beyond 64 bits
+            bad = _first_bad_number(df[column], dtype)  # the value as written, not as converted
             raise ValueError(
                 f"{where}: column {column!r}, row {bad[0]}: {bad[1]!r} is not "
                 + ("an integer" if dtype == "Int64" else "a number")
@@ -295,7 +299,7 @@ def _first_bad_number(s: pd.Series, dtype: str) -> tuple[int, Any]:
             continue
         try:
             f = float(v)
-            if dtype == "Int64" and f != int(f):
+            if dtype == "Int64" and (f != int(f) or not -(2**63) <= int(f) < 2**63):
                 return i, v
         except (TypeError, ValueError, OverflowError):
             return i, v
@@ -309,10 +313,25 @@ def read_table(path: str | os.PathLike[str], *, chunksize: int | None = None) ->
     if fmt == "csv":
         # Everything as text first, so that conform() can name the column and row of a bad number;
         # keep_default_na=False: an empty cell is missing, but the text "NA" stays text.
-        reader = pd.read_csv(p, dtype="string", chunksize=chunksize or 100_000, keep_default_na=False,
-                             na_values=[""])
-        for chunk in reader:
-            yield conform(_decode_nested(chunk, p), p)
+        # index_col=False: a row with more fields than the header is an error, never a silent shift
+        # of every column by one (pandas would take the first column as the index).
+        try:
+            reader = pd.read_csv(p, dtype="string", chunksize=chunksize or 100_000, keep_default_na=False,
+                                 na_values=[""], index_col=False)
+            while True:
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always", pd.errors.ParserWarning)
+                    chunk = next(reader, None)
+                if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
+                    raise ValueError(f"{p}: a row has more fields than the header")
+                if chunk is None:
+                    return
+                yield conform(_decode_nested(chunk, p), p)
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"{p}: not UTF-8 text (byte {exc.object[exc.start:exc.start + 1]!r} at "
+                             f"offset {exc.start} of a block)") from None
+        except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+            raise ValueError(f"{p}: not a readable CSV file: {str(exc).strip()}") from None
     elif fmt == "parquet":
         import pyarrow.parquet as pq
 

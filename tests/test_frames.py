@@ -31,6 +31,14 @@ def test_read_xml_dtypes_match_empty_frame():
     assert df.loc[0, "startTime"] == 5 and pd.isna(df.loc[0, "endTime"])
 
 
+def test_frames_are_editable():
+    xml = cuepipe.write_xml([{"cuePointType": "codeCuePoint.Code", "entryId": "e", "startTime": 5, "code": "c"}])
+    for df in (cuepipe.read_xml(xml), cuepipe.records_to_frame(cuepipe.iter_cue_points(xml))):
+        df.loc[0, "startTime"] = 7
+        df.loc[0, "code"] = "d"
+        assert (df.loc[0, "startTime"], df.loc[0, "code"]) == (7, "d")
+
+
 def test_chunksize_must_be_positive():
     with pytest.raises(ValueError, match="chunksize"):
         cuepipe.read_xml(b"<scenes/>", chunksize=0)

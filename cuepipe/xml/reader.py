@@ -129,11 +129,21 @@ def _read_answers(wrapper: Any) -> list[dict[str, Any]]:
     return answers
 
 
+def _text_of(el: Any) -> str | None:
+    """The value of a text-only element. Comments and processing instructions inside it are not part
+    of the value (the schema allows them there), but the text on both sides of them is."""
+    if not len(el):
+        return el.text  # the common case
+    if any(isinstance(c.tag, str) for c in el):
+        raise XMLFormatError(f"<{el.tag}> holds elements; it takes text only", line=el.sourceline, element=el.tag)
+    return (el.text or "") + "".join(c.tail or "" for c in el)
+
+
 def _set_answer_value(answer: dict[str, Any], tag: str, el: Any) -> None:
     column = _ANSWER_COLUMN.get(tag)
     if column is None:
         raise XMLFormatError(f"unexpected <{tag}> in an optional answer", line=el.sourceline, element=tag)
-    text = el.text
+    text = _text_of(el)
     if column == "weight":
         answer[column] = _as_float(text)
     elif column == "isCorrect":
@@ -200,10 +210,7 @@ def _read_row(elem: Any, plan: _TypePlan) -> list[Any]:
         slot, code = spec
         try:
             if code <= _INT:
-                if len(child):
-                    raise XMLFormatError(f"<{tag}> holds elements; it takes text only", line=child.sourceline,
-                                         element=tag)
-                text = child.text
+                text = child.text if not len(child) else _text_of(child)
                 if code == _STR:
                     row[slot] = "" if text is None else text
                 elif code == _TIME:
@@ -211,7 +218,7 @@ def _read_row(elem: Any, plan: _TypePlan) -> list[Any]:
                 else:
                     row[slot] = _as_int(text)
             elif code == _TAGS:
-                row[slot] = ",".join(["" if t.text is None else t.text for t in child if isinstance(t.tag, str)])
+                row[slot] = ",".join([_text_of(t) or "" for t in child if isinstance(t.tag, str)])
             elif code == _ANSWERS:
                 row[slot] = (row[slot] or []) + _read_answers(child)
             elif code == _CUSTOM:
@@ -219,7 +226,7 @@ def _read_row(elem: Any, plan: _TypePlan) -> list[Any]:
                     row[slot] = []
                 row[slot].append(_read_custom_data(child))
             else:
-                row[slot] = _as_float(child.text)
+                row[slot] = _as_float(_text_of(child))
         except ValueError as exc:
             if isinstance(exc, XMLFormatError):
                 raise

@@ -1,0 +1,645 @@
+"""Scale-out on Dask: many files and partitioned DataFrames (the optional extra ``cuepipe[dask]``).
+
+Migration jobs hold tens of millions of cue points in thousands of files; one process is too slow.
+This module puts cuepipe's reader, writer and push behind the engine data engineers already run::
+
+    import cuepipe.dask
+
+    ddf = cuepipe.dask.read_xml("exports/*.xml.gz")              # lazy, one partition per file
+    files = cuepipe.dask.write_xml(ddf, "out/", per="entry")      # one ingest document per entry
+    result = cuepipe.dask.push(ddf, functools.partial(cuepipe.Client, url, partner_id=..., admin_secret=...),
+                               journal_dir="journals/")           # addFromBulk, resumable per partition
+
+Everything runs on whatever scheduler is active: a ``distributed.Client`` if one exists, else Dask's
+local threads. Parsing and writing hold the GIL most of the time, so use processes (a
+``distributed.LocalCluster`` or a real cluster) to get a speed-up.
+
+Nested columns: ``optionalAnswers`` and ``customData`` hold lists of dicts (``object`` dtype). Dask
+turns object columns into pyarrow strings by default (``dataframe.convert-string``), which would turn
+those lists into their repr; :func:`read_xml` builds its graph with the conversion off. If you build
+a Dask DataFrame of cue points yourself (``dd.from_pandas``, ``dd.read_parquet``), do it inside
+``dask.config.set({"dataframe.convert-string": False})``.
+
+Errors raised inside a partition come back as :class:`PartitionError`, naming the partition and the
+record index within it, so a bad row among millions can be found.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import warnings
+from collections.abc import Callable, Sequence
+from typing import IO, Any, Literal, NamedTuple
+
+try:  # absolute imports: this module is cuepipe.dask, the library is dask
+    import dask
+    import dask.dataframe as dd
+    from fsspec.core import get_fs_token_paths
+except ImportError as exc:  # pragma: no cover - exercised only without the extra
+    raise ImportError("cuepipe.dask needs Dask: pip install 'cuepipe[dask]'") from exc
+
+import numpy as np
+import pandas as pd
+
+from . import vocabulary as voc
+from .client import RESULT_COLUMNS, Client
+from .errors import CuepipeError
+from .frames import NESTED_COLUMNS, empty_frame
+from .frames import read_xml as _read_frame
+from .xml import write_xml as _write_frame
+
+__all__ = ["PartitionError", "entry_file_name", "group_by_entry", "push", "read_xml", "write_xml"]
+
+Kind = Literal["ingest", "serve"]
+Unsupported = Literal["error", "ignore"]
+Errors = Literal["raise", "collect"]
+
+#: Extra result columns of :func:`push`: input partition, position within it, partition that pushed it.
+PUSH_RESULT_COLUMNS: tuple[str, ...] = (*RESULT_COLUMNS, "partition", "position", "push_partition")
+
+# Helper columns that carry each row's place in the input through a shuffle (dropped before output).
+_PART = "_cuepipe_partition"
+_POS = "_cuepipe_position"
+
+
+class PartitionError(CuepipeError):
+    """A cue point in one partition could not be read, written or pushed.
+
+    ``partition`` is the 0-based partition index of the input Dask DataFrame (for :func:`read_xml`,
+    of the DataFrame being built), ``record`` the 0-based position of the row within that partition
+    (``None`` when the problem is not tied to a row), ``field`` the column when known, ``path`` the
+    file involved, ``cause_type`` the name of the original exception class. For :func:`push`,
+    ``push_partition`` is the partition that pushed (its journal is ``part-<push_partition>.sqlite``)
+    and ``result`` that partition's push result up to the failure, when the client gave one.
+
+    Defined with an explicit ``__reduce__`` because Dask ships exceptions from workers by pickling
+    them, and the default exception pickling would call ``__init__`` with the message only.
+    """
+
+    def __init__(self, message: str, partition: int | None, record: int | None = None, field: str | None = None,
+                 *, path: str | None = None, cause_type: str | None = None, push_partition: int | None = None,
+                 result: pd.DataFrame | None = None) -> None:
+        self.reason = message
+        self.partition = partition
+        self.record = record
+        self.field = field
+        self.path = path
+        self.cause_type = cause_type
+        self.push_partition = push_partition
+        self.result = result
+        where = []
+        if partition is not None:
+            where.append(f"partition {partition}")
+        if record is not None:
+            where.append(f"record {record}")
+        if field is not None:
+            where.append(f"field {field!r}")
+        super().__init__((", ".join(where) + ": " if where else "") + message)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_partition_error, (dict(self.__dict__),))
+
+
+def _rebuild_partition_error(state: dict[str, Any]) -> PartitionError:
+    state = dict(state)
+    err = PartitionError(state.pop("reason"), state.pop("partition"), state.pop("record"), state.pop("field"),
+                         path=state.pop("path"), cause_type=state.pop("cause_type"),
+                         push_partition=state.pop("push_partition"), result=state.pop("result"))
+    err.__dict__.update(state)
+    return err
+
+
+def _no_string_conversion() -> Any:
+    """Dask config that keeps object columns as objects (the nested columns hold lists of dicts)."""
+    return dask.config.set({"dataframe.convert-string": False})
+
+
+# ------------------------------------------------------------------------------------------------
+# read
+# ------------------------------------------------------------------------------------------------
+
+
+class _Piece(NamedTuple):
+    """What one read task reads: a whole file, or the cue points starting in one byte block of it."""
+
+    fs: Any
+    path: str
+    partition: int
+    block: int  # index of the block within the file (0 for a whole file)
+    start: int  # block start offset (0 for a whole file)
+    next_start: int | None  # start of the next block; None = to the end of the file
+
+
+_SCENE_ELEMENTS = tuple(voc.BY_ELEMENT)
+# The start tag of a cue point element: where a block may begin. Nested elements (scene-customData,
+# tags, ...) never match; a match inside a comment, CDATA section or custom metadata is caught below.
+_SYNC = re.compile(b"<(?:" + b"|".join(re.escape(e.encode()) for e in _SCENE_ELEMENTS) + rb")[\s/>]")
+_SYNC_KEEP = max(len(e) for e in _SCENE_ELEMENTS) + 2
+_AFTER_END_TAG = re.compile(b"</(?:" + b"|".join(re.escape(e.encode()) for e in _SCENE_ELEMENTS) + rb")\s*>\s*\Z")
+_LOOKBACK = 256
+_PROLOG_ITEM = re.compile(rb"\s*(?:<\?.*?\?>|<!--.*?-->)", re.S)
+_ROOT_START = re.compile(rb"\s*<scenes(?=[\s/>])(?:[^>\"']|\"[^\"]*\"|'[^']*')*>", re.S)
+_HEAD_LIMIT = 1 << 20
+_READ_STEP = 1 << 16
+_GZIP_MAGIC = b"\x1f\x8b"
+_SPLIT_HINT = ("; if the whole file reads with cuepipe.read_xml, a block boundary fell inside a comment, CDATA "
+               "section or custom metadata that looks like a cue point start tag: read this file with "
+               "blocksize=None (line numbers here count from the start of the block)")
+
+
+def _root_end(head: bytes) -> int | None:
+    """Offset just after the ``<scenes ...>`` start tag, or None when the document cannot be split by bytes.
+
+    Byte splitting needs an ASCII-compatible encoding and a root with content; anything else (gzip,
+    UTF-16, a DTD, ``<scenes/>``, a root not found in the head) is read whole by one task, so the
+    reader reports any problem exactly as :func:`cuepipe.read_xml` would.
+    """
+    if head.startswith(_GZIP_MAGIC):
+        return None
+    pos = 3 if head.startswith(b"\xef\xbb\xbf") else 0
+    while True:
+        m = _PROLOG_ITEM.match(head, pos)
+        if m is None:
+            break
+        pos = m.end()
+    m = _ROOT_START.match(head, pos)
+    if m is None or m.group().endswith(b"/>"):
+        return None
+    return m.end()
+
+
+def _sync(f: IO[bytes], offset: int) -> int | None:
+    """File offset of the first likely top-level cue point start tag at or after ``offset``; None if none.
+
+    "Likely": the tag follows the end tag of a cue point (whitespace between), as in every document
+    cuepipe or the server writes. That skips look-alikes in comments and CDATA sections and keeps
+    blocks from failing needlessly; it cannot prove the tag is top level (a comment may hold both
+    tags), which is why :func:`_read_piece` checks every boundary by parsing. Skipping a real start
+    tag is harmless: the block just grows. Deterministic in ``offset``, so the two tasks that share
+    a boundary agree on it.
+    """
+    begin = max(0, offset - _LOOKBACK)
+    f.seek(begin)
+    buf_start = begin
+    buf = f.read(_READ_STEP + offset - begin)
+    while buf:
+        for m in _SYNC.finditer(buf):
+            if buf_start + m.start() >= offset and _AFTER_END_TAG.search(buf, max(0, m.start() - _LOOKBACK),
+                                                                          m.start()):
+                return buf_start + m.start()
+        chunk = f.read(_READ_STEP)
+        if not chunk:
+            return None
+        carry = buf[-(_LOOKBACK + _SYNC_KEEP):]
+        buf_start += len(buf) - len(carry)
+        buf = carry + chunk
+    return None
+
+
+def _read_head(f: IO[bytes]) -> bytes:
+    head = f.read(_READ_STEP)
+    while head and _root_end(head) is None and len(head) < _HEAD_LIMIT and not head.startswith(_GZIP_MAGIC):
+        more = f.read(_READ_STEP)
+        if not more:
+            break
+        head += more
+    return head
+
+
+def _read_piece(piece: _Piece) -> pd.DataFrame:
+    """One partition of :func:`read_xml` (runs on a worker)."""
+    split = ""
+    try:
+        with piece.fs.open(piece.path, "rb") as f:
+            if piece.next_start is None and piece.block == 0:
+                return _read_frame(f)
+            head = _read_head(f)
+            root_end = _root_end(head)
+            if root_end is None:  # not splittable: the first block reads it all, the others are empty
+                if piece.block != 0:
+                    return empty_frame()
+                f.seek(0)
+                return _read_frame(f)
+            f.seek(0, os.SEEK_END)
+            size = f.tell()
+            begin = 0 if piece.block == 0 else _sync(f, max(piece.start, root_end))
+            end = None if piece.next_start is None else _sync(f, max(piece.next_start, root_end))
+            if begin is None or (end is not None and end <= begin):
+                return empty_frame()
+            stop = size if end is None else end
+            split = f" bytes {begin}-{stop}"
+            f.seek(begin)
+            body = f.read(stop - begin)
+            # Blocks after the first get the file's own prolog and root start tag (namespace
+            # declarations, encoding); blocks before the last get the closing tag. If a boundary is
+            # not between two top-level elements, the block before it is not well-formed and fails.
+            text = (head[:root_end] if piece.block else b"") + body + (b"" if end is None else b"</scenes>")
+            return _read_frame(text)
+    except CuepipeError as exc:
+        record = getattr(exc, "record", None)
+        message = f"{piece.path}{split}: {exc}" + (_SPLIT_HINT if split else "")
+        raise PartitionError(message, piece.partition, record, path=piece.path,
+                             cause_type=type(exc).__name__) from None
+
+
+def read_xml(paths_or_glob: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], *,
+             blocksize: int | str | None = None, storage_options: dict[str, Any] | None = None) -> dd.DataFrame:
+    """Ingest or serve documents -> a lazy Dask DataFrame with :func:`cuepipe.read_xml`'s columns and dtypes.
+
+    ``paths_or_glob``: a path, a glob (``"exports/*.xml"``) or a list of paths; any fsspec URL works
+    (``s3://...`` with ``storage_options``). Gzip is detected by content, as in :func:`cuepipe.read_xml`.
+    Building the graph lists the files (globs) but opens none of them; the meta is
+    :func:`cuepipe.empty_frame`, so no partition is computed to learn it. Each partition keeps the
+    reader's 0-based index, so the index is not unique across partitions.
+
+    ``blocksize=None``: one partition per file. ``blocksize="64MB"`` (or an int) splits larger
+    uncompressed files into byte blocks, one partition each, the way ``dd.read_csv`` does; a block
+    holds the cue points whose start tag begins in it, and each task reads only its own bytes (plus
+    a short scan past its end) instead of parsing the file from the start. Boundaries are checked:
+    a block that does not end between two top-level cue points is not well-formed XML and fails
+    with :class:`PartitionError`, so a split never silently loses or duplicates a cue point. Gzip
+    files (named ``.gz``, or detected when read) cannot be entered in the middle, so each stays one
+    partition. The number of partitions is fixed when the graph is built, so ``blocksize`` needs the
+    file sizes then (a ``stat``, not a read).
+    """
+    if isinstance(paths_or_glob, str | os.PathLike):
+        urls: Any = os.fspath(paths_or_glob)
+    else:
+        urls = [os.fspath(p) for p in paths_or_glob]
+        if not urls:
+            raise ValueError("read_xml needs at least one path")
+    fs, _, paths = get_fs_token_paths(urls, mode="rb", storage_options=storage_options or {})
+    if not paths:
+        raise FileNotFoundError(f"no files match {urls!r}")
+    size_limit = None
+    if blocksize is not None:
+        size_limit = dask.utils.parse_bytes(blocksize) if isinstance(blocksize, str) else blocksize
+        if isinstance(size_limit, bool) or not isinstance(size_limit, int) or size_limit < 1:
+            raise ValueError(f"blocksize must be a positive number of bytes, not {blocksize!r}")
+    pieces: list[_Piece] = []
+    for path in paths:
+        if size_limit is None or path.endswith(".gz"):
+            pieces.append(_Piece(fs, path, len(pieces), 0, 0, None))
+            continue
+        size = fs.size(path)
+        starts = list(range(0, max(size, 1), size_limit))
+        for block, start in enumerate(starts):
+            nxt = starts[block + 1] if block + 1 < len(starts) else None
+            pieces.append(_Piece(fs, path, len(pieces), block, start, nxt))
+    with _no_string_conversion():
+        return dd.from_map(_read_piece, pieces, meta=empty_frame(), label="cuepipe-read-xml",
+                           enforce_metadata=False)
+
+
+# ------------------------------------------------------------------------------------------------
+# grouping by entry
+# ------------------------------------------------------------------------------------------------
+
+
+def _tag_rows(df: pd.DataFrame, partition_info: dict[str, Any] | None = None) -> pd.DataFrame:
+    """Add each row's input partition and position; refuse rows without an entry id."""
+    number = int(partition_info["number"]) if partition_info else 0
+    entry = df["entryId"]
+    missing = (entry.isna() | (entry.astype("string") == "")).to_numpy(dtype=bool, na_value=True)
+    if missing.any():
+        raise PartitionError("entryId is missing; every cue point belongs to an entry", number,
+                             int(missing.argmax()), "entryId", cause_type="CuePointValueError")
+    out = df.copy(deep=False)
+    out[_PART] = np.full(len(df), number, dtype=np.int64)
+    out[_POS] = np.arange(len(df), dtype=np.int64)
+    return out
+
+
+def _in_input_order(df: pd.DataFrame) -> pd.DataFrame:
+    return df.sort_values([_PART, _POS], kind="stable")
+
+
+def _tagged(ddf: dd.DataFrame) -> dd.DataFrame:
+    if "entryId" not in ddf.columns:
+        raise ValueError("the DataFrame has no 'entryId' column")
+    meta = ddf._meta.copy()
+    meta[_PART] = np.array([], dtype=np.int64)
+    meta[_POS] = np.array([], dtype=np.int64)
+    with _no_string_conversion():
+        return ddf.map_partitions(_tag_rows, meta=meta)
+
+
+def _grouped(ddf: dd.DataFrame) -> dd.DataFrame:
+    """Tagged rows shuffled so that each entry lives in one partition, in input order."""
+    with _no_string_conversion():
+        # "tasks" shuffles pickle the partitions; the p2p shuffle goes through Arrow tables, which
+        # would not give back the lists of dicts in the nested columns unchanged.
+        shuffled = _tagged(ddf).shuffle(on="entryId", shuffle_method="tasks")
+        return shuffled.map_partitions(_in_input_order, meta=shuffled._meta)
+
+
+def group_by_entry(ddf: dd.DataFrame) -> dd.DataFrame:
+    """Shuffle so that all cue points of an entry are in one partition, each entry's rows in input order.
+
+    Why: a push resolves ``parentSystemName`` only within the cue points it sends together, and
+    checks ``systemName`` uniqueness per entry only within them; an entry split over partitions
+    breaks both. Cost: a full shuffle (every row is serialized and moved between workers once, and
+    about one extra copy of the data is held in memory while it runs); skip it when the input is
+    already one entry per file or partition. Partitions are chosen by a hash of ``entryId``, so the
+    result is the same on every run with the same input and partition count (which a journal relies
+    on).
+    """
+    grouped = _grouped(ddf)
+    meta = grouped._meta.drop(columns=[_PART, _POS])
+    with _no_string_conversion():
+        return grouped.map_partitions(_drop_helpers, meta=meta)
+
+
+def _drop_helpers(df: pd.DataFrame) -> pd.DataFrame:
+    return df.drop(columns=[_PART, _POS])
+
+
+# ------------------------------------------------------------------------------------------------
+# write
+# ------------------------------------------------------------------------------------------------
+
+
+_SAFE_NAME = re.compile(r"[a-z0-9_-]{1,100}")
+_WINDOWS_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
+
+
+def entry_file_name(entry_id: str) -> str:
+    """A file name for an entry's document that is safe on every file system and unique per entry id.
+
+    Kaltura ids (``0_abc123``) are used as they are. Anything else (separators, ``..``, upper case,
+    which collides on case-insensitive file systems, very long ids) becomes a cleaned prefix plus a
+    hash of the id; the dot before the hash keeps the two forms from ever colliding.
+    """
+    if _SAFE_NAME.fullmatch(entry_id) and entry_id not in _WINDOWS_RESERVED:
+        return f"{entry_id}.xml"
+    cleaned = re.sub(r"[^A-Za-z0-9_-]+", "_", entry_id)[:80].strip("_-") or "entry"
+    digest = hashlib.sha256(entry_id.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return f"{cleaned}.{digest}.xml"
+
+
+def _checked_name(name: Any, what: str) -> str:
+    """A name_function result must be a plain file name: never a path out of the target directory."""
+    if (not isinstance(name, str) or not name or name in (".", "..") or "/" in name or "\\" in name
+            or "\0" in name):
+        raise ValueError(f"name_function gave {name!r} for {what}; it must return a plain file name")
+    return name
+
+
+def _default_partition_name(i: int) -> str:
+    return f"part-{i:05d}.xml"
+
+
+def _write_error(exc: CuepipeError, df: pd.DataFrame, partition: int, record: int | None,
+                 path: str) -> PartitionError:
+    field = getattr(exc, "field", None)
+    message = f"{os.path.basename(path)}: {getattr(exc, 'reason', str(exc))}"
+    if field in NESTED_COLUMNS and field in df.columns and df[field].dtype != object:
+        message += (f" (the column has dtype {df[field].dtype}: Dask's dataframe.convert-string turned the lists "
+                    "into text; build the DataFrame inside dask.config.set({'dataframe.convert-string': False}))")
+    return PartitionError(message, partition, record, field, path=path, cause_type=type(exc).__name__)
+
+
+def _write_partition(df: pd.DataFrame, path: str, partition: int, kind: Kind,
+                     unsupported: Unsupported) -> str | None:
+    """One partition -> one document (runs on a worker); empty partitions write nothing."""
+    if len(df) == 0:
+        return None
+    try:
+        _write_frame(df, path, kind=kind, unsupported=unsupported)
+    except CuepipeError as exc:
+        raise _write_error(exc, df, partition, getattr(exc, "record", None), path) from None
+    return path
+
+
+def _write_entries(df: pd.DataFrame, directory: str, kind: Kind, unsupported: Unsupported,
+                   name_function: Callable[[str], str]) -> list[tuple[str, str]]:
+    """One shuffled partition -> one document per entry in it (runs on a worker)."""
+    written = []
+    for entry, group in df.groupby("entryId", sort=False, dropna=False):
+        path = os.path.join(directory, _checked_name(name_function(str(entry)), f"entry {entry!r}"))
+        data = group.drop(columns=[_PART, _POS])
+        try:
+            _write_frame(data, path, kind=kind, unsupported=unsupported)
+        except CuepipeError as exc:
+            record = getattr(exc, "record", None)
+            if isinstance(record, int) and 0 <= record < len(group):  # the row's place in the input
+                partition, position = int(group[_PART].iloc[record]), int(group[_POS].iloc[record])
+                raise _write_error(exc, data, partition, position, path) from None
+            raise _write_error(exc, data, int(group[_PART].iloc[0]), None, path) from None
+        written.append((str(entry), path))
+    return written
+
+
+def write_xml(ddf: dd.DataFrame, directory: str | os.PathLike[str], *, kind: Kind = "ingest",
+              per: Literal["partition", "entry"] = "partition", unsupported: Unsupported = "error",
+              name_function: Callable[[Any], str] | None = None) -> list[str]:
+    """Write one valid document per partition or per entry, in parallel; return the paths written.
+
+    ``per="partition"``: file ``name_function(i)`` (default ``part-00012.xml``) for partition ``i``;
+    empty partitions write no file (an ingest document needs at least one cue point). Paths come
+    back in partition order.
+
+    ``per="entry"``: one file per ``entryId``, named ``name_function(entry_id)`` (default
+    :func:`entry_file_name`), holding the entry's cue points in input order (parents stay before
+    the children that name them). An entry may be spread over partitions, so this shuffles first
+    (see :func:`group_by_entry` for the cost). Paths come back sorted.
+
+    Every file is written atomically by :func:`cuepipe.write_xml` (a temporary file renamed on
+    success), so a failed task leaves no partial file. ``directory`` must be reachable by every
+    worker under the same path (a shared file system on a multi-machine cluster); end a name with
+    ``.gz`` for gzip. A value the format cannot carry raises :class:`PartitionError` with the input
+    partition and the record's position in it. Runs on the active scheduler when called.
+    """
+    if kind not in voc.KINDS:
+        raise ValueError(f"kind must be 'ingest' or 'serve', not {kind!r}")
+    if unsupported not in ("error", "ignore"):
+        raise ValueError(f"unsupported must be 'error' or 'ignore', not {unsupported!r}")
+    target = os.path.abspath(os.fspath(directory))
+    os.makedirs(target, exist_ok=True)
+    if per == "partition":
+        names = [_checked_name((name_function or _default_partition_name)(i), f"partition {i}")
+                 for i in range(ddf.npartitions)]
+        if len(set(names)) != len(names):
+            raise ValueError("name_function gave the same file name to two partitions")
+        with _no_string_conversion():
+            parts = ddf.to_delayed()
+        tasks = [dask.delayed(_write_partition, pure=False)(part, os.path.join(target, name), i, kind, unsupported)
+                 for i, (part, name) in enumerate(zip(parts, names, strict=True))]
+        return [p for p in dask.compute(*tasks) if p is not None]
+    if per == "entry":
+        namer = name_function or entry_file_name
+        with _no_string_conversion():
+            parts = _grouped(ddf).to_delayed()
+        tasks = [dask.delayed(_write_entries, pure=False)(part, target, kind, unsupported, namer) for part in parts]
+        pairs = [pair for written in dask.compute(*tasks) for pair in written]
+        paths = sorted(path for _, path in pairs)
+        if len(set(paths)) != len(paths):
+            seen: dict[str, str] = {}
+            for entry, path in pairs:
+                if path in seen:
+                    raise ValueError(f"name_function gave {os.path.basename(path)!r} to entries {seen[path]!r} and "
+                                     f"{entry!r}; one file overwrote the other")
+                seen[path] = entry
+        return paths
+    raise ValueError(f"per must be 'partition' or 'entry', not {per!r}")
+
+
+# ------------------------------------------------------------------------------------------------
+# push
+# ------------------------------------------------------------------------------------------------
+
+
+def _result_meta() -> pd.DataFrame:
+    data: dict[str, Any] = {c: pd.Series([], dtype="string") for c in RESULT_COLUMNS}
+    for c in ("startTime", "upload", "partition", "position", "push_partition"):
+        data[c] = pd.Series([], dtype="Int64")
+    return pd.DataFrame(data, columns=list(PUSH_RESULT_COLUMNS))
+
+
+#: Counters the client leaves in ``result.attrs``; :func:`push` sums them over the partitions.
+_COUNTERS = ("uploads", "resumed", "recovered")
+
+
+def _journal_path(journal_dir: str | None, push_partition: int) -> str | None:
+    return None if journal_dir is None else os.path.join(journal_dir, f"part-{push_partition:05d}.sqlite")
+
+
+def _with_places(result: pd.DataFrame, df: pd.DataFrame, push_partition: int) -> pd.DataFrame:
+    """A client result (indexed by position in the pushed frame) -> indexed like the input, with places."""
+    positions = result.index.to_numpy(dtype=np.int64)
+    out = result.reset_index(drop=True)
+    out.index = df.index[positions]
+    out["partition"] = pd.array(df[_PART].to_numpy()[positions], dtype="Int64")
+    out["position"] = pd.array(df[_POS].to_numpy()[positions], dtype="Int64")
+    out["push_partition"] = pd.array([push_partition] * len(out), dtype="Int64")
+    out = out[list(PUSH_RESULT_COLUMNS)]
+    out.attrs = {k: int(v) for k, v in result.attrs.items() if k in _COUNTERS and isinstance(v, int | np.integer)}
+    return out
+
+
+def _push_partition(df: pd.DataFrame, push_partition: int, client_factory: Callable[[], Client],
+                    journal: str | None, options: dict[str, Any]) -> pd.DataFrame:
+    """Push one partition through its own client (runs on a worker)."""
+    if len(df) == 0:
+        return _result_meta()
+    data = df.drop(columns=[_PART, _POS]).reset_index(drop=True)
+    client = client_factory()
+    if not isinstance(client, Client):
+        raise TypeError(f"client_factory must return a cuepipe.Client, not {type(client).__name__}")
+    kwargs = dict(options)
+    if journal is not None:
+        kwargs["journal"] = journal
+    try:
+        with client:
+            result = client.push(data, **kwargs)
+    except Exception as exc:
+        rows = getattr(exc, "rows", None) or []
+        row = getattr(exc, "record", None)
+        if row is None and rows:
+            row = rows[0]
+        partition = position = None
+        if isinstance(row, int | np.integer) and 0 <= row < len(df):
+            partition, position = int(df[_PART].iloc[row]), int(df[_POS].iloc[row])
+        partial = getattr(exc, "result", None)
+        where = f"push partition {push_partition}" + (f" (journal {journal})" if journal else "")
+        if row is not None:
+            where += "; row numbers below count within that partition"
+        raise PartitionError(
+            f"{type(exc).__name__} in {where}: {exc}",
+            partition, position, getattr(exc, "field", None), cause_type=type(exc).__name__,
+            push_partition=push_partition,
+            result=_with_places(partial, df, push_partition) if isinstance(partial, pd.DataFrame) else None,
+        ) from None
+    return _with_places(result, df, push_partition)
+
+
+def _check_factory(client_factory: Any) -> None:
+    if isinstance(client_factory, Client):
+        raise TypeError("pass a factory that makes a Client (e.g. functools.partial(cuepipe.Client, url, ...) or "
+                        "cuepipe.Client.from_env), not a Client: a client holds open sockets and cannot be "
+                        "shipped to workers")
+    if not callable(client_factory):
+        raise TypeError(f"client_factory must be a zero-argument callable, not {type(client_factory).__name__}")
+    import cloudpickle
+
+    try:
+        cloudpickle.dumps(client_factory)
+    except Exception as exc:
+        raise TypeError(f"client_factory must be picklable to reach the workers: {exc}") from exc
+
+
+def push(ddf: dd.DataFrame, client_factory: Callable[[], Client], *, journal_dir: str | os.PathLike[str] | None = None,
+         by_entry: bool = True, chunk_size: int = 500, service: str = "cuepoint",
+         unsupported: Unsupported = "error", errors: Errors = "raise", detect_actions: bool = True) -> pd.DataFrame:
+    """Push every partition through ``addFromBulk`` in parallel; return the combined result (pandas).
+
+    ``client_factory`` is a picklable zero-argument callable that returns a :class:`cuepipe.Client`,
+    e.g. ``functools.partial(cuepipe.Client, url, partner_id=..., admin_secret=...)``: a client
+    holds sockets and a session, which cannot be shipped to other processes, so each partition
+    builds its own on its worker and closes it when done. (The partial carries the secret in the
+    task graph; ``cuepipe.Client.from_env`` keeps it out if the workers have the environment.)
+
+    ``by_entry=True`` (default) first shuffles so that each entry is in one partition, in input
+    order (:func:`group_by_entry`): a push resolves ``parentSystemName`` and checks ``systemName``
+    uniqueness only among the cue points it sends, so an entry split over partitions would leave
+    children without their parents and let duplicates update each other. Pass ``by_entry=False``
+    when each entry is already in one partition (e.g. one file per entry) to skip the shuffle;
+    entries found in several partitions are then reported with a warning after the push.
+
+    ``journal_dir``: each partition pushes with the journal ``<journal_dir>/part-00012.sqlite``
+    (``Client.push(journal=...)``), so running the same push again after a crash, or Dask
+    retrying a task whose worker died, resumes instead of sending twice. The journal needs a
+    ``systemName`` on every cue point; keep the input and its partitioning the same between runs
+    (the partition number names the journal, and a journal refuses different data with
+    ``JournalMismatchError``), and put the directory where every worker can reach it.
+
+    The push happens now, once, so the result is a pandas DataFrame rather than a lazy Dask one
+    (computing a lazy result again would push again). It has one row per input row, in input order,
+    indexed by the input's index, with :data:`cuepipe.client.RESULT_COLUMNS` plus ``partition`` and
+    ``position`` (where the row sits in ``ddf``) and ``push_partition`` (which partition, hence
+    which journal, sent it); ``result.attrs`` sums the client's counters (``uploads``, ``resumed``
+    from journals, ``recovered``). Size it at roughly 100 bytes per cue point on the driver.
+
+    ``errors="raise"``: the first failing partition stops the computation with
+    :class:`PartitionError` (``.result`` holds that partition's rows so far); partitions that
+    finished keep what they wrote, and their journals let a re-run skip them. ``"collect"``: failed
+    uploads are rows with action ``failed``/``unknown`` and the push goes on.
+    """
+    _check_factory(client_factory)
+    if errors not in ("raise", "collect"):
+        raise ValueError(f"errors must be 'raise' or 'collect', not {errors!r}")
+    if unsupported not in ("error", "ignore"):
+        raise ValueError(f"unsupported must be 'error' or 'ignore', not {unsupported!r}")
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
+        raise ValueError(f"chunk_size must be a positive integer, not {chunk_size!r}")
+    journal_root = None
+    if journal_dir is not None:
+        journal_root = os.path.abspath(os.fspath(journal_dir))
+        os.makedirs(journal_root, exist_ok=True)
+    options = {"service": service, "chunk_size": chunk_size, "unsupported": unsupported, "errors": errors,
+               "detect_actions": detect_actions}
+    with _no_string_conversion():
+        prepared = _grouped(ddf) if by_entry else _tagged(ddf)
+        parts = prepared.to_delayed()
+    tasks = [dask.delayed(_push_partition, pure=False)(part, i, client_factory, _journal_path(journal_root, i),
+                                                       options)
+             for i, part in enumerate(parts)]
+    results = [r for r in dask.compute(*tasks) if len(r)]
+    if not results:
+        return _result_meta()
+    totals = {k: sum(r.attrs.get(k, 0) for r in results) for k in _COUNTERS if any(k in r.attrs for r in results)}
+    combined = pd.concat(results)
+    if not by_entry:
+        spread = combined.groupby("entryId", observed=True)["push_partition"].nunique()
+        split = spread[spread > 1]
+        if len(split):
+            shown = ", ".join(map(str, split.index[:5])) + (f" and {len(split) - 5} more" if len(split) > 5 else "")
+            warnings.warn(f"entries {shown} were pushed from several partitions: parentSystemName references and "
+                          "systemName checks did not span partitions; use by_entry=True", RuntimeWarning,
+                          stacklevel=2)
+    order = np.lexsort((combined["position"].to_numpy(dtype=np.int64), combined["partition"].to_numpy(dtype=np.int64)))
+    combined = combined.iloc[order]
+    combined.attrs = totals
+    return combined
