@@ -161,10 +161,14 @@ def write_report(result: pd.DataFrame, path: str) -> None:
               help="After a failed upload: stop, or go on with the other uploads.")
 @click.option("--report", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write one result row per input row (server id, action, error) to .csv/.parquet/.jsonl.")
+@click.option("--journal", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="SQLite file recording which uploads were confirmed: after an interruption, run the same "
+                   "command again to finish without losing or duplicating cue points (every cue point needs a "
+                   "systemName; the journal belongs to this FILE and this server).")
 @connection_options
 @api_command
 def push(file: str, chunk_size: int, service: str, unsupported: str, on_error: str, report: str | None,
-         **kwargs: Any) -> None:
+         journal: str | None, **kwargs: Any) -> None:
     """Create or update the cue points in FILE (.csv, .parquet, .jsonl or .xml) with cuePoint.addFromBulk.
 
     A cue point with a systemName (or the id of an existing one) updates it; others are created.
@@ -174,7 +178,8 @@ def push(file: str, chunk_size: int, service: str, unsupported: str, on_error: s
     with make_client(_connection(kwargs)) as client, ProgressBar("push") as bar:
         try:
             result = client.push(file, service=service, chunk_size=chunk_size, unsupported=unsupported,  # type: ignore[arg-type]
-                                 errors="raise" if on_error == "stop" else "collect", progress=bar)
+                                 errors="raise" if on_error == "stop" else "collect", progress=bar,
+                                 journal=journal)
         except PushError as exc:
             if report is not None and exc.result is not None:
                 write_report(exc.result, report)
@@ -185,6 +190,10 @@ def push(file: str, chunk_size: int, service: str, unsupported: str, on_error: s
     summary = ", ".join(f"{int(n)} {'unknown' if pd.isna(a) else a}" for a, n in counts.items())
     err.print(f"pushed {len(result)} cue points in {result.attrs.get('uploads', 0)} upload(s): {summary}",
               markup=False)
+    if result.attrs.get("resumed") or result.attrs.get("recovered"):
+        err.print(f"journal {journal}: {result.attrs.get('resumed', 0)} upload(s) taken from the journal, "
+                  f"{result.attrs.get('recovered', 0)} interrupted upload(s) checked with list and completed",
+                  markup=False, soft_wrap=True)
     bad = result[result["action"].isin(["failed", "unknown"])]
     for upload, rows in bad.groupby("upload"):
         err.print(f"upload {upload} (entry {rows['entryId'].iloc[0]}, rows {_rows(list(rows.index))}): "

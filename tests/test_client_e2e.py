@@ -204,3 +204,16 @@ def test_cli_push_pull_and_jobs_with_env_vars(server: EmulatorServer, tmp_path: 
     assert usage.exit_code == 2 and "service URL" in usage.output
     wrong = runner.invoke(main, ["jobs", "list"], env={**env, "KALTURA_ADMIN_SECRET": "nope-not-it"})
     assert wrong.exit_code == 1 and "INVALID_KS" in wrong.output and "nope-not-it" not in wrong.output
+
+
+def test_user_session_without_user_id_sees_what_it_created():
+    """The emulator stores a blank owner as NULL; visibility checks must treat it as the empty user id."""
+    from cuepipe.kaltura import SessionType, make_ks
+
+    with EmulatorServer(partner_id=300, admin_secret="s3", entries=["0_u"]) as srv:
+        ks = make_ks(300, "s3", type=SessionType.USER, user_id="")
+        with Client(srv.url, ks=ks) as kaltura:
+            kaltura.push([{"cuePointType": "codeCuePoint.Code", "entryId": "0_u", "systemName": "C1",
+                           "startTime": 1000, "code": "x"}])
+            assert kaltura.count({"entryIdEqual": "0_u"}) == 1
+            assert list(kaltura.pull({"entryIdEqual": "0_u"}, precision="ms")["systemName"]) == ["C1"]

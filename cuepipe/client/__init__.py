@@ -29,6 +29,7 @@ from ._errors import (
     UnservableError,
 )
 from ._jobs import AsyncBulkUploads, BulkUploads
+from ._journal import JournalBusyError, JournalError, JournalMismatchError
 from ._push import ACTIONS, RESULT_COLUMNS
 from ._sync import Client
 
@@ -47,6 +48,9 @@ __all__ = [
     "ConfigurationError",
     "FilterError",
     "JobTimeoutError",
+    "JournalBusyError",
+    "JournalError",
+    "JournalMismatchError",
     "OutcomeUnknownError",
     "Progress",
     "ProgressCallback",

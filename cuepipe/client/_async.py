@@ -17,7 +17,7 @@ from ._base import Emit, Op, ProgressCallback, Retries, Send, Sleep
 from ._config import ClientBase, settings_from_env
 from ._jobs import AsyncBulkUploads
 from ._pull import Precision, Unservable, pull_op
-from ._push import Errors, Unsupported, push_op
+from ._push import Errors, JournalPath, Unsupported, prepare_push, push_op
 from ._sync import Filter
 from ._transport import DEFAULT_LIMITS, DEFAULT_TIMEOUT, send_async
 
@@ -65,10 +65,16 @@ class AsyncClient(ClientBase):
 
     async def push(self, data: Any, *, service: str = "cuepoint", chunk_size: int = 500,
                    unsupported: Unsupported = "error", errors: Errors = "raise", detect_actions: bool = True,
-                   progress: ProgressCallback | None = None) -> pd.DataFrame:
-        """See :meth:`Client.push`."""
-        plan = self._push_plan(data, service, chunk_size, unsupported, errors, detect_actions)
-        return await self._run(push_op(plan, progress))
+                   progress: ProgressCallback | None = None, journal: JournalPath = None) -> pd.DataFrame:
+        """See :meth:`Client.push` (``journal`` included: its small SQLite writes run on the event loop)."""
+        plan, opened = prepare_push(self._engine, data, service=service, chunk_size=chunk_size,
+                                    unsupported=unsupported, errors=errors, detect_actions=detect_actions,
+                                    journal=journal)
+        try:
+            return await self._run(push_op(plan, progress, opened))
+        finally:
+            if opened is not None:
+                opened.close()
 
     def iter_pull(self, filter: Filter = None, *, service: str = "cuepoint", precision: Precision = "tenths",
                   page_size: int = 500, unservable: Unservable = "error", extra_columns: bool = False,

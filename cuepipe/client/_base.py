@@ -135,6 +135,16 @@ class Retries:
 Failure = Literal["not_sent", "throttled", "unknown", "fatal"]
 
 
+def retry_after(response: Response, cap: float) -> float:
+    """Seconds a 429/503 asks the client to wait (``Retry-After`` in seconds; dates are ignored), capped."""
+    value = response.header("retry-after")
+    try:
+        seconds = float(value) if value is not None else 0.0
+    except ValueError:
+        return 0.0
+    return min(max(seconds, 0.0), cap) if seconds == seconds else 0.0  # NaN -> 0
+
+
 def classify(exc: BaseException) -> Failure:
     if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
         return "not_sent"
@@ -283,6 +293,7 @@ class Engine:
         while True:
             ctx = self.auth.context() if session else Context()
             request = call.build(ctx)
+            response: Response | None = None
             try:
                 response = yield from self._send(request)
                 return decode_result(request, response)
@@ -298,6 +309,8 @@ class Engine:
             except Exception as exc:
                 kind = classify(exc)
                 delay = self._retry_delay(call, kind, attempt)
+                if delay is not None and response is not None:
+                    delay = max(delay, retry_after(response, self.retries.max_backoff))
                 if delay is None:
                     final = self._final_error(call, kind, exc)
                     if final is exc:
@@ -311,7 +324,9 @@ class Engine:
     def _retry_delay(self, call: Call, kind: Failure, attempt: int) -> float | None:
         if kind == "fatal" or attempt >= self.retries.max_retries:
             return None
-        if kind == "unknown" and call.write and not call.replay_safe:
+        # A 429 says "not processed", but a write is repeated only where a repeat cannot duplicate
+        # anything, in case something between us and the API answered it after passing it on.
+        if kind in ("unknown", "throttled") and call.write and not call.replay_safe:
             return None
         return self.retries.delay(attempt)
 

@@ -16,7 +16,6 @@ from ._auth import make_auth
 from ._base import Call, Engine, Op, Retries, cue_point_service, normalize_service_url
 from ._errors import ConfigurationError
 from ._pull import PullSpec, coerce_filter, count_op, make_spec, ms_record, require_list_filter, to_frame
-from ._push import Errors, PushPlan, Unsupported, plan_push
 
 ENV_SERVICE_URL = "KALTURA_SERVICE_URL"
 ENV_PARTNER_ID = "KALTURA_PARTNER_ID"
@@ -95,11 +94,6 @@ class ClientBase:
                 f"auth={self._engine.auth.kind!r}>")
 
     # -- argument checking: done when the method is called, before any request ------------------
-
-    def _push_plan(self, data: Any, service: str, chunk_size: int, unsupported: Unsupported, errors: Errors,
-                   detect_actions: bool) -> PushPlan:
-        return plan_push(data, service=cue_point_service(service), chunk_size=chunk_size, unsupported=unsupported,
-                         errors=errors, detect_actions=detect_actions)
 
     def _pull_spec(self, flt: Any, service: str, precision: str, page_size: int, unservable: str,
                    extra_columns: bool) -> PullSpec:

@@ -23,10 +23,20 @@ The response lists the created/updated cue points in document order and leaves o
 server skipped (an existing cue point of another type, format.md §4.2). When the counts agree the
 mapping is positional; when they differ each row is matched on type, entry, id/systemName and start
 time, never by blind position.
+
+Settling an unknown outcome (:func:`recover`). Transport failures of a replay-safe upload are
+repeated by the engine at once (a repeat is an update where the first attempt landed). When the
+outcome is still unknown after that, or the server failed *after* committing part of the upload
+(``INTERNAL_SERVERL_ERROR`` after K scenes, format.md §4.4), the upload is settled with ``list``:
+cue points whose systemName was absent before the first attempt and is present now landed and are
+kept as they are; only the others are sent again; then copies a late request may have created are
+deleted (never cue points that existed before). With a journal (:mod:`._journal`) the same happens
+for an upload a killed run left in flight, using the lookup the journal stored before it was sent.
 """
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 import os
 from collections.abc import Hashable, Iterable, Iterator, Mapping
@@ -46,17 +56,20 @@ from ..kaltura import (
     KalturaFilterPager,
     KalturaHTTPError,
     KalturaInvalidRequestError,
+    KalturaNotFoundError,
     KalturaPermissionError,
     KalturaSessionError,
     cue_point_add_from_bulk,
+    cue_point_delete,
     cue_point_list,
 )
 from ..kaltura.filters import MAX_PAGE_SIZE
 from ..kaltura.responses import ListPage
 from ..values import is_missing, to_milliseconds
 from ..xml import iter_cue_points, iter_xml_chunks
-from ._base import Call, Op, Progress, ProgressCallback, log
+from ._base import Call, Engine, Op, Progress, ProgressCallback, Retries, Sleep, cue_point_service, log
 from ._errors import OutcomeUnknownError, PushError, describe
+from ._journal import Journal, PlannedUpload
 
 Errors = Literal["raise", "collect"]
 Unsupported = Literal["error", "ignore"]
@@ -86,6 +99,7 @@ class Upload:
     entry_id: str
     items: list[Item]
     size: int = 0
+    digest: str = ""  # SHA-256 of the XML, when a journal needs it
 
     @property
     def rows(self) -> tuple[Hashable, ...]:
@@ -94,10 +108,25 @@ class Upload:
 
 @dataclass(slots=True)
 class Existing:
-    """What the pre-upload lookup found: id -> type, systemName -> (id, type)."""
+    """What the pre-upload lookup found: id -> type, systemName -> (id, type), and every id seen.
+
+    ``seen`` includes every cue point the lookup returned (also a second one with the same
+    systemName, which old data can have), so that a duplicate sweep never touches what was there.
+    """
 
     ids: dict[str, str] = field(default_factory=dict)
     names: dict[str, tuple[str, str]] = field(default_factory=dict)
+    seen: set[str] = field(default_factory=set)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ids": self.ids, "names": {k: list(v) for k, v in self.names.items()}, "seen": sorted(self.seen)}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any] | None) -> Existing | None:
+        if data is None:
+            return None
+        return cls(ids=dict(data.get("ids", {})), names={k: (v[0], v[1]) for k, v in data.get("names", {}).items()},
+                   seen=set(data.get("seen", ())))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -278,6 +307,27 @@ def measure(upload: Upload, unsupported: Unsupported) -> int:
     return sum(len(chunk) for chunk in render(upload, unsupported))
 
 
+def measure_and_digest(upload: Upload, unsupported: Unsupported) -> tuple[int, str]:
+    """Like :func:`measure`, also returning the SHA-256 of the exact bytes that will be sent."""
+    h = hashlib.sha256()
+    size = 0
+    for chunk in render(upload, unsupported):
+        size += len(chunk)
+        h.update(chunk)
+    return size, h.hexdigest()
+
+
+def require_keys(items: list[Item]) -> None:
+    """A journaled push is exactly-once only for cue points the server can find again: by systemName
+    (on its entry) or by id. Without either, nothing tells whether an interrupted upload landed."""
+    for item in items:
+        if item.system_name is None and item.id is None:
+            raise CuePointValueError(
+                "a push with journal= needs a systemName (or the id of an existing cue point) on every cue point: "
+                "after an interrupted upload it is how the journal finds out what landed, and it makes a "
+                "re-send an update instead of a duplicate", record=item.row, field="systemName")
+
+
 # ---------------------------------------------------------------------------------------------
 # Lookup, safety, matching
 # ---------------------------------------------------------------------------------------------
@@ -313,12 +363,28 @@ def lookup_existing(upload: Upload) -> Op:
     filters += [KalturaCuePointFilter(entryIdEqual=upload.entry_id, systemNameEqual=n) for n in names if "," in n]
     for flt in filters:
         for obj in (yield from _list_all(flt)):
+            found.seen.add(str(obj["id"]))
             if obj.get("systemName") is not None:
                 found.names.setdefault(str(obj["systemName"]), (str(obj["id"]), str(obj["cuePointType"])))
     for batch in _batches([i for i in ids if "," not in i]):
         for obj in (yield from _list_all(KalturaCuePointFilter(idIn=batch))):
+            found.seen.add(str(obj["id"]))
             found.ids[str(obj["id"])] = str(obj["cuePointType"])
     return found
+
+
+def named_cue_points(upload: Upload) -> Op:
+    """Every live cue point on the upload's entry carrying one of its systemNames: name -> [objects]."""
+    names = sorted({item.system_name for item in upload.items if item.system_name is not None})
+    filters = [KalturaCuePointFilter(entryIdEqual=upload.entry_id, systemNameIn=batch)
+               for batch in _batches([n for n in names if "," not in n])]
+    filters += [KalturaCuePointFilter(entryIdEqual=upload.entry_id, systemNameEqual=n) for n in names if "," in n]
+    out: dict[str, list[dict[str, Any]]] = {}
+    for flt in filters:
+        for obj in (yield from _list_all(flt)):
+            if obj.get("systemName") is not None:
+                out.setdefault(str(obj["systemName"]), []).append(obj)
+    return out
 
 
 def replay_safety(upload: Upload, existing: Existing | None) -> tuple[bool, str]:
@@ -410,10 +476,17 @@ class ResultTable:
             self.errors[item.position] = message
 
     def apply(self, upload: Upload, objects: list[Mapping[str, Any]], existing: Existing | None) -> None:
-        paired, extra = align(upload.items, objects, existing)
-        for item, obj in zip(upload.items, paired, strict=True):
+        self.apply_items(upload.number, upload.items, objects, existing)
+
+    def apply_items(self, number: int, items: list[Item], objects: list[Mapping[str, Any]],
+                    existing: Existing | None) -> None:
+        """Map a response to its items (all of an upload, or the part a recovery sent again)."""
+        paired, extra = align(items, objects, existing)
+        for item, obj in zip(items, paired, strict=True):
             pos = item.position
+            self.errors[pos] = None
             if obj is None:
+                self.ids[pos] = None
                 self.actions[pos] = "skipped"
                 self.errors[pos] = ("the server skipped this cue point: the existing cue point with this "
                                     "id/systemName is of another type (format.md §4.2)"
@@ -426,8 +499,25 @@ class ResultTable:
                 action = "updated" if item.id is not None and obj.get("id") == item.id else None
             self.actions[pos] = action
         if extra:
-            log.warning("upload %d: the server returned %d cue point(s) no input row matches: %s", upload.number,
+            log.warning("upload %d: the server returned %d cue point(s) no input row matches: %s", number,
                         len(extra), ", ".join(str(o.get("id")) for o in extra[:10]))
+
+    def landed(self, item: Item, cue_point_id: str) -> None:
+        """A recovery found this cue point on the server, created by an earlier attempt."""
+        self.ids[item.position] = cue_point_id
+        self.actions[item.position] = "created"
+        self.errors[item.position] = None
+
+    def outcome(self, upload: Upload) -> list[tuple[str | None, str | None]]:
+        """``(id, action)`` per cue point of the upload, in upload order (what the journal keeps)."""
+        return [(self.ids[item.position], self.actions[item.position]) for item in upload.items]
+
+    def restore(self, upload: Upload, outcome: list[tuple[str | None, str | None]]) -> None:
+        """Fill the rows of an upload an earlier run confirmed, from the journal."""
+        for item, (cue_point_id, action) in zip(upload.items, outcome, strict=True):
+            self.ids[item.position] = cue_point_id
+            self.actions[item.position] = action
+            self.errors[item.position] = None
 
     def frame(self) -> pd.DataFrame:
         starts = [_start(item) for item in self.items]
@@ -454,8 +544,8 @@ def failure_action(exc: BaseException) -> str:
     if isinstance(exc, InvalidEntryIdError | KalturaInvalidRequestError | KalturaPermissionError
                   | KalturaSessionError):
         return "failed"
-    if isinstance(exc, KalturaHTTPError) and not exc.retryable:
-        return "failed"
+    if isinstance(exc, KalturaHTTPError) and (not exc.retryable or exc.status == 429):
+        return "failed"  # 429: refused unprocessed (rate limited)
     if isinstance(exc, KalturaAPIError | KalturaHTTPError):
         return "unknown"  # e.g. INTERNAL_SERVERL_ERROR after some scenes were committed (format.md §4.4)
     return "failed"
@@ -475,52 +565,237 @@ class PushPlan:
     unsupported: Unsupported
     errors: Errors
     detect_actions: bool
+    retries: Retries = field(default_factory=Retries)
+    journaled: bool = False
+
+    def planned_uploads(self) -> list[PlannedUpload]:
+        """What the journal fingerprints: every upload's number, entry, size and XML digest."""
+        return [PlannedUpload(u.number, u.entry_id, u.digest, len(u.items)) for u in self.uploads]
 
 
 def plan_push(data: Any, *, service: str, chunk_size: int, unsupported: Unsupported, errors: Errors,
-              detect_actions: bool) -> PushPlan:
-    """Read, check and split the input; renders everything once, so input errors surface now."""
+              detect_actions: bool, retries: Retries | None = None, journaled: bool = False) -> PushPlan:
+    """Read, check and split the input; renders everything once, so input errors surface now.
+
+    ``journaled``: every cue point must have a systemName or an id, and each upload's XML is hashed
+    for the journal's fingerprint (same pass).
+    """
     if errors not in ("raise", "collect"):
         raise ValueError(f"errors must be 'raise' or 'collect', not {errors!r}")
     if unsupported not in ("error", "ignore"):
         raise ValueError(f"unsupported must be 'error' or 'ignore', not {unsupported!r}")
     labels, records, index = read_input(data)
     items = make_items(labels, records)
+    if journaled:
+        require_keys(items)
     uploads = plan_uploads(items, chunk_size)
     for upload in uploads:
-        upload.size = measure(upload, unsupported)
-    return PushPlan(items, index, uploads, service, unsupported, errors, detect_actions)
+        if journaled:
+            upload.size, upload.digest = measure_and_digest(upload, unsupported)
+        else:
+            upload.size = measure(upload, unsupported)
+    return PushPlan(items, index, uploads, service, unsupported, errors, detect_actions or journaled,
+                    retries or Retries(), journaled)
 
 
-def push_op(plan: PushPlan, progress: ProgressCallback | None) -> Op:
+JournalPath = str | os.PathLike[str] | None
+
+
+def prepare_push(engine: Engine, data: Any, *, service: str, chunk_size: int, unsupported: Unsupported,
+                 errors: Errors, detect_actions: bool, journal: JournalPath) -> tuple[PushPlan, Journal | None]:
+    """The plan, and the journal opened for it (checked against the plan's fingerprint and the target)."""
+    if journal is not None and (isinstance(journal, bool) or not isinstance(journal, str | os.PathLike)):
+        raise TypeError(f"journal must be a path (str or os.PathLike) or None, not {type(journal).__name__}")
+    plan = plan_push(data, service=cue_point_service(service), chunk_size=chunk_size, unsupported=unsupported,
+                     errors=errors, detect_actions=detect_actions, retries=engine.retries,
+                     journaled=journal is not None)
+    if journal is None:
+        return plan, None
+    target = f"{engine.service_url} (partner {engine.auth.partner_id})"
+    opened = Journal.open(journal, service=str(plan.service), target=target, uploads=plan.planned_uploads())
+    if opened.resumed:
+        log.info("journal %s: %d of %d uploads already confirmed; resuming", os.fspath(journal), opened.resumed,
+                 len(plan.uploads))
+    return plan, opened
+
+
+def _send_upload(plan: PushPlan, upload: Upload, what: str, *, safe: bool, reason: str) -> Op:
+    """One ``addFromBulk`` of ``upload`` (streamed from the writer; rendered again on every attempt)."""
+    page: ListPage[dict[str, Any]] = yield Call(
+        build=lambda ctx, u=upload: cue_point_add_from_bulk(
+            ctx, render(u, plan.unsupported), filename=f"cuepipe-upload-{u.number}.xml", size=u.size,
+            service=plan.service),  # type: ignore[arg-type]
+        write=True, replay_safe=safe, what=what, rows=upload.rows, entry_id=upload.entry_id,
+        upload=upload.number, unsafe_reason=reason)
+    return list(page.objects)
+
+
+class _Lookups:
+    """Whether the pre-upload ``list`` lookups are on (they go off if the session may not list)."""
+
+    def __init__(self, on: bool) -> None:
+        self.on = on
+
+    def run(self, upload: Upload) -> Op:
+        if not self.on:
+            return None
+        try:
+            return (yield from lookup_existing(upload))
+        except KalturaPermissionError as exc:
+            self.on = False
+            log.info("cannot list existing cue points (%s); actions will be partly unknown", describe(exc))
+            return None
+
+
+def split_landed(upload: Upload, before: Existing | None, now: Existing) -> tuple[dict[int, str], list[Item]]:
+    """Which cue points an interrupted upload certainly created, and the rest (to send again).
+
+    Landed: a systemName absent before the first attempt and present now, with the element's type;
+    it exists only because of that attempt, with exactly the values sent. Everything else is sent
+    again: absent ones get created, and ones that existed before get the (idempotent) update, since
+    nothing tells whether the interrupted attempt reached them. Without ``before`` nothing counts
+    as landed and the whole upload is sent again, an update where it did land.
+    """
+    landed: dict[int, str] = {}
+    rest: list[Item] = []
+    for item in upload.items:
+        name = item.system_name
+        if (before is not None and name is not None and name not in before.names and name in now.names
+                and (item.type is None or now.names[name][1] == item.type)):
+            landed[item.position] = now.names[name][0]
+        else:
+            rest.append(item)
+    return landed, rest
+
+
+def recover(plan: PushPlan, upload: Upload, before: Existing | None, table: ResultTable, journal: Journal | None,
+            what: str, cause: BaseException | None) -> Op:
+    """Finish an upload whose outcome is unknown: look up what landed, send only the rest, check.
+
+    The outcome is unknown after a timeout or dropped connection that retries did not settle, after
+    an error the server raises once some scenes are committed (format.md §4.4: ``INTERNAL_SERVERL_ERROR``
+    after K scenes), and for an upload a killed run left in flight. Each round waits (a late request
+    may still be landing), lists the upload's systemNames/ids on its entry (:func:`lookup_existing`),
+    and sends the cue points that did not certainly land (:func:`split_landed`); sending them is
+    replay safe because each one is found by its systemName or id. Then :func:`sweep_duplicates`.
+    """
+    policy = plan.retries
+    last: BaseException = cause if cause is not None else RuntimeError(
+        "an earlier run stopped while this upload was in flight")
+    for attempt in range(policy.max_retries + 1):
+        yield Sleep(max(policy.backoff / 2, policy.delay(attempt)))
+        now = yield from lookup_existing(upload)
+        landed, rest = split_landed(upload, before, now)
+        log.info("%s: %d of %d cue points landed; sending the other %d", what, len(landed), len(upload.items),
+                 len(rest))
+        for item in upload.items:
+            if item.position in landed:
+                table.landed(item, landed[item.position])
+        if rest:
+            part = Upload(upload.number, upload.entry_id, rest)
+            part.size = measure(part, plan.unsupported)
+            safe, reason = replay_safety(part, now)
+            if not safe:
+                raise OutcomeUnknownError(what, last, rows=upload.rows, entry_id=upload.entry_id,
+                                          upload=upload.number, reason=reason)
+            if journal is not None:
+                journal.resending(upload.number)
+            try:
+                objects = yield from _send_upload(plan, part, f"{what}, {len(rest)} cue points again", safe=True,
+                                                  reason="")
+            except CuepipeError as exc:
+                if failure_action(exc) != "unknown":
+                    raise
+                last = exc
+                log.warning("%s: outcome still unknown (%s)", what, describe(exc))
+                continue
+            table.apply_items(upload.number, rest, objects, before if before is not None else now)
+        yield from sweep_duplicates(upload, before, table)
+        return
+    if isinstance(last, OutcomeUnknownError) and last.__cause__ is not None:
+        last = last.__cause__
+    raise OutcomeUnknownError(what, last, rows=upload.rows, entry_id=upload.entry_id, upload=upload.number,
+                              reason=f"still unknown after {policy.max_retries + 1} checks with list; the "
+                                     "journal (if any) keeps it for the next run")
+
+
+def sweep_duplicates(upload: Upload, before: Existing | None, table: ResultTable) -> Op:
+    """Delete copies a recovered upload may have left: an interrupted request the server processed
+    late, at the same time as the re-send, can insert a systemName twice (the lookup-then-insert of
+    format.md §4.2 is not atomic). Only cue points that did not exist before the first attempt and
+    are not the one in the result are deleted; without ``before`` nothing is."""
+    if before is None:
+        return
+    found = yield from named_cue_points(upload)
+    for item in upload.items:
+        keep = table.ids[item.position]
+        copies = found.get(item.system_name or "", []) if item.system_name is not None else []
+        if keep is None or len(copies) < 2:
+            continue
+        for obj in copies:
+            extra = str(obj.get("id"))
+            if extra == keep or extra in before.seen:
+                continue
+            log.warning("upload %d: deleting %s, a second copy of systemName %r on entry %s left by an "
+                        "interrupted request", upload.number, extra, item.system_name, upload.entry_id)
+            try:
+                yield Call(build=lambda ctx, i=extra: cue_point_delete(ctx, i, service=CUE_POINT_SERVICE),
+                           write=True, replay_safe=True, what=f"cuePoint.delete({extra}) (duplicate)")
+            except KalturaNotFoundError:
+                pass
+
+
+def push_op(plan: PushPlan, progress: ProgressCallback | None, journal: Journal | None = None) -> Op:
+    """The push: per upload, look up, record the intent, send, map the answer; recover the unknown.
+
+    With a ``journal``, uploads an earlier run confirmed are taken from it without a request, and
+    one it left in flight goes straight to :func:`recover`.
+    """
     table = ResultTable(plan.items, plan.index)
     for upload in plan.uploads:
         table.planned(upload)
     total = len(plan.items)
     done = 0
-    detect = plan.detect_actions
+    lookups = _Lookups(plan.detect_actions)
     if progress is not None:
         progress(Progress("push", 0, total, f"{len(plan.uploads)} upload(s)"))
+    resumed = recovered = 0
     for upload in plan.uploads:
         what = (f"upload {upload.number} of {len(plan.uploads)} (entry {upload.entry_id}, "
                 f"{len(upload.items)} cue points)")
+        record = journal.record(upload.number) if journal is not None else None
         try:
-            existing: Existing | None = None
-            if detect:
+            if record is not None and record.state == "confirmed" and record.result is not None:
+                table.restore(upload, record.result)
+                resumed += 1
+            elif record is not None and record.state == "sending":
+                log.info("%s was in flight when an earlier run stopped; checking what landed", what)
+                yield from recover(plan, upload, Existing.from_json(record.before), table, journal, what, None)
+                recovered += 1
+            else:
+                existing = yield from lookups.run(upload)
+                safe, reason = replay_safety(upload, existing)
+                if journal is not None:
+                    journal.sending(upload.number, existing.to_json() if existing is not None else None)
                 try:
-                    existing = yield from lookup_existing(upload)
-                except KalturaPermissionError as exc:
-                    detect = False
-                    log.info("cannot list existing cue points (%s); actions will be partly unknown", describe(exc))
-            safe, reason = replay_safety(upload, existing)
-            page: ListPage[dict[str, Any]] = yield Call(
-                build=lambda ctx, u=upload: cue_point_add_from_bulk(
-                    ctx, render(u, plan.unsupported), filename=f"cuepipe-upload-{u.number}.xml", size=u.size,
-                    service=plan.service),  # type: ignore[arg-type]
-                write=True, replay_safe=safe, what=what, rows=upload.rows, entry_id=upload.entry_id,
-                upload=upload.number, unsafe_reason=reason)
+                    objects = yield from _send_upload(plan, upload, what, safe=safe, reason=reason)
+                    table.apply(upload, objects, existing)
+                except CuepipeError as exc:
+                    if failure_action(exc) != "unknown" or not safe:
+                        raise
+                    log.warning("%s: outcome unknown (%s); checking what landed", what, describe(exc))
+                    yield from recover(plan, upload, existing, table, journal, what, exc)
+                    recovered += 1
+            if journal is not None and record is not None and record.state != "confirmed":
+                journal.confirmed(upload.number, table.outcome(upload))
         except CuepipeError as exc:
-            table.fail(upload, failure_action(exc), describe(exc))
+            action = failure_action(exc)
+            if journal is not None:
+                if action == "failed":
+                    journal.failed(upload.number, describe(exc))
+                else:
+                    journal.unknown(upload.number, describe(exc))
+            table.fail(upload, action, describe(exc))
             done += len(upload.items)
             if progress is not None:
                 progress(Progress("push", done, total, f"upload {upload.number} failed"))
@@ -528,10 +803,11 @@ def push_op(plan: PushPlan, progress: ProgressCallback | None) -> Op:
                 raise PushError(upload.number, upload.entry_id, upload.rows, exc, table.frame()) from exc
             log.warning("%s failed: %s", what, describe(exc))
             continue
-        table.apply(upload, list(page.objects), existing)
         done += len(upload.items)
         if progress is not None:
             progress(Progress("push", done, total, f"upload {upload.number}/{len(plan.uploads)}"))
     result = table.frame()
     result.attrs["uploads"] = len(plan.uploads)
+    result.attrs["resumed"] = resumed
+    result.attrs["recovered"] = recovered
     return result

@@ -17,7 +17,7 @@ from ._base import Emit, Op, ProgressCallback, Retries, Send, Sleep
 from ._config import ClientBase, settings_from_env
 from ._jobs import BulkUploads
 from ._pull import Precision, Unservable, pull_op
-from ._push import Errors, Unsupported, push_op
+from ._push import Errors, JournalPath, Unsupported, prepare_push, push_op
 from ._transport import DEFAULT_LIMITS, DEFAULT_TIMEOUT, send_sync
 
 Filter = KalturaCuePointFilter | dict[str, Any] | None
@@ -81,8 +81,8 @@ class Client(ClientBase):
     # -- cue points ---------------------------------------------------------------------------
 
     def push(self, data: Any, *, service: str = "cuepoint", chunk_size: int = 500, unsupported: Unsupported = "error",
-             errors: Errors = "raise", detect_actions: bool = True,
-             progress: ProgressCallback | None = None) -> pd.DataFrame:
+             errors: Errors = "raise", detect_actions: bool = True, progress: ProgressCallback | None = None,
+             journal: JournalPath = None) -> pd.DataFrame:
         """Create or update cue points with ``addFromBulk``; return one result row per input row.
 
         ``data``: a DataFrame, an iterable of records (dicts keyed by API field names), a path to an
@@ -103,9 +103,32 @@ class Client(ClientBase):
         (every cue point has a systemName or a known id); otherwise :class:`OutcomeUnknownError`.
         Input values the ingest format cannot carry raise :class:`~cuepipe.CuePointValueError`
         before anything is sent (``unsupported="ignore"`` leaves such values out instead).
+
+        An upload whose outcome stays unknown (retries exhausted, or an error after the server
+        committed part of it, format.md §4.4) is settled with ``list``: the cue points that landed
+        are kept, only the others are sent again, and copies a late request may have added are
+        deleted (see ``cuepipe.client._push.recover``).
+
+        ``journal``: a file path (SQLite) that makes the push resumable and exactly once. Every
+        upload's state is recorded durably before it is sent and when it is confirmed; running the
+        same push again with the same journal (after a crash, ``kill -9``, a lost connection or an
+        expired KS) skips confirmed uploads, finds out with ``list`` what an interrupted one wrote,
+        and sends only the rest. It needs a ``systemName`` (or an existing ``id``) on every cue
+        point, and it belongs to one input and one target: a journal written for different data
+        (values, order, ``chunk_size``...) or another service URL/partner raises
+        :class:`~cuepipe.client.JournalMismatchError` before anything is sent. One journal file
+        per concurrent push (a second opener gets :class:`~cuepipe.client.JournalBusyError`); a
+        journal turns ``detect_actions`` on (the lookups are what an interrupted upload is checked against).
+        ``result.attrs`` has ``uploads``, ``resumed`` (taken from the journal) and ``recovered``.
         """
-        plan = self._push_plan(data, service, chunk_size, unsupported, errors, detect_actions)
-        return self._run(push_op(plan, progress))
+        plan, opened = prepare_push(self._engine, data, service=service, chunk_size=chunk_size,
+                                    unsupported=unsupported, errors=errors, detect_actions=detect_actions,
+                                    journal=journal)
+        try:
+            return self._run(push_op(plan, progress, opened))
+        finally:
+            if opened is not None:
+                opened.close()
 
     def iter_pull(self, filter: Filter = None, *, service: str = "cuepoint", precision: Precision = "tenths",
                   page_size: int = 500, unservable: Unservable = "error", extra_columns: bool = False,

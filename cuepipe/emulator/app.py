@@ -17,11 +17,12 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .bulk import BulkWorker
 from .context import BATCH_PARTNER_ID
+from .faults import ADMIN_PATH, Fault, Faults, FaultSpecError
 from .params import RequestParams, UploadedFile, json_body, merge, nest_flat, path_pairs, strip_nulls
 from .services import Emulator, Options
 from .store import Store
@@ -50,6 +51,23 @@ class Partner:
 
 
 EntrySeed = str | tuple[int, str]
+FaultRules = Faults | Sequence[Fault | str | dict[str, Any]] | None
+
+
+class EmulatorApp(Starlette):
+    """The Starlette app with the fault layer (when enabled) outermost.
+
+    Outermost, so that it receives the server's own ``send`` (which lets a ``reset`` fault abort the
+    very TCP connection) and so that no Starlette middleware turns an injected failure into a 500.
+    """
+
+    faults: Faults | None = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if self.faults is None:
+            await super().__call__(scope, receive, send)
+            return
+        await self.faults.asgi(scope, receive, send, super().__call__)
 
 
 def create_app(
@@ -63,7 +81,10 @@ def create_app(
     batch_secret: str | None = None,
     bulk_step_delay: float = 0.0,
     data_center: int = 0,
-) -> Starlette:
+    faults: FaultRules = None,
+    fault_admin: bool = False,
+    fault_seed: int | None = None,
+) -> EmulatorApp:
     """Build the emulator app.
 
     ``partners`` are created or updated in the database; ``entries`` are entry ids created for the
@@ -71,7 +92,17 @@ def create_app(
     ``batch_secret`` (random unless given) as its admin secret. ``server_bugs`` reproduces the
     server's serve bugs (see :mod:`.serve`); ``bulk_step_delay`` slows the bulk worker between
     states so tests can watch a job move.
+
+    Fault injection (:mod:`.faults`) is off unless ``faults`` (rules, or a :class:`Faults`) or
+    ``fault_admin`` is given; ``fault_admin`` also routes ``/_emulator/faults`` (GET the rules and
+    their counters, POST more rules as JSON, DELETE them all). ``fault_seed`` seeds the
+    probabilistic rules. The :class:`Faults` object is ``app.state.faults`` (None when off).
     """
+    fault_layer: Faults | None = None
+    if isinstance(faults, Faults):
+        fault_layer = faults
+    elif faults or fault_admin:
+        fault_layer = Faults(faults or (), seed=fault_seed)
     store = Store(db, data_center=data_center)
     for partner in partners:
         store.upsert_partner(
@@ -95,6 +126,7 @@ def create_app(
         Options(
             server_bugs=server_bugs, cdn_host=cdn_host, annotation_bulk_permitted=annotation_bulk_permitted
         ),
+        faults=fault_layer,
     )
 
     async def api(request: Request) -> Response:
@@ -116,12 +148,41 @@ def create_app(
             await run_in_threadpool(worker.stop)
             store.close()
 
-    app = Starlette(
-        routes=[Route("/api_v3/{rest:path}", api, methods=["GET", "POST", "HEAD", "OPTIONS"])],
-        lifespan=lifespan,
-    )
+    routes = [Route("/api_v3/{rest:path}", api, methods=["GET", "POST", "HEAD", "OPTIONS"])]
+    if fault_admin and fault_layer is not None:
+        routes.append(Route(ADMIN_PATH, _fault_admin(fault_layer), methods=["GET", "POST", "DELETE"]))
+    app = EmulatorApp(routes=routes, lifespan=lifespan)
+    app.faults = fault_layer
     app.state.emulator = emulator
+    app.state.faults = fault_layer
     return app
+
+
+def _fault_admin(faults: Faults) -> Any:
+    """``/_emulator/faults``: GET the rules with their counters; POST a rule, a list of rules, or
+    ``{"faults": [...], "replace": true}``; DELETE every rule (and forget expired sessions)."""
+
+    async def endpoint(request: Request) -> Response:
+        if request.method == "DELETE":
+            faults.clear()
+        elif request.method == "POST":
+            try:
+                data = json.loads(await request.body() or b"null")
+            except ValueError:
+                return JSONResponse({"error": "the body must be JSON"}, status_code=400)
+            replace = isinstance(data, dict) and "faults" in data and bool(data.get("replace"))
+            rules = data.get("faults") if isinstance(data, dict) and "faults" in data else data
+            rules = rules if isinstance(rules, list) else [rules]
+            try:
+                if replace:
+                    faults.replace(rules)
+                else:
+                    faults.add(*rules)
+            except FaultSpecError as exc:
+                return JSONResponse({"error": str(exc)}, status_code=400)
+        return JSONResponse(faults.describe())
+
+    return endpoint
 
 
 async def read_params(request: Request) -> RequestParams:

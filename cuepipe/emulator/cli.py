@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import click
 
+from .faults import FaultSpecError, parse_fault
 from .server import run
 
 
@@ -45,6 +46,21 @@ from .server import run
     "--no-server-bugs", is_flag=True, help="Serve valid XML instead of reproducing the server's bugs."
 )
 @click.option("--cdn-host", default=None, help="Host written into served XML (default: the request's Host).")
+@click.option(
+    "--fault",
+    "fault_specs",
+    multiple=True,
+    metavar="SPEC",
+    help="Inject a fault, e.g. 'error:status=503,action=cuepoint.addFromBulk,times=2', 'slow:delay=5,phase=after', "
+    "'reset:at_bytes=4096', 'partial:commit=3', 'expire_ks:after=20', 'rate_limit:rate=10,burst=5' "
+    "(repeatable; see docs/emulator.md).",
+)
+@click.option(
+    "--fault-admin",
+    is_flag=True,
+    help="Serve /_emulator/faults to change fault rules at run time (for tests; never on a shared interface).",
+)
+@click.option("--fault-seed", type=int, default=None, help="Seed for faults with a probability.")
 def emulator(
     host: str,
     port: int,
@@ -56,9 +72,23 @@ def emulator(
     entries: str,
     no_server_bugs: bool,
     cdn_host: str | None,
+    fault_specs: tuple[str, ...],
+    fault_admin: bool,
+    fault_seed: int | None,
 ) -> None:
     """Serve a local emulator of the Kaltura cue point, bulk upload and session API actions."""
     seeds = [e.strip() for e in entries.split(",") if e.strip()]
+    try:
+        faults = [parse_fault(spec) for spec in fault_specs]
+    except FaultSpecError as exc:
+        raise click.BadParameter(str(exc), param_hint="--fault") from None
+    if faults or fault_admin:
+        click.echo(
+            f"cuepipe emulator: fault injection on ({len(faults)} rule(s)"
+            + (f", admin endpoint http://{host}:{port}/_emulator/faults" if fault_admin else "")
+            + ")",
+            err=True,
+        )
     click.echo(
         f"cuepipe emulator: partner {partner_id}, database {db}, http://{host}:{port}/api_v3/", err=True
     )
@@ -73,6 +103,9 @@ def emulator(
         entries=seeds,
         server_bugs=not no_server_bugs,
         cdn_host=cdn_host,
+        faults=faults or None,
+        fault_admin=fault_admin,
+        fault_seed=fault_seed,
     )
 
 

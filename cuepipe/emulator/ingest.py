@@ -159,7 +159,7 @@ def _visible(ctx: Context) -> tuple[str, list[Any]]:
     clause, args = "partnerId = ? AND status != ?", [ctx.partner_id, _DELETED]
     ks = ctx.ks
     if not ctx.is_admin and not (ks is not None and ks.has_privilege("list", "*")):
-        clause += f" AND {q('userId')} = ?"
+        clause += f" AND COALESCE({q('userId')}, '') = ?"
         args.append(ctx.user)
     return clause, args
 

@@ -234,7 +234,7 @@ def build_cue_point_query(
             ks.has_privilege("list", "*") or (entry is not None and ks.has_privilege("list", str(entry)))
         )
         if not lifted:
-            w.add(f"{q('userId')} = ?", ctx.user)
+            w.add(f"COALESCE({q('userId')}, '') = ?", ctx.user)
 
     fields = dict(BASE_FIELDS)
     if class_type is not None:
@@ -252,7 +252,7 @@ def build_cue_point_query(
         if prop in ("userIdEqualCurrent", "userIdCurrent"):
             if php_int(value) == 1:
                 if ctx.user or prop == "userIdEqualCurrent":
-                    w.add(f"{q('userId')} = ?", ctx.user)
+                    w.add(f"COALESCE({q('userId')}, '') = ?", ctx.user)
                 else:
                     w.add(f"{q('isPublic')} = 1")
             continue

@@ -12,6 +12,7 @@ from typing import Any
 import uvicorn
 
 from .app import EntrySeed, Partner, create_app
+from .faults import Faults
 
 
 class EmulatorServer:
@@ -20,7 +21,8 @@ class EmulatorServer:
     ``port=0`` picks a free port (the socket is bound here, so :attr:`url` is known before the first
     request). A single partner is configured from ``partner_id``/``admin_secret``/``user_secret``;
     pass ``partners=[Partner(..), ..]`` for more. Remaining keyword arguments go to
-    :func:`~.app.create_app` (``server_bugs``, ``cdn_host``, ``batch_secret``, ``bulk_step_delay``...)::
+    :func:`~.app.create_app` (``server_bugs``, ``cdn_host``, ``batch_secret``, ``bulk_step_delay``,
+    ``faults``, ``fault_admin``...); :attr:`faults` then changes the fault rules while it runs::
 
         with EmulatorServer(partner_id=100, admin_secret="s3cret", entries=["0_abc"]) as srv:
             httpx.post(srv.url + "/api_v3/service/session/action/start", data={...})
@@ -51,6 +53,12 @@ class EmulatorServer:
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._socket: socket.socket | None = None
+
+    @property
+    def faults(self) -> Faults | None:
+        """The fault rules (:mod:`.faults`), or None when fault injection is off for this server."""
+        faults: Faults | None = self.app.state.faults
+        return faults
 
     @property
     def url(self) -> str:

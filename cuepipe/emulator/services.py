@@ -32,6 +32,7 @@ from .errors import (
     INTERNAL_SERVERL_ERROR,
     INVALID_CUE_POINT_ID,
     INVALID_ENUM_VALUE,
+    INVALID_KS,
     MISSING_KS,
     MISSING_MANDATORY_PARAMETER,
     OBJECT_TYPE_ABSTRACT,
@@ -43,7 +44,8 @@ from .errors import (
     ApiError,
     CoreError,
 )
-from .ingest import apply_scenes, decode
+from .faults import Faults, action_key
+from .ingest import Node, apply_scenes, decode
 from .ks import SESSION_ADMIN, SESSION_USER, KsVerifier, generate_v1, generate_v2
 from .params import RequestParams, UploadedFile
 from .query import (
@@ -129,10 +131,13 @@ class Action:
 class Emulator:
     """All state of one emulator: storage, KS verifier, bulk worker and options."""
 
-    def __init__(self, store: Store, worker: bulk.BulkWorker, options: Options) -> None:
+    def __init__(
+        self, store: Store, worker: bulk.BulkWorker, options: Options, faults: Faults | None = None
+    ) -> None:
         self.store = store
         self.worker = worker
         self.options = options
+        self.faults = faults  # fault injection (.faults); None: off
         self.verifier = KsVerifier(self._admin_secrets)
         cue = self._cue_point_actions(None)
         ann = self._cue_point_actions(_ANNOTATION.api_type.value)
@@ -208,6 +213,12 @@ class Emulator:
                 raise ApiError(ACTION_DOES_NOT_EXISTS, action, service)
             action_info = actions[action]
             ctx = self._context(Args(request), host, scheme, action_info.ks_ignored)
+            if (
+                self.faults is not None
+                and ctx.ks is not None
+                and self.faults.session_expired(action_key(service, action), ctx.ks_string)
+            ):
+                raise ApiError(INVALID_KS, "EXPIRED", -1, "INVALID_STR")  # as ks.check_valid words it
             self._init_service(ctx, service, service_name, action, action_info)
             try:
                 result = action_info.handler(ctx, Args(request))
@@ -316,7 +327,16 @@ class Emulator:
 
         def add_from_bulk(ctx: Context, a: Args) -> dict[str, Any]:
             upload = a.required_file("fileData")
-            ids = apply_scenes(self.store, ctx, decode(upload.data))
+            root = decode(upload.data)
+            commit = (
+                self.faults.partial_commit(action_key(a.str("service") or "", "addfrombulk"))
+                if self.faults is not None
+                else None
+            )
+            if commit is not None:  # fault: the first scenes are saved, then the request dies (§4.4)
+                apply_scenes(self.store, ctx, Node(root.tag, root.attrs, root.value, root.children[:commit]))
+                raise ApiError(INTERNAL_SERVERL_ERROR)
+            ids = apply_scenes(self.store, ctx, root)
             rows = {r["id"]: r for r in self._rows_by_id(ids)}
             found = [objects.cue_point(rows[i]) for i in ids if i in rows]
             return objects.list_response(found, len(found), "KalturaCuePointListResponse")
@@ -369,7 +389,7 @@ class Emulator:
         sql = "SELECT * FROM cue_points WHERE id = ? AND partnerId = ? AND status != ?"
         args: list[Any] = [cue_point_id, ctx.partner_id, int(voc.CuePointStatus.DELETED)]
         if not ctx.is_admin and not (ctx.ks is not None and ctx.ks.has_privilege("list", "*")):
-            sql += f" AND {q('userId')} = ?"
+            sql += f" AND COALESCE({q('userId')}, '') = ?"
             args.append(ctx.user)
         row = self.store.query_one(sql, args)
         if row is None or (forced_type and row["cuePointType"] != forced_type):

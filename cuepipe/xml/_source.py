@@ -117,6 +117,7 @@ def syntax_error(exc: Any, record: int | None) -> XMLFormatError:
     last = exc.error_log.last_error if exc.error_log else None
     if (line == 0 or msg == "no element found") and last is not None:
         msg, line, column = last.message, last.line, last.column
+    msg = re.sub(r"\s*\n\s*", " ", msg.strip()).replace(" ,", ",")  # libxml2 messages end in a newline
     if "premature end" in msg.lower() or (msg == "no element found" and not line):
         msg = f"the document ends before its root element is closed (truncated?): {msg}"
     return XMLFormatError(f"not well-formed XML: {msg}", line=line or None, column=column or None,
