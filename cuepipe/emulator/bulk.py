@@ -37,6 +37,7 @@ from .context import Context
 from .errors import BULK_UPLOAD_NOT_FOUND, ApiError
 from .ingest import IngestMode, Node, apply_scenes, decode
 from .ks import SESSION_ADMIN, KsInfo
+from .objects import RESULT_FIELDS
 from .query import php_int, relative_time
 from .serve import escape_attr, escape_text
 from .store import Store, now
@@ -86,24 +87,7 @@ class JobAborted(Exception):
 # ---------------------------------------------------------------------------- batch result logic
 
 
-_RESULT_COLUMNS = (
-    "status",
-    "action",
-    "objectId",
-    "objectStatus",
-    "bulkUploadResultObjectType",
-    "rowData",
-    "partnerData",
-    "objectErrorDescription",
-    "errorDescription",
-    "errorCode",
-    "errorType",
-    "entryId",
-    "title",
-    "description",
-    "tags",
-    "referenceId",
-)
+_RESULT_COLUMNS = RESULT_FIELDS[RESULT_FIELDS.index("status"):]  # what a result says, without its keys
 
 
 def add_result(store: Store, result: Mapping[str, Any], plugins_data: Any = None) -> dict[str, Any]:

@@ -140,7 +140,7 @@ def bulk_upload(row: Mapping[str, Any], ctx: Context) -> dict[str, Any]:
     return out
 
 
-_RESULT_FIELDS = (
+RESULT_FIELDS = (  # KalturaBulkUploadResult: keys first, then the values a result carries
     "id",
     "bulkUploadJobId",
     "lineIndex",
@@ -165,7 +165,7 @@ _RESULT_FIELDS = (
 
 
 def bulk_upload_result(row: Mapping[str, Any]) -> dict[str, Any]:
-    out = {k: row[k] for k in _RESULT_FIELDS if row[k] is not None}
+    out = {k: row[k] for k in RESULT_FIELDS if row[k] is not None}
     if row["pluginsData"]:
         out["pluginsData"] = json.loads(row["pluginsData"])
     out["objectType"] = row["objectType"] or "KalturaBulkUploadResultEntry"
