@@ -467,17 +467,13 @@ def _frame_rows(df: Any, renderer: _Renderer) -> Iterator[tuple[_Bound, tuple[An
         block = df.iloc[start:start + _FRAME_BLOCK]
         columns = [block[c].to_numpy(dtype=object, na_value=None).tolist() for c in renderer.columns]
         types = columns[renderer.type_pos]
-        for i, t in enumerate(types):
-            try:
-                known = t in bounds
-            except TypeError:
-                known = False
-            if not known:
-                b = renderer.bound(t, start + i)
-                try:
-                    bounds[t] = b
-                except TypeError:
-                    pass
+        try:
+            distinct = list(dict.fromkeys(types))  # first-seen order, so errors name the first bad row
+        except TypeError:  # an unhashable cuePointType value: the row loop below reports it
+            distinct = []
+        for t in distinct:
+            if t not in bounds:
+                bounds[t] = renderer.bound(t, start + types.index(t))
         if not renderer.ignore:
             _check_unsupported(block, types, bounds, renderer, start)
         for i, row in enumerate(zip(*columns, strict=True), start):
