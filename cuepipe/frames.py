@@ -26,7 +26,7 @@ from . import vocabulary as voc
 from ._files import temp_beside
 from .values import is_missing
 from .xml._source import Source
-from .xml.reader import iter_rows
+from .xml.reader import COLUMN_NAMES, iter_columns
 
 NESTED_KINDS = ("answers", "custom")
 
@@ -95,55 +95,6 @@ def records_to_frame(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
                    for c in DTYPES})
 
 
-class _RowBatch:
-    """Rows from the reader, grouped by type so that each group is transposed in one step.
-
-    Every ``_SLICE`` rows the Python values become compact Arrow arrays, so a large batch holds
-    Python strings for one slice at most (Python strings of non-ASCII text take 2-4 bytes per
-    character; Arrow keeps UTF-8). Nested columns stay Python lists of dicts.
-    """
-
-    _SLICE = 4096
-
-    def __init__(self) -> None:
-        self.groups: dict[Any, tuple[list[int], list[list[Any]]]] = {}
-        self.chunks: dict[str, list[Any]] = {c: [] for c in DTYPES}
-        self.n = 0
-        self._pending = 0
-
-    def add(self, plan: Any, row: list[Any]) -> None:
-        group = self.groups.get(plan)
-        if group is None:
-            group = self.groups[plan] = ([], [])
-        group[0].append(self._pending)
-        group[1].append(row)
-        self.n += 1
-        self._pending += 1
-        if self._pending >= self._SLICE:
-            self._flush()
-
-    def _flush(self) -> None:
-        n = self._pending
-        if not n:
-            return
-        arrays = {c: np.full(n, None, dtype=object) for c in DTYPES}
-        for plan, (indexes, rows) in self.groups.items():
-            idx = np.fromiter(indexes, dtype=np.intp, count=len(indexes))
-            arrays["cuePointType"][idx] = plan.api_type
-            for column, values in zip(plan.columns, zip(*rows, strict=True), strict=True):
-                arrays[column][idx] = np.fromiter(values, dtype=object, count=len(values))
-        self.groups = {}
-        self._pending = 0
-        for column, values in arrays.items():
-            self.chunks[column].append(_to_arrow(column, values))
-
-    def frame(self) -> pd.DataFrame:
-        self._flush()
-        if not self.n:
-            return empty_frame()
-        return _frame(self.chunks)
-
-
 def frame_to_records(df: pd.DataFrame) -> Iterator[dict[str, Any]]:
     """DataFrame rows -> records, leaving out missing values (NA means 'not set')."""
     columns = list(df.columns)
@@ -187,6 +138,47 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+class _ColumnChunks:
+    """Runs of cue points from :func:`iter_columns`, each turned into compact Arrow arrays as it
+    arrives (Python strings live for one run only), cut into DataFrames of the rows asked for."""
+
+    def __init__(self) -> None:
+        self.parts: list[tuple[int, list[Any]]] = []
+        self.n = 0
+
+    def add(self, columns: list[Any]) -> None:
+        n = len(columns[0])
+        self.parts.append((n, [_to_arrow(c, _as_values(c, v)) if isinstance(v, list) else v
+                               for c, v in zip(COLUMN_NAMES, columns, strict=True)]))
+        self.n += n
+
+    def take(self, rows: int | None = None) -> pd.DataFrame:
+        """A DataFrame of the first ``rows`` rows held (all of them when None)."""
+        rows = self.n if rows is None else min(rows, self.n)
+        if not rows:
+            return empty_frame()
+        taken: list[list[Any]] = []
+        need = rows
+        while need:
+            n, arrays = self.parts[0]
+            if n <= need:
+                taken.append(arrays)
+                self.parts.pop(0)
+                need -= n
+            else:
+                taken.append([a[:need] for a in arrays])
+                self.parts[0] = (n - need, [a[need:] for a in arrays])
+                need = 0
+        self.n -= rows
+        return _frame({c: [part[i] for part in taken] for i, c in enumerate(COLUMN_NAMES)})
+
+
+def _as_values(column: str, values: list[Any]) -> Any:
+    if DTYPES[column] == "object":
+        return np.fromiter(values, dtype=object, count=len(values))
+    return values
+
+
 def read_xml(source: Source, *, chunksize: int | None = None) -> pd.DataFrame | Iterator[pd.DataFrame]:
     """Read an ingest or serve document into a DataFrame.
 
@@ -194,31 +186,34 @@ def read_xml(source: Source, *, chunksize: int | None = None) -> pd.DataFrame | 
     flat however large the document is. Accepts paths, bytes, binary file objects and gzip.
     """
     if chunksize is None:
-        batch = _RowBatch()
+        chunks = _ColumnChunks()
         with _gc_paused():
-            for plan, row in iter_rows(source):
-                batch.add(plan, row)
-            return batch.frame()
+            for columns in iter_columns(source):
+                chunks.add(columns)
+            return chunks.take()
     if not isinstance(chunksize, int) or isinstance(chunksize, bool) or chunksize < 1:
         raise ValueError(f"chunksize must be a positive integer, not {chunksize!r}")
     return _chunks(source, chunksize)
 
 
 def _chunks(source: Source, chunksize: int) -> Iterator[pd.DataFrame]:
-    rows = iter_rows(source)
-    while True:
-        batch = _RowBatch()
+    runs = iter_columns(source)
+    chunks = _ColumnChunks()
+    done = False
+    while not done:
         with _gc_paused():
-            for plan, row in rows:
-                batch.add(plan, row)
-                if batch.n >= chunksize:
+            while chunks.n < chunksize:
+                columns = next(runs, None)
+                if columns is None:
+                    done = True
                     break
-            frame = batch.frame() if batch.n else None
+                chunks.add(columns)
+            frame = chunks.take(chunksize) if chunks.n else None
         if frame is None:
             return
         yield frame
-        if batch.n < chunksize:
-            return
+    while chunks.n:
+        yield chunks.take(chunksize)
 
 
 # ------------------------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from lxml import etree
 from .. import vocabulary as voc
 from ..errors import XMLFormatError
 from ..values import parse_time
-from ._source import PARSER_OPTIONS, Source, open_source, syntax_error
+from ._source import PARSER_OPTIONS, Source, _Prefixed, open_source, syntax_error
 
 Record = dict[str, Any]
 
@@ -268,6 +268,10 @@ def _check_skipped(parent: Any, upto: Any) -> int:
     return n
 
 
+def _in_custom_data(elem: Any) -> bool:
+    return any(a.tag == "scene-customData" for a in elem.iterancestors())
+
+
 _SWEEP = 512  # consumed elements are removed from the tree in batches of this size
 
 
@@ -286,6 +290,8 @@ def iter_rows(source: Source) -> Iterator[tuple[_TypePlan, list[Any]]]:
                         if parent is None:
                             _check_skipped(elem, None)
                         continue
+                    if _in_custom_data(elem):
+                        continue  # custom metadata is free-form XML: not a cue point
                     if parent is None or parent.tag != "scenes" or parent.getparent() is not None:
                         where = "the document root" if parent is None else f"<{parent.tag}>"
                         raise XMLFormatError(
@@ -323,3 +329,147 @@ def iter_cue_points(source: Source) -> Iterator[Record]:
     """
     for plan, row in iter_rows(source):
         yield row_to_record(plan, row)
+
+
+# ------------------------------------------------------------------------------------------------
+# Column harvest: the fast path under read_xml, through the compiled ``_speedups`` module
+# ------------------------------------------------------------------------------------------------
+
+try:
+    from . import _speedups
+except ImportError:  # a pure-Python build (CUEPIPE_NO_EXTENSIONS=1): iter_columns falls back to iter_rows
+    _speedups = None  # type: ignore[assignment]
+
+#: Whether the compiled reader is available (``False`` in a pure-Python build).
+SPEEDUPS = _speedups is not None
+
+COLUMN_NAMES: tuple[str, ...] = tuple(f.column for f in voc.COLUMNS)
+_GLOBAL = {c: i for i, c in enumerate(COLUMN_NAMES)}
+_TYPE_SLOT = _GLOBAL["cuePointType"]
+_BLANK: list[Any] = [None] * len(COLUMN_NAMES)
+_ANSWER_SPECS = {f.xml.encode(): (f.column, _code(f)) for f in voc.OPTIONAL_ANSWER_FIELDS}
+_BLOCK = 1 << 20  # bytes fed to the parser between harvests
+_RUN = 32768  # cue points per run of columns handed on
+_CUSTOM_SPECS = {f.xml.encode(): (f.column, f.kind == "int") for f in voc.CUSTOM_DATA_ATTRIBUTES}
+
+
+def _storage(field: voc.Field) -> int:
+    """How ``_speedups.Run`` stores a column: 0 text, 1 integer, 2 float, 3 Python objects."""
+    code = _code(field)
+    return {_STR: 0, _TIME: 1, _INT: 1, _FLOAT: 2, _TAGS: 0}.get(code, 3)
+
+
+_STORAGE = [_storage(f) for f in voc.COLUMNS]
+_SLOTS: dict[str, tuple[int, ...]] = {name: tuple(_GLOBAL[c] for c in plan.columns) for name, plan in _PLANS.items()}
+# element name -> (key, api_type, attribute name -> column, child name -> (column, kind)), for _speedups
+_SPECS: dict[bytes, tuple[Any, ...]] = {
+    name.encode(): (
+        name,
+        plan.api_type.encode(),
+        {a.encode(): _SLOTS[name][slot] for a, slot in plan.attrs.items()},
+        {c.encode(): (_SLOTS[name][slot], code) for c, (slot, code) in plan.children.items()},
+    )
+    for name, plan in _PLANS.items()
+}
+assert _TYPE_SLOT == 0 and all(_STORAGE[slot] == 0 for spec in _SPECS.values() for slot in spec[2].values())
+
+
+def _full_row(plan: _TypePlan, row: list[Any]) -> list[Any]:
+    full = _BLANK[:]
+    full[_TYPE_SLOT] = plan.api_type
+    for slot, value in zip(_SLOTS[plan.element], row, strict=True):
+        full[slot] = value
+    return full
+
+
+def _slow_element(elem: Any, key: str | None, index: int) -> list[Any]:
+    """The pure-Python reader for one child of <scenes> that the compiled code hands back."""
+    if key is None:  # not a cue point element: the errors iter_rows would raise
+        nested = next((e for e in elem.iter(*_SCENE_TAGS) if not _in_custom_data(e)), None)
+        if nested is not None:
+            raise XMLFormatError(
+                f"<{nested.tag}> found in <{nested.getparent().tag}>; cue points must be children of <scenes>",
+                line=nested.sourceline, element=nested.tag, record=index)
+        _check_skipped(elem.getparent(), elem.getnext())
+        raise AssertionError(f"unexpected child of <scenes>: {elem.tag!r}")  # pragma: no cover
+    plan = _PLANS[key]
+    try:
+        return _full_row(plan, _read_row(elem, plan))
+    except XMLFormatError as exc:
+        if exc.record is None:
+            exc = XMLFormatError(exc.reason, line=exc.line, column=exc.column, record=index, element=exc.element)
+        raise exc from None
+
+
+def iter_columns(source: Source) -> Iterator[list[Any]]:
+    """Yield the cue points of a document as columns, in :data:`COLUMN_NAMES` order, a run of cue
+    points per yield: pyarrow arrays (NumPy object arrays for nested columns) from the compiled
+    reader, Python lists from the pure-Python one. Same values and errors as :func:`iter_rows`.
+
+    lxml's push parser builds the tree a block at a time; the compiled harvest copies finished cue
+    point elements into column buffers without a Python object per value, then they are deleted.
+    """
+    if _speedups is None:
+        yield from _columns_from_rows(iter_rows(source))
+        return
+    with open_source(source) as stream:
+        parser = etree.XMLPullParser(events=("start",), tag="scenes", **PARSER_OPTIONS)
+        seen: list[bytes] = []  # bytes fed before <scenes> started, for handing over to iter_rows
+        root = None
+        index = 0
+        ctx = _speedups.Context(_SPECS, _ANSWER_SPECS, _CUSTOM_SPECS, _as_float, _read_custom_data, _slow_element,
+                                etree.tostring, voc.CUSTOM_DATA_XML_KEY)
+        run = _speedups.Run(_STORAGE)
+        harvest = _speedups.harvest
+        while True:
+            block = stream.read(_BLOCK)
+            try:
+                if block:
+                    parser.feed(block)
+                else:
+                    parser.close()
+                if root is None:
+                    for _, elem in parser.read_events():
+                        if elem.getparent() is None:
+                            root = elem
+                            ctx.set_root(root)
+                            break
+            except etree.XMLSyntaxError as exc:
+                if root is None:
+                    seen.append(block)
+                    yield from _columns_from_rows(iter_rows(_Prefixed(b"".join(seen), stream)))
+                    return
+                harvest(root, ctx, run, index + len(run), False)
+                if len(run):
+                    yield run.arrays()
+                raise syntax_error(exc, index + len(run)) from None
+            if root is None:
+                seen.append(block)
+                if not block or sum(map(len, seen)) >= _BLOCK:  # no plain <scenes> root: the slow path
+                    yield from _columns_from_rows(iter_rows(_Prefixed(b"".join(seen), stream)))
+                    return
+                continue
+            seen.clear()
+            consumed, _ = harvest(root, ctx, run, index + len(run), not block)
+            if consumed:
+                del root[:consumed]
+            for _ in parser.read_events():  # <scenes> nested in custom metadata: not the root
+                pass
+            if len(run) >= _RUN or (not block and len(run)):
+                index += len(run)
+                yield run.arrays()
+                run = _speedups.Run(_STORAGE)
+            if not block:
+                return
+
+
+def _columns_from_rows(rows: Iterator[tuple[_TypePlan, list[Any]]], size: int = 4096) -> Iterator[list[Any]]:
+    columns: list[list[Any]] = [[] for _ in COLUMN_NAMES]
+    for plan, row in rows:
+        for values, value in zip(columns, _full_row(plan, row), strict=True):
+            values.append(value)
+        if len(columns[0]) >= size:
+            yield columns
+            columns = [[] for _ in COLUMN_NAMES]
+    if columns[0]:
+        yield columns

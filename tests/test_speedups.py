@@ -1,0 +1,245 @@
+"""The compiled reader (``cuepipe/xml/_speedups.pyx``) gives what the pure-Python reader gives.
+
+``read_xml`` goes through ``reader.iter_columns``: lxml's push parser plus a compiled harvest that
+hands anything unusual back to ``reader._read_row``. These tests compare it, value for value and
+error for error, with the pure-Python path (``reader.iter_rows``), on generated documents, on
+documents shaped to hit every hand-back, and with tiny parser blocks so that cue points straddle
+block and run boundaries.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import cuepipe
+from cuepipe import frames
+from cuepipe.errors import XMLFormatError
+from cuepipe.xml import reader
+
+from .strategies import records
+
+pytestmark = pytest.mark.skipif(not reader.SPEEDUPS and os.environ.get("CUEPIPE_NO_EXTENSIONS") == "1",
+                                reason="pure-Python build asked for")
+
+
+def test_extension_is_built():
+    """make test must exercise the compiled reader; a silent fallback would hide its bugs."""
+    assert reader.SPEEDUPS, "cuepipe.xml._speedups did not import: reinstall (pip install -e .)"
+
+
+def slow_frame(source) -> pd.DataFrame:
+    chunks = frames._ColumnChunks()
+    for columns in reader._columns_from_rows(reader.iter_rows(source)):
+        chunks.add(columns)
+    return chunks.take()
+
+
+def outcome(fn, source):
+    try:
+        return fn(source)
+    except XMLFormatError as exc:
+        return ("error", str(exc), exc.line, exc.record, exc.element)
+
+
+def assert_same(source, *, small_blocks: pytest.MonkeyPatch | None = None):
+    slow = outcome(slow_frame, source)
+    fast = outcome(cuepipe.read_xml, source)
+    if isinstance(slow, tuple) or isinstance(fast, tuple):
+        assert isinstance(fast, tuple) and isinstance(slow, tuple) and fast == slow, (fast, slow)
+    else:
+        pd.testing.assert_frame_equal(fast, slow)
+    return fast
+
+
+@pytest.fixture(params=[None, (61, 2), (4096, 5)], ids=["default-blocks", "tiny-blocks", "small-blocks"])
+def blocks(request, monkeypatch):
+    """Parser block size and run length: the defaults, and tiny ones that cut cue points apart."""
+    if request.param:
+        monkeypatch.setattr(reader, "_BLOCK", request.param[0])
+        monkeypatch.setattr(reader, "_RUN", request.param[1])
+    return request.param
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(kind=st.sampled_from(["ingest", "serve"]), data=st.data())
+def test_generated_documents_read_the_same(kind, data):
+    recs = data.draw(st.lists(records(kind), min_size=1, max_size=12))
+    assert_same(cuepipe.write_xml(recs, kind=kind))
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                                                  HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_generated_documents_read_the_same_across_block_boundaries(blocks, data):
+    recs = data.draw(st.lists(records("serve"), max_size=8))
+    assert_same(cuepipe.write_xml(recs, kind="serve"))
+
+
+XSI = 'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"'
+META = ('<scene-customData metadataId="7" metadataVersion="1" metadataProfileId="12" metadataProfileVersion="3">'
+        '{}</scene-customData>')
+
+
+def doc(body: str, root: str = "<scenes>", end: str = "</scenes>") -> bytes:
+    return f'<?xml version="1.0" encoding="UTF-8"?>\n{root}\n{body}\n{end}'.encode()
+
+
+def code(inner: str, attrs: str = 'entryId="e"') -> str:
+    return f"<scene-code-cue-point {attrs}>{inner}</scene-code-cue-point>"
+
+
+SHAPES = {
+    "plain": code("<sceneStartTime>00:00:01.5</sceneStartTime><code>c</code><description>d</description>"),
+    "empty values": code("<sceneStartTime>00:00:01</sceneStartTime><code/><description></description>"),
+    "comment and CDATA in a value": code(
+        "<sceneStartTime>00:00:01</sceneStartTime><code>a<!-- c -->b<![CDATA[<&>]]>c</code><description/>"),
+    "PI and comment between cue points": code("<sceneStartTime>00:00:01</sceneStartTime>")
+    + "<!-- between --><?pi data?>" + code("<sceneStartTime>00:00:02</sceneStartTime>"),
+    "text between cue points": "loose text" + code("<sceneStartTime>00:00:01</sceneStartTime>") + "more",
+    "entities": code("<sceneStartTime>00:00:01</sceneStartTime><code>&lt;&amp;&gt;&#x1F600;&#233;</code>",
+                     attrs='entryId="a&amp;b&#10;c" systemName="  s  "'),
+    "whitespace around values": code("<sceneStartTime> 00:00:01 </sceneStartTime><code> c </code>"),
+    "general time shapes": code("<sceneStartTime>1:2:3</sceneStartTime>")
+    + code("<sceneStartTime>00:00:01.1234</sceneStartTime>") + code("<sceneStartTime>00:00:05.10</sceneStartTime>")
+    + code("<sceneStartTime>99:59:59.9</sceneStartTime>") + code("<sceneStartTime>00:00:01.</sceneStartTime>"),
+    "lenient integers": '<scene-thumb-cue-point entryId="e"><sceneStartTime>00:00:01</sceneStartTime>'
+    "<subType> 1 </subType></scene-thumb-cue-point>"
+    '<scene-thumb-cue-point entryId="e"><sceneStartTime>00:00:01</sceneStartTime><subType>+2</subType>'
+    '</scene-thumb-cue-point><scene-thumb-cue-point entryId="e"><sceneStartTime>00:00:01</sceneStartTime>'
+    "<subType>-0</subType></scene-thumb-cue-point>",
+    "long integer": '<scene-thumb-cue-point entryId="e"><sceneStartTime>00:00:01</sceneStartTime>'
+    "<subType>0000000000000000000001</subType></scene-thumb-cue-point>",
+    "xsi attributes": code("<sceneStartTime>00:00:01</sceneStartTime>", attrs=f'entryId="e" {XSI} xsi:type="x"'),
+    "tags with comments and whitespace": code(
+        "<sceneStartTime>00:00:01</sceneStartTime><tags>\n <tag>a</tag><!-- x --><tag/><tag>b&amp;c</tag>\n</tags>"),
+    "custom metadata": code("<sceneStartTime>00:00:01</sceneStartTime>" + META.format(
+        '<metadata><Note a="1&quot;&lt;&#10;">x &amp; y &gt; z</Note><Empty></Empty><Rating>4</Rating></metadata>')),
+    "custom metadata, namespaced": code("<sceneStartTime>00:00:01</sceneStartTime>" + META.format(
+        '<metadata xmlns:k="urn:k"><k:Note>x</k:Note></metadata>')),
+    "custom metadata, unused declaration": code("<sceneStartTime>00:00:01</sceneStartTime>" + META.format(
+        '<metadata xmlns:k="urn:k"><Note>x</Note></metadata>')),
+    "custom metadata with comments": code("<sceneStartTime>00:00:01</sceneStartTime>" + META.format(
+        "<metadata><!-- c --><Note>x<![CDATA[y]]></Note></metadata>")),
+    "custom metadata holding <scenes>": code("<sceneStartTime>00:00:01</sceneStartTime>" + META.format(
+        "<metadata><scenes><scene-annotation/></scenes></metadata>")),
+    "two custom metadata": code("<sceneStartTime>00:00:01</sceneStartTime>" + META.format("<metadata/>")
+                                + META.format("<metadata><A/></metadata>")),
+    "question": '<scene-question-cue-point entryId="e"><sceneStartTime>00:00:01</sceneStartTime>'
+    "<question>q</question><optionalAnswers><optionalAnswer><key>1</key><text>t</text><weight> 1.5 </weight>"
+    "<isCorrect>1</isCorrect></optionalAnswer><optionalAnswer/></optionalAnswers></scene-question-cue-point>",
+    "question, two answer lists": '<scene-question-cue-point entryId="e"><sceneStartTime>00:00:01</sceneStartTime>'
+    "<optionalAnswers><optionalAnswer><key>1</key></optionalAnswer></optionalAnswers>"
+    "<optionalAnswers><optionalAnswer><key>2</key></optionalAnswer></optionalAnswers></scene-question-cue-point>",
+    "question, the server's loose layout": '<scene-question-cue-point sceneId="q" entryId="e">'
+    "<sceneStartTime>00:00:01</sceneStartTime><question>q</question><optionalAnswers><optionalAnswer/>"
+    "<optionalAnswer/></optionalAnswers><key>1</key><text>a</text><weight>1</weight><isCorrect>1</isCorrect>"
+    "<key>2</key><text>b</text></scene-question-cue-point>",
+    "thumb quirks": '<scene-thumb-cue-point sceneId="t" entryId="e"><sceneStartTime>00:00:01</sceneStartTime>'
+    "<sceneEndTime>00:00:02</sceneEndTime><thumbAssetId>a</thumbAssetId></scene-thumb-cue-point>",
+    "one line, many": "".join(code(f"<sceneStartTime>00:00:0{i}</sceneStartTime>") for i in range(10)),
+}
+
+
+@pytest.mark.parametrize("body", SHAPES.values(), ids=SHAPES.keys())
+def test_shapes_read_the_same(body, blocks):
+    assert_same(doc(body))
+
+
+def test_shapes_read_the_same_under_a_namespaced_root():
+    for body in SHAPES.values():
+        assert_same(doc(body, root=f"<scenes {XSI} xsi:noNamespaceSchemaLocation='x.xsd'>"))
+
+
+def test_custom_metadata_drops_the_roots_namespace_declarations():
+    body = code("<sceneStartTime>00:00:01</sceneStartTime>" + META.format("<metadata><Note>x</Note></metadata>"))
+    df = assert_same(doc(body, root=f'<scenes {XSI} xmlns:k="urn:k">'))
+    assert df["customData"][0][0]["xml"] == "<metadata><Note>x</Note></metadata>"
+
+
+BAD = {
+    "unknown child of scenes": code("<sceneStartTime>00:00:01</sceneStartTime>") + "<bogus/>",
+    "unknown element in a cue point": code("<sceneStartTime>00:00:01</sceneStartTime><bogus>1</bogus>"),
+    "unknown attribute": code("<sceneStartTime>00:00:01</sceneStartTime>", attrs='entryId="e" bogus="1"'),
+    "namespaced element": code('<sceneStartTime>00:00:01</sceneStartTime><k:code xmlns:k="urn:k">c</k:code>'),
+    "default namespace on a cue point": code("<sceneStartTime>00:00:01</sceneStartTime>",
+                                             attrs='entryId="e" xmlns="urn:x"'),
+    "cue point inside a wrapper": "<wrapper>" + code("<sceneStartTime>00:00:01</sceneStartTime>") + "</wrapper>",
+    "element inside a value": code("<sceneStartTime>00:00:01</sceneStartTime><code>a<b/>c</code>"),
+    "bad time": code("<sceneStartTime>soon</sceneStartTime>"),
+    "short time": code("<sceneStartTime>00:01</sceneStartTime>"),
+    "bad integer": '<scene-thumb-cue-point entryId="e"><sceneStartTime>00:00:01</sceneStartTime>'
+    "<subType>one</subType></scene-thumb-cue-point>",
+    "empty integer": '<scene-thumb-cue-point entryId="e"><sceneStartTime>00:00:01</sceneStartTime>'
+    "<subType/></scene-thumb-cue-point>",
+    "bad weight": '<scene-question-cue-point entryId="e"><sceneStartTime>00:00:01</sceneStartTime>'
+    "<optionalAnswers><optionalAnswer><weight>heavy</weight></optionalAnswer></optionalAnswers>"
+    "</scene-question-cue-point>",
+    "bad answer element": '<scene-question-cue-point entryId="e"><sceneStartTime>00:00:01</sceneStartTime>'
+    "<optionalAnswers><answer/></optionalAnswers></scene-question-cue-point>",
+    "custom metadata, two elements": code("<sceneStartTime>00:00:01</sceneStartTime>" + META.format("<a/><b/>")),
+    "custom metadata, bad attribute": code(
+        '<sceneStartTime>00:00:01</sceneStartTime><scene-customData metadataId="x"><m/></scene-customData>'),
+}
+
+
+@pytest.mark.parametrize("body", BAD.values(), ids=BAD.keys())
+def test_bad_cue_points_raise_the_same_error(body, blocks):
+    good = code("<sceneStartTime>00:00:09</sceneStartTime>")
+    result = assert_same(doc(good + "\n" + good + "\n" + body + "\n" + good))
+    assert isinstance(result, tuple), "expected an error"
+
+
+@pytest.mark.parametrize("source", [
+    b"", b"<?xml version='1.0'?>", b"<other/>", b"<k:scenes xmlns:k='urn:k'/>", b"<scenes xmlns='urn:x'/>",
+    b"<scene-annotation entryId='e'><sceneStartTime>00:00:01</sceneStartTime></scene-annotation>",
+    b"<scenes/>", b"<scenes></scenes>", b"<scenes>\n</scenes>",
+], ids=["empty", "prolog only", "other root", "prefixed root", "default namespace root", "cue point as root",
+        "empty root", "empty root pair", "blank root"])
+def test_document_level_cases_read_the_same(source):
+    assert_same(source)
+
+
+@pytest.mark.parametrize("cut", [10, 60, 200, 333, -30, -9])
+def test_truncated_documents_fail_alike(cut):
+    body = "".join(code(f"<sceneStartTime>00:00:0{i}</sceneStartTime><code>x</code>") for i in range(6))
+    source = doc(body)[:cut]
+    slow, fast = outcome(slow_frame, source), outcome(cuepipe.read_xml, source)
+    assert isinstance(fast, tuple) and isinstance(slow, tuple)
+    # the message and position are libxml2's in both; the compiled path counts every cue point
+    # finished before the error, the pure-Python one those iterparse delivered before raising
+    assert fast[1].split(" (")[0].split(": ", 1)[-1] == slow[1].split(" (")[0].split(": ", 1)[-1]
+    assert fast[2] == slow[2]
+    assert fast[3] is not None and slow[3] is not None and fast[3] >= slow[3]
+
+
+def test_every_source_kind(tmp_path):
+    source = doc(SHAPES["plain"] + SHAPES["custom metadata"])
+    expected = cuepipe.read_xml(source)
+    path = tmp_path / "a.xml.gz"
+    path.write_bytes(gzip.compress(source))
+    for src in (path, str(path), io.BytesIO(source), io.BytesIO(gzip.compress(source)), bytearray(source)):
+        pd.testing.assert_frame_equal(cuepipe.read_xml(src), expected)
+
+
+def test_chunks_are_cut_at_the_asked_size(monkeypatch):
+    monkeypatch.setattr(reader, "_BLOCK", 200)
+    monkeypatch.setattr(reader, "_RUN", 3)
+    source = doc("".join(code(f"<sceneStartTime>00:00:{i:02d}</sceneStartTime>") for i in range(23)))
+    sizes = [len(c) for c in cuepipe.read_xml(source, chunksize=5)]
+    assert sizes == [5, 5, 5, 5, 3]
+    whole = pd.concat(cuepipe.read_xml(source, chunksize=5), ignore_index=True)
+    pd.testing.assert_frame_equal(whole, cuepipe.read_xml(source))
+
+
+def test_pure_python_fallback_reads_the_same(monkeypatch):
+    source = doc("".join(SHAPES.values()))
+    expected = cuepipe.read_xml(source)
+    monkeypatch.setattr(reader, "_speedups", None)
+    pd.testing.assert_frame_equal(cuepipe.read_xml(source), expected)
