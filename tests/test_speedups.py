@@ -13,6 +13,7 @@ import gzip
 import io
 import os
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -243,3 +244,140 @@ def test_pure_python_fallback_reads_the_same(monkeypatch):
     expected = cuepipe.read_xml(source)
     monkeypatch.setattr(reader, "_speedups", None)
     pd.testing.assert_frame_equal(cuepipe.read_xml(source), expected)
+
+
+# ------------------------------------------------------------------------------------------------
+# writer: the compiled path (DataFrames) against the pure-Python renderer
+# ------------------------------------------------------------------------------------------------
+
+from cuepipe.errors import CuePointValueError  # noqa: E402
+from cuepipe.frames import records_to_frame  # noqa: E402
+from cuepipe.values import DAY_MS  # noqa: E402
+from cuepipe.xml import writer  # noqa: E402
+
+
+def write_outcome(df, monkeypatch, compiled: bool, **kw):
+    with monkeypatch.context() as m:
+        if not compiled:
+            m.setattr(writer, "_speedups", None)
+        try:
+            return cuepipe.write_xml(df, **kw)
+        except CuePointValueError as exc:
+            return ("error", str(exc), exc.record, exc.field)
+
+
+def assert_same_write(df, monkeypatch, **kw):
+    fast = write_outcome(df, monkeypatch, True, **kw)
+    slow = write_outcome(df, monkeypatch, False, **kw)
+    assert fast == slow
+    return fast
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                                                  HealthCheck.function_scoped_fixture])
+@given(kind=st.sampled_from(["ingest", "serve"]), data=st.data())
+def test_generated_frames_write_the_same(kind, monkeypatch, data):
+    recs = data.draw(st.lists(records(kind), min_size=1, max_size=12))
+    out = assert_same_write(records_to_frame(recs), monkeypatch, kind=kind)
+    assert isinstance(out, bytes)
+
+
+ANN = {"cuePointType": "annotation.Annotation", "entryId": "0_abc", "startTime": 1500, "endTime": 2000}
+QUESTION = {"cuePointType": "quiz.QUIZ_QUESTION", "entryId": "e", "startTime": 0, "question": "q?"}
+AD = {"cuePointType": "adCuePoint.Ad", "entryId": "e", "startTime": 0, "adType": "1", "protocolType": "2"}
+METADATA = {"metadataProfileId": 3, "xml": "<metadata><A>1</A></metadata>"}
+
+CHANGES = {
+    "time at a day": (ANN, {"startTime": DAY_MS}),
+    "negative time": (ANN, {"startTime": -1}),
+    "fractional time": (ANN, {"startTime": 1.5}),
+    "whole float time": (ANN, {"startTime": 1500.0}),
+    "time as text": (ANN, {"startTime": "00:00:01"}),
+    "time as bool": (ANN, {"startTime": True}),
+    "time as numpy": (ANN, {"startTime": np.int64(5)}),
+    "time near the end of the day": (ANN, {"startTime": DAY_MS - 1, "endTime": DAY_MS - 51}),
+    "missing required": (ANN, {"endTime": None}),
+    "NaN required": (ANN, {"entryId": float("nan")}),
+    "NA optional": (ANN, {"text": pd.NA}),
+    "too long attribute": (ANN, {"entryId": "x" * 21}),
+    "long unicode attribute": (ANN, {"entryId": "é" * 20, "systemName": "😀" * 120}),
+    "attribute escaping": (ANN, {"systemName": 'a&b<c>d"e\tf\ng\rh'}),
+    "text escaping": (ANN, {"text": 'a&b<c>d"e\tf\ng\rh]]>'}),
+    "empty text": (ANN, {"text": ""}),
+    "text as number": (ANN, {"text": 42}),
+    "control character": (ANN, {"text": "bell \x07"}),
+    "U+FFFE": (ANN, {"text": "x\ufffey"}),
+    "lone surrogate": (ANN, {"text": "lone \ud800"}),
+    "empty tag": (ANN, {"tags": "a,,b"}),
+    "long tag": (ANN, {"tags": "x" * 31}),
+    "tags with spaces": (ANN, {"tags": " a , b "}),
+    "tags escaping": (ANN, {"tags": "a&b,<c>,d\re"}),
+    "tags at the limit": (ANN, {"tags": "é" * 30 + ",x"}),
+    "empty tags": (ANN, {"tags": ""}),
+    "tags as list": (ANN, {"tags": ["a", "b"]}),
+    "choice conflict": (ANN, {"parentId": "1_p", "parentSystemName": "P"}),
+    "enum by name": (AD, {"adType": "VIDEO", "protocolType": "vast_2_0"}),
+    "enum as int": (AD, {"adType": 1, "protocolType": 2}),
+    "enum with spaces": (AD, {"adType": " 1 "}),
+    "bad enum": (AD, {"adType": "3"}),
+    "answers": (QUESTION, {"optionalAnswers": [{"key": "1", "text": "a&<", "weight": 0.1, "isCorrect": 1},
+                                               {}, {"weight": 2.0}]}),
+    "answers with odd values": (QUESTION, {"optionalAnswers": [{"key": "1", "weight": 1, "isCorrect": True}]}),
+    "answers with missing values": (QUESTION, {"optionalAnswers": [{"key": None, "text": float("nan")}]}),
+    "answers with special floats": (QUESTION, {"optionalAnswers": [{"weight": float("inf")}, {"weight": 1e300}]}),
+    "answers with a big int": (QUESTION, {"optionalAnswers": [{"isCorrect": 2**31}]}),
+    "answers with an unknown key": (QUESTION, {"optionalAnswers": [{"kee": "1"}]}),
+    "answers as tuple": (QUESTION, {"optionalAnswers": ({"key": "1"},)}),
+    "empty answers": (QUESTION, {"optionalAnswers": []}),
+    "answers not a list": (QUESTION, {"optionalAnswers": "1,2"}),
+    "custom metadata": (ANN, {"customData": [METADATA, {**METADATA, "metadataId": 5}]}),
+    "custom metadata escaping": (ANN, {"customData": [{**METADATA, "metadataProfile": 'a"&<'}]}),
+    "custom metadata, serve-only key": (ANN, {"customData": [{**METADATA, "metadataVersion": 1}]}),
+    "custom metadata, missing xml": (ANN, {"customData": [{"metadataProfileId": 3}]}),
+    "custom metadata, blank xml": (ANN, {"customData": [{**METADATA, "xml": "  "}]}),
+    "custom metadata, bad xml": (ANN, {"customData": [{**METADATA, "xml": "<a>"}]}),
+    "custom metadata, None value": (ANN, {"customData": [{**METADATA, "metadataId": None}]}),
+    "custom metadata, id as text": (ANN, {"customData": [{**METADATA, "metadataId": "7"}]}),
+    "custom metadata not a list": (ANN, {"customData": {"xml": "<a/>"}}),
+}
+
+
+@pytest.mark.parametrize("kind", ["ingest", "serve"])
+@pytest.mark.parametrize("base, change", CHANGES.values(), ids=CHANGES.keys())
+def test_odd_values_write_the_same(base, change, kind, monkeypatch):
+    recs = [dict(base, id="1_a"), {**base, "id": "1_b", **change}, dict(base, id="1_c")]
+    df = pd.DataFrame(recs, dtype=object)  # object columns: any Python value reaches the writer as it is
+    assert_same_write(df, monkeypatch, kind=kind)
+    assert_same_write(df, monkeypatch, kind=kind, unsupported="ignore")
+
+
+def test_unknown_and_mixed_types_write_the_same(monkeypatch):
+    df = pd.DataFrame([ANN, {**ANN, "cuePointType": "annotation.Annotaton"}])
+    assert assert_same_write(df, monkeypatch)[0] == "error"
+    df = pd.DataFrame([ANN, AD, QUESTION, {**ANN, "cuePointType": "annotation"}])
+    assert isinstance(assert_same_write(df, monkeypatch), bytes)
+    df = pd.DataFrame([ANN, {**ANN, "cuePointType": ["x"]}])
+    assert assert_same_write(df, monkeypatch)[0] == "error"
+
+
+def test_large_frames_write_the_same_across_blocks(monkeypatch):
+    monkeypatch.setattr(writer, "_FRAME_BLOCK", 7)
+    recs = [{**ANN, "startTime": i * 37, "endTime": i * 37 + 5, "text": f"t{i}é"} for i in range(30)]
+    recs[23]["text"] = "\x00"
+    assert assert_same_write(pd.DataFrame(recs), monkeypatch)[2] == 23
+    recs[23]["text"] = "ok"
+    assert isinstance(assert_same_write(pd.DataFrame(recs), monkeypatch), bytes)
+
+
+def test_plain_frames_do_not_fall_back(monkeypatch):
+    """The compiled writer writes ordinary values itself (else it would be the slow path in disguise)."""
+    calls = []
+    original = writer._Renderer.render
+    monkeypatch.setattr(writer._Renderer, "render", lambda self, *a: calls.append(a) or original(self, *a))
+    recs = [
+        {**ANN, "tags": "a,b&c", "text": "x < y", "systemName": "s", "customData": [METADATA]},
+        {**AD, "endTime": 5, "title": "t", "sourceUrl": "http://x?a=1&b=2"},
+        {**QUESTION, "optionalAnswers": [{"key": "1", "text": "a", "weight": 1.0, "isCorrect": 1}], "hint": ""},
+    ]
+    out = cuepipe.write_xml(records_to_frame(recs))
+    assert calls == [] and cuepipe.validate(out).ok

@@ -35,6 +35,11 @@ from ..values import (
     to_milliseconds,
 )
 
+try:
+    from . import _speedups
+except ImportError:  # a pure-Python build (CUEPIPE_NO_EXTENSIONS=1)
+    _speedups = None  # type: ignore[assignment]
+
 Unsupported = Literal["error", "ignore"]
 _BATCH = 2000
 
@@ -454,11 +459,12 @@ class _Defaulted(dict):  # type: ignore[type-arg]
 _FRAME_BLOCK = 20_000  # rows converted to Python values at a time: memory stays flat on large frames
 
 
-def _frame_rows(df: Any, renderer: _Renderer) -> Iterator[tuple[_Bound, tuple[Any, ...], int]]:
-    """DataFrame -> (bound plan, row tuple, index), a block of rows at a time.
+def _frame_blocks(df: Any, renderer: _Renderer) -> Iterator[tuple[int, list[list[Any]], list[Any], dict[Any, _Bound]]]:
+    """DataFrame -> ``(first row index, columns as Python lists, cuePointType values, bound plans)``.
 
-    Columns are converted to Python values per block (iterating pandas' Arrow-backed string arrays
-    row by row is the slow path); the type and unsupported-field checks run per block, vectorized.
+    Columns are converted to Python values a block at a time (iterating pandas' Arrow-backed string
+    arrays row by row is the slow path), so memory stays flat; the type and unsupported-field checks
+    run per block, vectorized.
     """
     if renderer.type_pos < 0:
         raise CuePointValueError("the DataFrame has no 'cuePointType' column", field="cuePointType")
@@ -469,13 +475,19 @@ def _frame_rows(df: Any, renderer: _Renderer) -> Iterator[tuple[_Bound, tuple[An
         types = columns[renderer.type_pos]
         try:
             distinct = list(dict.fromkeys(types))  # first-seen order, so errors name the first bad row
-        except TypeError:  # an unhashable cuePointType value: the row loop below reports it
+        except TypeError:  # an unhashable cuePointType value: the row loop reports it
             distinct = []
         for t in distinct:
             if t not in bounds:
                 bounds[t] = renderer.bound(t, start + types.index(t))
         if not renderer.ignore:
             _check_unsupported(block, types, bounds, renderer, start)
+        yield start, columns, types, bounds
+
+
+def _frame_rows(df: Any, renderer: _Renderer) -> Iterator[tuple[_Bound, tuple[Any, ...], int]]:
+    """DataFrame -> (bound plan, row tuple, index): the pure-Python path."""
+    for start, columns, _types, bounds in _frame_blocks(df, renderer):
         for i, row in enumerate(zip(*columns, strict=True), start):
             t = row[renderer.type_pos]
             try:
@@ -485,23 +497,91 @@ def _frame_rows(df: Any, renderer: _Renderer) -> Iterator[tuple[_Bound, tuple[An
             yield b, row, i
 
 
+# Step kinds of the compiled writer (cuepipe/xml/_speedups.pyx, W_ATTR ... W_CUSTOM)
+_W_ATTR, _W_STR, _W_TIME, _W_ENUM, _W_PY, _W_TAGS, _W_ANSWERS, _W_CUSTOM = range(8)
+_ANSWER_SPEC = tuple(
+    (f.column, 1 if f.kind == "float" else 2 if f.kind == "int" else 0, f"<{f.xml}>".encode(), f"</{f.xml}>".encode())
+    for f in voc.OPTIONAL_ANSWER_FIELDS
+)
+
+
+def _custom_spec(kind: voc.Kind, ignore: bool) -> tuple[Any, ...]:
+    """What the compiled writer needs to write custom metadata as _custom_renderer does."""
+    attrs = tuple((f.column, f' {f.xml}="'.encode(), f.kind == "int", f.occurs(kind) == "required")
+                  for f in voc.CUSTOM_DATA_ATTRIBUTES if f.occurs(kind) is not None)
+    every = {f.column for f in voc.CUSTOM_DATA_ATTRIBUTES} | {voc.CUSTOM_DATA_XML_KEY}
+    known = every if ignore else {f.column for f in voc.CUSTOM_DATA_ATTRIBUTES if f.occurs(kind) is not None} | {
+        voc.CUSTOM_DATA_XML_KEY}
+    return (attrs, frozenset(known), _checked_metadata, voc.CUSTOM_DATA_XML_KEY)
+
+
+def _fast_spec(b: _Bound, kind: voc.Kind, ignore: bool) -> tuple[Any, ...]:
+    """A bound plan as the compiled writer takes it; the same steps, in the same order."""
+    steps: list[tuple[Any, ...]] = []
+    for step, pos in b.steps:
+        if step is None:
+            steps.append((-1, -1, False, b"", b"", b"", -1, None))
+            continue
+        f = step.field
+        xml = f.xml
+        aux: Any = None
+        if f.attribute:
+            code, open_tag = _W_ATTR, f' {xml}="'
+        elif f.kind == "time":
+            code, open_tag = _W_TIME, f"<{xml}>"
+        elif f.kind == "enum":
+            assert f.enum is not None
+            code, open_tag, aux = _W_ENUM, f"<{xml}>", enum_lookup(f.enum)
+        elif f.kind == "tags":
+            code, open_tag = _W_TAGS, ""
+        elif f.kind == "answers":
+            code, open_tag, aux = _W_ANSWERS, "", _ANSWER_SPEC
+        elif f.kind == "custom":
+            code, open_tag, aux = _W_CUSTOM, "", _custom_spec(kind, ignore)
+        else:
+            code, open_tag = _W_STR, f"<{xml}>"
+        max_length = TAG_MAX_LENGTH if f.kind == "tags" else -1 if f.max_length is None else f.max_length
+        steps.append((code, pos, step.required, open_tag.encode(), f"</{xml}>".encode(), f"<{xml}/>".encode(),
+                      max_length, aux))
+    choices = [tuple(pos for _, pos in group) for group in b.choices]
+    return (b.plan.open.encode(), b.plan.close.encode(), steps, choices)
+
+
+def _compiled_frame_chunks(df: Any, renderer: _Renderer) -> Iterator[tuple[bytes, int]]:
+    """DataFrame -> (UTF-8 of a block of cue point elements, each followed by a newline; count)."""
+    specs: dict[Any, tuple[_Bound, tuple[Any, ...]]] = {}
+    render = renderer.render
+
+    def fallback(b: _Bound | None, row: tuple[Any, ...], index: int) -> str:
+        return render(b if b is not None else renderer.bound(row[renderer.type_pos], index), row, index)
+
+    serve = renderer.kind == "serve"
+    for start, columns, types, bounds in _frame_blocks(df, renderer):
+        for t, b in bounds.items():
+            if t not in specs:
+                specs[t] = (b, _fast_spec(b, renderer.kind, renderer.ignore))
+        yield _speedups.render_block(columns, types, specs, fallback, start, serve), len(types)
+
+
 def _check_unsupported(block: Any, types: list[Any], bounds: dict[Any, _Bound], renderer: _Renderer,
                        offset: int) -> None:
     """Raise for the first row holding a value its type cannot carry, checked column-wise."""
-    import numpy as np
-
+    checked = {t: b for t, b in bounds.items() if b.disallowed}
+    if not checked:
+        return
+    columns = sorted({c for b in checked.values() for c, _ in b.disallowed})
+    present = block[columns].notna().to_numpy()  # one vectorized pass over every column any type forbids
+    where = {c: j for j, c in enumerate(columns)}
     type_array = np.array(types, dtype=object)
     first: tuple[int, str, _Bound] | None = None
-    for t, b in bounds.items():
-        if not b.disallowed:
+    for t, b in checked.items():
+        rows = (type_array == t).nonzero()[0]
+        if not len(rows):
             continue
-        mask = type_array == t
-        if not mask.any():
-            continue
-        present = block.iloc[mask][[c for c, _ in b.disallowed]].notna().to_numpy()
-        if present.any():
-            r, c = divmod(int(present.argmax()), present.shape[1])
-            index = int(mask.nonzero()[0][r])
+        sub = present[np.ix_(rows, [where[c] for c, _ in b.disallowed])]
+        if sub.any():
+            r, c = divmod(int(sub.argmax()), sub.shape[1])
+            index = int(rows[r])
             if first is None or index < first[0]:
                 first = (index, b.disallowed[c][0], b)
     if first is not None:
@@ -517,6 +597,8 @@ def _rows(data: Any, kind: voc.Kind, unsupported: Unsupported) -> tuple[_Rendere
         if unknown:
             raise CuePointValueError(_unknown_key_message(str(unknown[0])), field=str(unknown[0]))
         renderer = _Renderer(kind, unsupported, tuple(data.columns))
+        if _speedups is not None:
+            return renderer, _CompiledFrame(_compiled_frame_chunks(data, renderer))
         return renderer, _frame_rows(data, renderer)
     renderer = _Renderer(kind, unsupported, _ALL_COLUMNS)
     return renderer, _record_rows(data, renderer)
@@ -524,6 +606,32 @@ def _rows(data: Any, kind: voc.Kind, unsupported: Unsupported) -> tuple[_Rendere
 
 HEADER = '<?xml version="1.0" encoding="UTF-8"?>\n<scenes>'
 FOOTER = "</scenes>\n"
+
+
+class _CompiledFrame:
+    """Blocks of rendered cue points from the compiled writer (see _compiled_frame_chunks)."""
+
+    def __init__(self, chunks: Iterator[tuple[bytes, int]]) -> None:
+        self.chunks = chunks
+
+
+def _iter_compiled(rows: _CompiledFrame, kind: voc.Kind, counter: list[int] | None) -> Iterator[bytes]:
+    """iter_xml_chunks for the compiled writer: the same bytes, a block at a time."""
+    count = 0
+    head = (HEADER + "\n").encode()
+    for chunk, n in rows.chunks:
+        count += n
+        if n:
+            yield head + chunk
+            head = b""
+    if counter is not None:
+        counter[:] = [count]
+    if count == 0 and kind == "ingest":
+        raise CuePointValueError("an ingest document needs at least one cue point; the input is empty")
+    if count == 0:
+        yield (HEADER.removesuffix("<scenes>") + "<scenes/>\n").encode("utf-8")
+        return
+    yield FOOTER.encode()
 
 
 def iter_xml_chunks(
@@ -535,6 +643,9 @@ def iter_xml_chunks(
     ``counter``, if given, is a one-element list that receives the number of cue points written.
     """
     renderer, rows = _rows(data, kind, unsupported)
+    if isinstance(rows, _CompiledFrame):
+        yield from _iter_compiled(rows, kind, counter)
+        return
     render = renderer.render
     count = 0
     batch: list[str] = [HEADER]
