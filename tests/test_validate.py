@@ -114,3 +114,55 @@ CASES = [
 def test_same_verdict_as_the_schema_itself(kind, data):
     expected = load_schema(kind).validate(etree.parse(io.BytesIO(data)))
     assert cuepipe.validate(data, kind=kind).ok == expected
+
+
+@pytest.fixture(params=[None, 50, 700], ids=["default-blocks", "tiny-blocks", "small-blocks"])
+def blocks(request, monkeypatch):
+    """The first pass validates a block at a time; tiny blocks cut cue points (and errors) apart."""
+    if request.param:
+        import importlib
+
+        monkeypatch.setattr(importlib.import_module("cuepipe.xml.validate"), "_BLOCK", request.param)
+    return request.param
+
+
+def many(*bodies: str, root: str = "<scenes>") -> bytes:
+    return ('<?xml version="1.0"?>\n' + root + "\n" + "\n".join(bodies) + "\n</scenes>").encode()
+
+
+GOOD = ("<scene-code-cue-point entryId='e'><sceneStartTime>00:00:01</sceneStartTime><code>c</code>"
+        "</scene-code-cue-point>")
+BLOCK_CASES = {
+    "all good": many(*[GOOD] * 30),
+    "bad first": many(GOOD.replace("00:00:01", "soon"), *[GOOD] * 29),
+    "bad in the middle": many(*[GOOD] * 15, GOOD.replace("entryId='e'", ""), *[GOOD] * 14),
+    "bad last": many(*[GOOD] * 29, GOOD.replace("<code>c</code>", "<bogus/>")),
+    "long cue point": many(GOOD, GOOD.replace("<code>c</code>", "<code>" + "x" * 5000 + "</code>"), GOOD),
+    "comments and PIs": many(GOOD, "<!-- c -->", "<?pi x?>", GOOD),
+    "text between": many(GOOD, "stray text", GOOD),
+    "root attributes": many(GOOD, root="<scenes xmlns:xsi='http://www.w3.org/2001/XMLSchema-instance' "
+                                       "xsi:noNamespaceSchemaLocation='x.xsd'>"),
+    "bad root attribute": many(GOOD, root="<scenes bogus='1'>"),
+    "empty root": b"<scenes></scenes>",
+    "other root": b"<other/>",
+    "unknown element": many(*[GOOD] * 10, "<other/>", GOOD),
+}
+
+
+@pytest.mark.parametrize("kind", ["ingest", "serve"])
+@pytest.mark.parametrize("data", BLOCK_CASES.values(), ids=BLOCK_CASES.keys())
+def test_block_wise_first_pass_gives_the_whole_document_verdict(kind, data, blocks):
+    expected = load_schema(kind).validate(etree.parse(io.BytesIO(data)))
+    report = cuepipe.validate(data, kind=kind)
+    assert report.ok == expected
+    if expected:
+        assert report.records == data.count(b"<scene-code-cue-point")
+    else:
+        assert report.errors
+
+
+def test_truncated_document_is_reported(blocks):
+    data = many(*[GOOD] * 30)
+    for cut in (len(data) // 2, len(data) - 5):
+        report = cuepipe.validate(data[:cut])
+        assert not report.ok and "not well-formed" in report.errors[0].message

@@ -29,7 +29,7 @@ from lxml import etree
 from .. import vocabulary as voc
 from ..errors import XMLFormatError
 from ..values import parse_time
-from ._source import PARSER_OPTIONS, Source, _Prefixed, open_source, syntax_error
+from ._source import _PROLOG_LIMIT, PARSER_OPTIONS, Source, _Prefixed, open_source, syntax_error
 
 Record = dict[str, Any]
 
@@ -445,7 +445,7 @@ def iter_columns(source: Source) -> Iterator[list[Any]]:
                 raise syntax_error(exc, index + len(run)) from None
             if root is None:
                 seen.append(block)
-                if not block or sum(map(len, seen)) >= _BLOCK:  # no plain <scenes> root: the slow path
+                if not block or sum(map(len, seen)) > _PROLOG_LIMIT:  # no plain <scenes> root: the slow path
                     yield from _columns_from_rows(iter_rows(_Prefixed(b"".join(seen), stream)))
                     return
                 continue

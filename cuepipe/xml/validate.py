@@ -1,9 +1,9 @@
 """Validation against the server-equivalent XSDs, streaming, with errors a person can act on.
 
-A first pass parses and validates in one streaming pass (libxml2's SAX-plugged validator, elements
-cleared as they go). Only if that pass finds a problem does a second pass validate each cue point
-element on its own, which yields line numbers, the record index and the element path for every
-error instead of libxml2's line-less streaming messages.
+A first pass parses a block at a time and validates the cue points finished so far with libxml2's
+tree validator, then drops them, so memory stays flat. Only if that pass finds a problem does a
+second pass validate each cue point element on its own, which yields line numbers, the record index
+and the element path for every error.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from lxml import etree
 
 from .. import vocabulary as voc
 from ..errors import XMLFormatError
-from ._source import PARSER_OPTIONS, Source, open_source, source_name, syntax_error
+from ._source import _PROLOG_LIMIT, PARSER_OPTIONS, Source, open_source, source_name, syntax_error
 from .schemas import load_schema
 
 _SCENE_TAGS = tuple(voc.BY_ELEMENT)
@@ -159,29 +159,64 @@ def _open(data: Any) -> Any:
     return open_source(data.rewind() if isinstance(data, _Rewind) else data)
 
 
+_BLOCK = 1 << 20  # bytes parsed between two validations of the cue points parsed so far
+
+
 def _fast_pass(data: Any, schema: etree.XMLSchema) -> tuple[bool, int]:
+    """Parse a block at a time and validate the finished cue points with libxml2's tree validator.
+
+    After each block the document holds only the cue points parsed since the last validation (the
+    last one, which the parser may still be filling, is set aside while the rest are validated),
+    so memory stays flat, and tree validation is faster than libxml2's streaming validator. The
+    schemas have no identity constraints or IDs, so validating the cue points block by block gives
+    the verdict validating the whole document would.
+    """
     count = 0
-    closed = False  # libxml2's streaming validator can end quietly on a truncated document
     with _open(data) as stream:
-        it = etree.iterparse(stream, events=("end",), tag=(*_SCENE_TAGS, "scenes"), schema=schema,
-                             **PARSER_OPTIONS)
-        try:
-            for _, elem in it:
-                parent = elem.getparent()
-                if parent is None:
-                    closed = True
+        parser = etree.XMLPullParser(events=("start",), tag="scenes", **PARSER_OPTIONS)
+        root = None
+        seen = 0
+        validated = False
+        while True:
+            block = stream.read(_BLOCK)
+            try:
+                if block:
+                    parser.feed(block)
+                else:
+                    parser.close()
+            except etree.XMLSyntaxError as exc:
+                raise syntax_error(exc, count + (_children(root) if root is not None else 0)) from None
+            if root is None:
+                for _, elem in parser.read_events():
+                    if elem.getparent() is None:
+                        root = elem
+                        break
+                if root is None:
+                    seen += len(block)
+                    if not block or seen > _PROLOG_LIMIT:
+                        return False, 0  # no plain <scenes> root: the detailed pass says what it is
                     continue
-                if elem.tag == "scenes":
-                    continue
-                count += 1
-                elem.clear(keep_tail=True)
-                while elem.getprevious() is not None:
-                    del parent[0]
-        except etree.XMLSyntaxError as exc:
-            if _is_schema_error(exc):
-                return False, count
-            raise syntax_error(exc, count) from None
-    return closed, count
+            for _ in parser.read_events():  # a <scenes> inside custom metadata: not the root
+                pass
+            last = None
+            if block and len(root):
+                last = root[-1]  # may be unfinished: validated with the next block
+                root.remove(last)
+            n = _children(root)
+            if n or (not block and not validated):
+                if not schema.validate(root):
+                    return False, count
+                validated = True
+            count += n
+            del root[:]
+            if last is not None:
+                root.append(last)
+            if not block:
+                return True, count
+
+
+def _children(root: Any) -> int:
+    return int(root.xpath("count(*)"))
 
 
 def _is_schema_error(exc: etree.XMLSyntaxError) -> bool:
