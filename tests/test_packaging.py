@@ -13,17 +13,66 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(scope="module")
-def wheel(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("wheel")
+def _build_wheel(out: Path, **env: str) -> Path:
     proc = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out), str(ROOT)],
-        capture_output=True, text=True,
+        capture_output=True, text=True, env={**os.environ, **env},
     )
     if proc.returncode != 0:
         pytest.fail(f"building the wheel failed:\n{proc.stderr[-2000:]}")
     (whl,) = out.glob("cuepipe-*.whl")
     return whl
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    return _build_wheel(tmp_path_factory.mktemp("wheel"))
+
+
+# Reads and writes a document with custom metadata and answers, and says which reader did it.
+ROUND_TRIP = (
+    "import cuepipe, sys\n"
+    "from cuepipe.xml import reader\n"
+    "recs = [{'cuePointType': 'quiz.QUIZ_QUESTION', 'entryId': 'e', 'startTime': 1500, 'question': 'q & a?',\n"
+    "         'optionalAnswers': [{'key': '1', 'text': 'yes', 'weight': 1.0, 'isCorrect': 1}]},\n"
+    "        {'cuePointType': 'annotation.Annotation', 'entryId': 'e', 'startTime': 0, 'endTime': 1,\n"
+    "         'customData': [{'metadataProfileId': 3, 'xml': '<metadata><A>1</A></metadata>'}]}]\n"
+    "df = cuepipe.read_xml(cuepipe.write_xml(recs))\n"
+    "back = cuepipe.read_xml(cuepipe.write_xml(df))\n"
+    "assert back['question'][0] == 'q & a?' and back['startTime'][0] == 1500, back\n"
+    "assert back['optionalAnswers'][0] == recs[0]['optionalAnswers'], back['optionalAnswers'][0]\n"
+    "assert back['customData'][1] == [{'metadataProfileId': 3, 'xml': '<metadata><A>1</A></metadata>'}]\n"
+    "print(reader.SPEEDUPS, reader.__file__)\n"
+)
+
+
+def _run_from(site: Path, script: str) -> str:
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    proc = subprocess.run([sys.executable, "-c", script], cwd="/", env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.strip()
+
+
+def test_wheel_carries_the_compiled_reader(wheel, tmp_path):
+    names = zipfile.ZipFile(wheel).namelist()
+    assert any(n.startswith("cuepipe/xml/_speedups.") and n.endswith((".so", ".pyd")) for n in names), names
+    assert not any(n.endswith(".c") for n in names)
+    assert "-py3-none-any" not in wheel.name  # platform-specific, since it holds a compiled module
+    site = tmp_path / "site"
+    zipfile.ZipFile(wheel).extractall(site)
+    speedups, where = _run_from(site, ROUND_TRIP).split()
+    assert speedups == "True" and where.startswith(str(site))
+
+
+def test_pure_python_build_works_without_the_extension(tmp_path):
+    whl = _build_wheel(tmp_path / "pure", CUEPIPE_NO_EXTENSIONS="1")
+    names = zipfile.ZipFile(whl).namelist()
+    assert not any("_speedups." in n and not n.endswith(".pyx") for n in names), names
+    assert whl.name.endswith("-py3-none-any.whl")
+    site = tmp_path / "site"
+    zipfile.ZipFile(whl).extractall(site)
+    speedups, where = _run_from(site, ROUND_TRIP).split()
+    assert speedups == "False" and where.startswith(str(site))
 
 
 def test_wheel_contains_schemas_and_sample(wheel):
