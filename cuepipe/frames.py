@@ -199,21 +199,28 @@ def read_xml(source: Source, *, chunksize: int | None = None) -> pd.DataFrame | 
 def _chunks(source: Source, chunksize: int) -> Iterator[pd.DataFrame]:
     runs = iter_columns(source)
     chunks = _ColumnChunks()
-    done = False
-    while not done:
+    failure: Exception | None = None
+    while failure is None:
         with _gc_paused():
             while chunks.n < chunksize:
-                columns = next(runs, None)
+                try:
+                    columns = next(runs, None)
+                except Exception as exc:  # deliver the cue points read before the bad one, then raise
+                    failure = exc
+                    break
                 if columns is None:
-                    done = True
                     break
                 chunks.add(columns)
             frame = chunks.take(chunksize) if chunks.n else None
         if frame is None:
-            return
+            break
         yield frame
+        if chunks.n == 0 and failure is None and len(frame) < chunksize:
+            return
     while chunks.n:
         yield chunks.take(chunksize)
+    if failure is not None:
+        raise failure
 
 
 # ------------------------------------------------------------------------------------------------

@@ -327,8 +327,20 @@ def iter_cue_points(source: Source) -> Iterator[Record]:
     ``source`` is a path, bytes, or a binary file object; gzip is detected automatically. Fields the
     element does not carry are absent from the record; empty elements give ``""``.
     """
-    for plan, row in iter_rows(source):
-        yield row_to_record(plan, row)
+    if _speedups is None:
+        for plan, row in iter_rows(source):
+            yield row_to_record(plan, row)
+        return
+    for run in iter_columns(source):
+        # Python lists (pure path), pyarrow arrays, NumPy object arrays (nested columns)
+        columns = [c if isinstance(c, list) else c.to_pylist() if hasattr(c, "to_pylist") else c.tolist() for c in run]
+        for i, api_type in enumerate(columns[_TYPE_SLOT]):
+            rec: Record = {"cuePointType": api_type}
+            for column, slot in _RECORD_ORDER[api_type]:
+                value = columns[slot][i]
+                if value is not None:
+                    rec[column] = value
+            yield rec
 
 
 # ------------------------------------------------------------------------------------------------
@@ -372,6 +384,10 @@ _SPECS: dict[bytes, tuple[Any, ...]] = {
     for name, plan in _PLANS.items()
 }
 assert _TYPE_SLOT == 0 and all(_STORAGE[slot] == 0 for spec in _SPECS.values() for slot in spec[2].values())
+
+
+# api type -> (column, slot) in the order iter_rows' records have them
+_RECORD_ORDER = {plan.api_type: tuple(zip(plan.columns, _SLOTS[name], strict=True)) for name, plan in _PLANS.items()}
 
 
 def _full_row(plan: _TypePlan, row: list[Any]) -> list[Any]:
@@ -450,7 +466,12 @@ def iter_columns(source: Source) -> Iterator[list[Any]]:
                     return
                 continue
             seen.clear()
-            consumed, _ = harvest(root, ctx, run, index + len(run), not block)
+            try:
+                consumed, _ = harvest(root, ctx, run, index + len(run), not block)
+            except XMLFormatError:
+                if len(run):  # the cue points before the bad one, as iter_rows would have yielded them
+                    yield run.arrays()
+                raise
             if consumed:
                 del root[:consumed]
             for _ in parser.read_events():  # <scenes> nested in custom metadata: not the root
