@@ -93,7 +93,7 @@ RATIO_TARGETS: tuple[RatioTarget, ...] = (
 
 
 #: The cuepipe modules the benchmarked code paths run through (CLI, API client etc. are left out).
-MEASURED_SOURCES = ("xml/*.py", "frames.py", "values.py", "vocabulary.py", "errors.py")
+MEASURED_SOURCES = ("xml/*.py", "xml/*.pyx", "frames.py", "values.py", "vocabulary.py", "errors.py")
 
 
 def source_fingerprint() -> str:
