@@ -28,28 +28,24 @@ def measure(path: Path) -> dict[str, float]:
     from cuepipe import vocabulary as voc
     from cuepipe.frames import _ColumnChunks
     from cuepipe.xml import reader as R
-    from cuepipe.xml._source import PARSER_OPTIONS
+    from cuepipe.xml._source import document_root, push, scenes_parser
 
     data = path.read_bytes()
     t = dict.fromkeys(STAGES, 0.0)
     parse, harvest, free, arrays, frame = STAGES
     gc.disable()
     try:
-        parser = etree.XMLPullParser(events=("start",), tag="scenes", **PARSER_OPTIONS)
+        parser = scenes_parser()
         ctx = R._speedups.Context(R._SPECS, R._ANSWER_SPECS, R._CUSTOM_SPECS, R._as_float, R._read_custom_data,
                                   R._slow_element, etree.tostring, voc.CUSTOM_DATA_XML_KEY)
         root, index, chunks, run = None, 0, _ColumnChunks(), R._speedups.Run(R._STORAGE)
         for start in range(0, len(data) + 1, R._BLOCK):
             block = data[start:start + R._BLOCK]
             t0 = time.perf_counter()
-            if block:
-                parser.feed(block)
-            else:
-                parser.close()
+            push(parser, block)
             if root is None:
-                for _, root in parser.read_events():
-                    ctx.set_root(root)
-                    break
+                root = document_root(parser)
+                ctx.set_root(root)
             t1 = time.perf_counter()
             consumed, _ = R._speedups.harvest(root, ctx, run, index + len(run), not block)
             t2 = time.perf_counter()

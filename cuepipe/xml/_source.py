@@ -124,6 +124,29 @@ def syntax_error(exc: Any, record: int | None) -> XMLFormatError:
                           record=record)
 
 
+def scenes_parser() -> Any:
+    """lxml's push parser with cuepipe's safe options, reporting only where a <scenes> starts."""
+    from lxml import etree
+
+    return etree.XMLPullParser(events=("start",), tag="scenes", **PARSER_OPTIONS)
+
+
+def push(parser: Any, block: bytes) -> None:
+    """Feed a block to a push parser; an empty block ends the document (and checks it is complete)."""
+    if block:
+        parser.feed(block)
+    else:
+        parser.close()
+
+
+def document_root(parser: Any) -> Any:
+    """The root element if a <scenes> start reported by ``parser`` is the root, else None."""
+    for _, elem in parser.read_events():
+        if elem.getparent() is None:
+            return elem
+    return None
+
+
 def guard_stream(raw: IO[bytes]) -> IO[bytes]:
     """Return a stream equivalent to ``raw`` after refusing documents with a DTD."""
     head = b""

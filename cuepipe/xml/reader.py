@@ -29,7 +29,17 @@ from lxml import etree
 from .. import vocabulary as voc
 from ..errors import XMLFormatError
 from ..values import parse_time
-from ._source import _PROLOG_LIMIT, PARSER_OPTIONS, Source, _Prefixed, open_source, syntax_error
+from ._source import (
+    _PROLOG_LIMIT,
+    PARSER_OPTIONS,
+    Source,
+    _Prefixed,
+    document_root,
+    open_source,
+    push,
+    scenes_parser,
+    syntax_error,
+)
 
 Record = dict[str, Any]
 
@@ -429,7 +439,7 @@ def iter_columns(source: Source) -> Iterator[list[Any]]:
         yield from _columns_from_rows(iter_rows(source))
         return
     with open_source(source) as stream:
-        parser = etree.XMLPullParser(events=("start",), tag="scenes", **PARSER_OPTIONS)
+        parser = scenes_parser()
         seen: list[bytes] = []  # bytes fed before <scenes> started, for handing over to iter_rows
         root = None
         index = 0
@@ -440,16 +450,11 @@ def iter_columns(source: Source) -> Iterator[list[Any]]:
         while True:
             block = stream.read(_BLOCK)
             try:
-                if block:
-                    parser.feed(block)
-                else:
-                    parser.close()
+                push(parser, block)
                 if root is None:
-                    for _, elem in parser.read_events():
-                        if elem.getparent() is None:
-                            root = elem
-                            ctx.set_root(root)
-                            break
+                    root = document_root(parser)
+                    if root is not None:
+                        ctx.set_root(root)
             except etree.XMLSyntaxError as exc:
                 if root is None:
                     seen.append(block)

@@ -16,7 +16,17 @@ from lxml import etree
 
 from .. import vocabulary as voc
 from ..errors import XMLFormatError
-from ._source import _PROLOG_LIMIT, PARSER_OPTIONS, Source, open_source, source_name, syntax_error
+from ._source import (
+    _PROLOG_LIMIT,
+    PARSER_OPTIONS,
+    Source,
+    document_root,
+    open_source,
+    push,
+    scenes_parser,
+    source_name,
+    syntax_error,
+)
 from .schemas import load_schema
 
 _SCENE_TAGS = tuple(voc.BY_ELEMENT)
@@ -173,24 +183,18 @@ def _fast_pass(data: Any, schema: etree.XMLSchema) -> tuple[bool, int]:
     """
     count = 0
     with _open(data) as stream:
-        parser = etree.XMLPullParser(events=("start",), tag="scenes", **PARSER_OPTIONS)
+        parser = scenes_parser()
         root = None
         seen = 0
         validated = False
         while True:
             block = stream.read(_BLOCK)
             try:
-                if block:
-                    parser.feed(block)
-                else:
-                    parser.close()
+                push(parser, block)
             except etree.XMLSyntaxError as exc:
                 raise syntax_error(exc, count + (_children(root) if root is not None else 0)) from None
             if root is None:
-                for _, elem in parser.read_events():
-                    if elem.getparent() is None:
-                        root = elem
-                        break
+                root = document_root(parser)
                 if root is None:
                     seen += len(block)
                     if not block or seen > _PROLOG_LIMIT:

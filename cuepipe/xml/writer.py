@@ -624,14 +624,18 @@ def _iter_compiled(rows: _CompiledFrame, kind: voc.Kind, counter: list[int] | No
         if n:
             yield head + chunk
             head = b""
+    yield _document_end(count, kind, counter)
+
+
+def _document_end(count: int, kind: voc.Kind, counter: list[int] | None) -> bytes:
+    """What closes a document of ``count`` cue points: the footer, or the whole empty serve document."""
     if counter is not None:
         counter[:] = [count]
     if count == 0 and kind == "ingest":
         raise CuePointValueError("an ingest document needs at least one cue point; the input is empty")
     if count == 0:
-        yield (HEADER.removesuffix("<scenes>") + "<scenes/>\n").encode("utf-8")
-        return
-    yield FOOTER.encode()
+        return (HEADER.removesuffix("<scenes>") + "<scenes/>\n").encode("utf-8")
+    return FOOTER.encode("utf-8")
 
 
 def iter_xml_chunks(
@@ -656,15 +660,10 @@ def iter_xml_chunks(
             batch.append("")
             yield "\n".join(batch).encode("utf-8")
             batch = []
-    if counter is not None:
-        counter[:] = [count]
-    if count == 0 and kind == "ingest":
-        raise CuePointValueError("an ingest document needs at least one cue point; the input is empty")
-    if count == 0:
-        yield (HEADER.removesuffix("<scenes>") + "<scenes/>\n").encode("utf-8")
-        return
-    batch.append(FOOTER)
-    yield "\n".join(batch).encode("utf-8")
+    end = _document_end(count, kind, counter)
+    if count and batch:
+        yield ("\n".join(batch) + "\n").encode("utf-8")
+    yield end
 
 
 def write_xml(
