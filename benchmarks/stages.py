@@ -37,7 +37,8 @@ def measure(path: Path) -> dict[str, float]:
     try:
         parser = scenes_parser()
         ctx = R._speedups.Context(R._SPECS, R._ANSWER_SPECS, R._CUSTOM_SPECS, R._as_float, R._read_custom_data,
-                                  R._slow_element, etree.tostring, voc.CUSTOM_DATA_XML_KEY)
+                                  R._slow_element, etree.tostring, voc.CUSTOM_DATA_XML_KEY,
+                                voc.OPTIONAL_ANSWER_ITEM.encode())
         root, index, chunks, run = None, 0, _ColumnChunks(), R._speedups.Run(R._STORAGE)
         for start in range(0, len(data) + 1, R._BLOCK):
             block = data[start:start + R._BLOCK]

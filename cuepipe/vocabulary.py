@@ -195,6 +195,10 @@ CUSTOM_DATA_ATTRIBUTES: tuple[Field, ...] = (
 # The key holding the one child element of scene-customData, as XML text.
 CUSTOM_DATA_XML_KEY = "xml"
 
+# Element names of the items inside the list-valued fields: <tags><tag>, <optionalAnswers><optionalAnswer>.
+TAG_ITEM = "tag"
+OPTIONAL_ANSWER_ITEM = "optionalAnswer"
+
 # Keys of one quiz optional answer, in XML order (``T_optionalAnswer``).
 OPTIONAL_ANSWER_FIELDS: tuple[Field, ...] = (
     Field("key", "key"),

@@ -383,7 +383,7 @@ cdef bint _tags_ok(tree.xmlNode* el):
     return True
 
 
-cdef object _answers(tree.xmlNode* el, dict answer_fields, object as_float):
+cdef object _answers(tree.xmlNode* el, dict answer_fields, object as_float, bytes item):
     """``reader._read_answers`` for the plain layout; None when the slow path must read it."""
     cdef tree.xmlNode* opt = el.children
     cdef tree.xmlNode* part
@@ -392,7 +392,7 @@ cdef object _answers(tree.xmlNode* el, dict answer_fields, object as_float):
     answers = []
     while opt is not NULL:
         if opt.type == tree.XML_ELEMENT_NODE:
-            if opt.ns is not NULL or strcmp(<const char*>opt.name, b"optionalAnswer") != 0:
+            if opt.ns is not NULL or strcmp(<const char*>opt.name, <const char*>item) != 0:
                 return None
             answer = {}
             part = opt.children
@@ -515,12 +515,14 @@ cdef class Context:
     cdef _Names types
     cdef list specs
     cdef object as_float, custom, slow, tostring, xml_key
+    cdef bytes answer_item
     cdef tuple inherited  # the namespace declarations lxml's tostring() copies from <scenes>, as text
     cdef bint fast_custom
 
     def __init__(self, dict specs, dict answer_fields, dict custom_attrs, as_float, custom, slow, tostring,
-                 xml_key):
+                 xml_key, bytes answer_item):
         self.xml_key = xml_key
+        self.answer_item = answer_item
         self.specs = [_TypeSpec(spec) for spec in specs.values()]
         self.types = _Names({name: i for i, name in enumerate(specs)})
         self.answer_fields = answer_fields
@@ -656,7 +658,7 @@ cdef bint _record(Run run, tree.xmlNode* node, _TypeSpec spec, Context ctx, _Ele
                 run.smode[slot] = S_TAGS
                 run.src[slot] = c
             elif kind == K_ANSWERS:
-                value = _answers(c, ctx.answer_fields, ctx.as_float)
+                value = _answers(c, ctx.answer_fields, ctx.as_float, ctx.answer_item)
                 if value is None:
                     return False
                 if run.smode[slot] == S_PY:
@@ -878,8 +880,9 @@ cdef bint _put_time(_Out out, object value, bint serve) except -1:
     return True
 
 
-cdef bint _put_tags(_Out out, str value, Py_ssize_t maxlen) except -1:
-    """writer.render_tags' fast path: comma-separated tags, each 1..maxlen characters."""
+cdef bint _put_tags(_Out out, str value, Py_ssize_t maxlen, tuple markup) except -1:
+    """writer.render_tags' fast path: comma-separated tags, each 1..maxlen characters.
+    ``markup``: what opens the list, what separates two tags, what closes the list."""
     cdef Py_ssize_t size, i, chars = 0, start = 0
     cdef const char* u = PyUnicode_AsUTF8AndSize(value, &size)
     cdef unsigned char ch
@@ -892,12 +895,12 @@ cdef bint _put_tags(_Out out, str value, Py_ssize_t maxlen) except -1:
             chars = 0
         elif (<unsigned char>u[i] & 0xC0) != 0x80:
             chars += 1
-    out.put("<tags><tag>", 11)
+    out.put_bytes(markup[0])
     for i in range(size):
         ch = <unsigned char>u[i]
         if ch == c',':
             out.put(u + start, i - start)
-            out.put("</tag><tag>", 11)
+            out.put_bytes(markup[1])
             start = i + 1
         elif ch == c'&' or ch == c'<' or ch == c'>' or ch == c'\r':
             out.put(u + start, i - start)
@@ -905,7 +908,7 @@ cdef bint _put_tags(_Out out, str value, Py_ssize_t maxlen) except -1:
                     5 if ch == c'&' or ch == c'\r' else 4)
             start = i + 1
     out.put(u + start, size - start)
-    out.put("</tag></tags>", 13)
+    out.put_bytes(markup[2])
     return True
 
 
@@ -924,17 +927,19 @@ cdef bint _put_int(_Out out, object value) except -1:
     return True
 
 
-cdef bint _put_answers(_Out out, object value, tuple fields) except -1:
+cdef bint _put_answers(_Out out, object value, tuple how) except -1:
     """writer._render_answers for a list of plain dicts; False for anything else."""
+    cdef tuple fields = how[0]
+    cdef tuple markup = how[1]  # list open, answer open, answer close, list close
     cdef tuple f
     if type(value) is not list:
         return False
-    out.put("<optionalAnswers>", 17)
+    out.put_bytes(markup[0])
     for answer in <list>value:
         if type(answer) is not dict:
             return False
         known = 0
-        out.put("<optionalAnswer>", 16)
+        out.put_bytes(markup[1])
         for f in fields:  # (column, kind 0 text / 1 float / 2 int, open tag, close tag)
             v = (<dict>answer).get(f[0])
             if v is None:
@@ -954,8 +959,8 @@ cdef bint _put_answers(_Out out, object value, tuple fields) except -1:
             out.put_bytes(f[3])
         if known != len(<dict>answer):
             return False  # an unknown key, or a missing value spelled NA/NaN: the Python renderer decides
-        out.put("</optionalAnswer>", 17)
-    out.put("</optionalAnswers>", 18)
+        out.put_bytes(markup[2])
+    out.put_bytes(markup[3])
     return True
 
 
@@ -974,7 +979,7 @@ cdef bint _put_custom(_Out out, object value, tuple how) except -1:
         for k, v in (<dict>item).items():
             if v is None or k not in known:
                 return False
-        out.put("<scene-customData", 17)
+        out.put_bytes(how[4])
         for a in attrs:
             v = (<dict>item).get(a[0])
             if v is None:
@@ -998,7 +1003,7 @@ cdef bint _put_custom(_Out out, object value, tuple how) except -1:
             out.put_str(checked(xml))
         except Exception:
             return False
-        out.put("</scene-customData>", 19)
+        out.put_bytes(how[5])
     return True
 
 
@@ -1061,7 +1066,7 @@ cdef bint _row(_Out out, list columns, Py_ssize_t i, tuple spec, bint serve) exc
             out.put_str(text)
             out.put_bytes(step[4])
         elif kind == W_TAGS:
-            if type(value) is not str or not _put_tags(out, value, step[6]):
+            if type(value) is not str or not _put_tags(out, value, step[6], step[7]):
                 return False
         elif kind == W_ANSWERS:
             if not _put_answers(out, value, step[7]):

@@ -126,7 +126,7 @@ def _read_answers(wrapper: Any) -> list[dict[str, Any]]:
         tag = opt.tag
         if not isinstance(tag, str):
             continue
-        if tag != "optionalAnswer":
+        if tag != voc.OPTIONAL_ANSWER_ITEM:
             raise XMLFormatError(f"unexpected <{tag}> inside <optionalAnswers>", line=opt.sourceline,
                                  element=tag)
         answer: dict[str, Any] = {}
@@ -444,7 +444,8 @@ def iter_columns(source: Source) -> Iterator[list[Any]]:
         root = None
         index = 0
         ctx = _speedups.Context(_SPECS, _ANSWER_SPECS, _CUSTOM_SPECS, _as_float, _read_custom_data, _slow_element,
-                                etree.tostring, voc.CUSTOM_DATA_XML_KEY)
+                                etree.tostring, voc.CUSTOM_DATA_XML_KEY,
+                                voc.OPTIONAL_ANSWER_ITEM.encode())
         run = _speedups.Run(_STORAGE)
         harvest = _speedups.harvest
         while True:

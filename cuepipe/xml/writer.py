@@ -148,6 +148,8 @@ def _make_renderer(field: voc.Field, kind: voc.Kind, ignore: bool = False) -> Ca
 
         return render_enum
     if field.kind == "tags":
+        item_open, item_close = f"<{voc.TAG_ITEM}>", f"</{voc.TAG_ITEM}>"
+        first, between, last = open_tag + item_open, item_close + item_open, item_close + close_tag
 
         def render_tags(v: Any) -> str:
             if v.__class__ is str and v:
@@ -155,20 +157,20 @@ def _make_renderer(field: voc.Field, kind: voc.Kind, ignore: bool = False) -> Ca
                 lengths = list(map(len, pieces))
                 if min(lengths) > 0 and max(lengths) <= TAG_MAX_LENGTH:
                     # escaping never adds a comma, so escape once and split again
-                    return "<tags><tag>" + _esc_text(v).replace(",", "</tag><tag>") + "</tag></tags>"
+                    return first + _esc_text(v).replace(",", between) + last
             try:
                 tags = split_tags(v)  # the general path, with its precise errors
             except (TypeError, ValueError) as exc:
                 raise _Fail(str(exc)) from None
             if not tags:
                 return ""
-            return "<tags>" + "".join(f"<tag>{_esc_text(t)}</tag>" for t in tags) + "</tags>"
+            return open_tag + "".join(item_open + _esc_text(t) + item_close for t in tags) + close_tag
 
         return render_tags
     if field.kind == "answers":
-        return _render_answers
+        return functools.partial(_render_answers, _answer_markup(field))
     if field.kind == "custom":
-        return _custom_renderer(kind, ignore)
+        return _custom_renderer(field, kind, ignore)
 
     empty = f"<{xml}/>"
 
@@ -186,17 +188,23 @@ def _make_renderer(field: voc.Field, kind: voc.Kind, ignore: bool = False) -> Ca
 _ANSWER_KEYS = {f.column for f in voc.OPTIONAL_ANSWER_FIELDS}
 
 
-def _render_answers(value: Any) -> str:
+def _answer_markup(field: voc.Field) -> tuple[str, str, str, str]:
+    """The tags around a list of answers and around each answer."""
+    item = voc.OPTIONAL_ANSWER_ITEM
+    return f"<{field.xml}>", f"<{item}>", f"</{item}>", f"</{field.xml}>"
+
+
+def _render_answers(markup: tuple[str, str, str, str], value: Any) -> str:
     if isinstance(value, str) or not _is_sequence(value):
         raise _Fail(f"expected a list of answer dicts, got {type(value).__name__}")
-    out = ["<optionalAnswers>"]
+    out = [markup[0]]
     for i, answer in enumerate(value):
         if not isinstance(answer, Mapping):
             raise _Fail(f"answer {i} is {type(answer).__name__}, expected a dict")
         unknown = set(answer) - _ANSWER_KEYS
         if unknown:
             raise _Fail(f"answer {i} has unknown keys {sorted(unknown)}; allowed: key, text, weight, isCorrect")
-        out.append("<optionalAnswer>")
+        out.append(markup[1])
         for f in voc.OPTIONAL_ANSWER_FIELDS:
             v = answer.get(f.column)
             if is_missing(v):
@@ -208,12 +216,12 @@ def _render_answers(value: Any) -> str:
             else:
                 text = _esc_text(_require_str(v, None))
             out.append(f"<{f.xml}>{text}</{f.xml}>")
-        out.append("</optionalAnswer>")
-    out.append("</optionalAnswers>")
+        out.append(markup[2])
+    out.append(markup[3])
     return "".join(out)
 
 
-def _custom_renderer(kind: voc.Kind, ignore: bool) -> Callable[[Any], str]:
+def _custom_renderer(field: voc.Field, kind: voc.Kind, ignore: bool) -> Callable[[Any], str]:
     """``ignore``: leave out metadata attributes the kind has no place for (e.g. versions on ingest)."""
     attrs = [f for f in voc.CUSTOM_DATA_ATTRIBUTES if f.occurs(kind) is not None]
     every = {f.column for f in voc.CUSTOM_DATA_ATTRIBUTES} | {voc.CUSTOM_DATA_XML_KEY}
@@ -231,7 +239,7 @@ def _custom_renderer(kind: voc.Kind, ignore: bool) -> Callable[[Any], str]:
             if extra:
                 why = "not carried by the " + kind + " format" if extra <= every else "unknown"
                 raise _Fail(f"custom metadata {i} has keys {sorted(extra)} ({why})")
-            parts = ["<scene-customData"]
+            parts = ["<" + field.xml]
             for f in attrs:
                 v = item.get(f.column)
                 if is_missing(v):
@@ -242,7 +250,7 @@ def _custom_renderer(kind: voc.Kind, ignore: bool) -> Callable[[Any], str]:
                 parts.append(f' {f.xml}="{text}"')
             parts.append(">")
             parts.append(_metadata_xml(item.get(voc.CUSTOM_DATA_XML_KEY), i))
-            parts.append("</scene-customData>")
+            parts.append(f"</{field.xml}>")
             out.append("".join(parts))
         return "".join(out)
 
@@ -505,14 +513,15 @@ _ANSWER_SPEC = tuple(
 )
 
 
-def _custom_spec(kind: voc.Kind, ignore: bool) -> tuple[Any, ...]:
+def _custom_spec(field: voc.Field, kind: voc.Kind, ignore: bool) -> tuple[Any, ...]:
     """What the compiled writer needs to write custom metadata as _custom_renderer does."""
     attrs = tuple((f.column, f' {f.xml}="'.encode(), f.kind == "int", f.occurs(kind) == "required")
                   for f in voc.CUSTOM_DATA_ATTRIBUTES if f.occurs(kind) is not None)
     every = {f.column for f in voc.CUSTOM_DATA_ATTRIBUTES} | {voc.CUSTOM_DATA_XML_KEY}
     known = every if ignore else {f.column for f in voc.CUSTOM_DATA_ATTRIBUTES if f.occurs(kind) is not None} | {
         voc.CUSTOM_DATA_XML_KEY}
-    return (attrs, frozenset(known), _checked_metadata, voc.CUSTOM_DATA_XML_KEY)
+    return (attrs, frozenset(known), _checked_metadata, voc.CUSTOM_DATA_XML_KEY, f"<{field.xml}".encode(),
+            f"</{field.xml}>".encode())
 
 
 def _fast_spec(b: _Bound, kind: voc.Kind, ignore: bool) -> tuple[Any, ...]:
@@ -532,12 +541,14 @@ def _fast_spec(b: _Bound, kind: voc.Kind, ignore: bool) -> tuple[Any, ...]:
         elif f.kind == "enum":
             assert f.enum is not None
             code, open_tag, aux = _W_ENUM, f"<{xml}>", enum_lookup(f.enum)
-        elif f.kind == "tags":
+        elif f.kind == "tags":  # aux: what opens the list, separates two tags, closes the list
+            item_open, item_close = f"<{voc.TAG_ITEM}>", f"</{voc.TAG_ITEM}>"
             code, open_tag = _W_TAGS, ""
+            aux = tuple(s.encode() for s in (f"<{xml}>{item_open}", item_close + item_open, f"{item_close}</{xml}>"))
         elif f.kind == "answers":
-            code, open_tag, aux = _W_ANSWERS, "", _ANSWER_SPEC
+            code, open_tag, aux = _W_ANSWERS, "", (_ANSWER_SPEC, tuple(m.encode() for m in _answer_markup(f)))
         elif f.kind == "custom":
-            code, open_tag, aux = _W_CUSTOM, "", _custom_spec(kind, ignore)
+            code, open_tag, aux = _W_CUSTOM, "", _custom_spec(f, kind, ignore)
         else:
             code, open_tag = _W_STR, f"<{xml}>"
         max_length = TAG_MAX_LENGTH if f.kind == "tags" else -1 if f.max_length is None else f.max_length
