@@ -18,11 +18,11 @@ demo: $(STAMP)
 	$(BIN)/cuepipe demo
 
 test: $(STAMP)
-	$(BIN)/ruff check cuepipe tests benchmarks
+	$(BIN)/ruff check cuepipe tests benchmarks hatch_build.py
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check cuepipe tests benchmarks
+	$(BIN)/ruff check cuepipe tests benchmarks hatch_build.py
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run $(if $(FULL),--full,)
