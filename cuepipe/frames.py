@@ -53,7 +53,8 @@ def empty_frame() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series([], dtype=d) for c, d in DTYPES.items()})
 
 
-_ARROW_TYPES = {"string": pa.string(), "Int64": pa.int64(), "Float64": pa.float64()}
+# large_string: pandas' ArrowStringArray converts any other string type to it (a copy of all the text)
+_ARROW_TYPES = {"string": pa.large_string(), "Int64": pa.int64(), "Float64": pa.float64()}
 
 
 def _to_arrow(column: str, values: np.ndarray) -> Any:
@@ -70,7 +71,7 @@ def _from_arrow(column: str, chunks: list[Any]) -> Any:
     if dtype == "object":
         return np.concatenate(chunks) if len(chunks) != 1 else chunks[0]
     if dtype == "string":
-        return pd.arrays.ArrowStringArray(pa.chunked_array(chunks, type=pa.string()))
+        return pd.arrays.ArrowStringArray(pa.chunked_array(chunks, type=pa.large_string()))
     combined = pa.concat_arrays(chunks) if len(chunks) != 1 else chunks[0]
     # copies: Arrow buffers are read-only, and users edit their frames (df.loc[i, "startTime"] = ...)
     mask = np.array(combined.is_null().to_numpy(zero_copy_only=False), dtype=bool)

@@ -19,7 +19,7 @@ from cpython.bytes cimport PyBytes_FromStringAndSize
 from cpython.dict cimport PyDict_GetItem
 from cpython.object cimport PyObject
 from cpython.unicode cimport PyUnicode_AsUTF8AndSize
-from libc.stdint cimport int32_t, int64_t, uint8_t
+from libc.stdint cimport int64_t, uint8_t
 from libc.stdlib cimport free, realloc
 from libc.string cimport memcpy, strcmp, strlen
 
@@ -67,7 +67,7 @@ cdef class Run:
     cdef char* data[MAXCOLS]
     cdef Py_ssize_t dlen[MAXCOLS]
     cdef Py_ssize_t dcap[MAXCOLS]
-    cdef int32_t* offs[MAXCOLS]
+    cdef int64_t* offs[MAXCOLS]  # large_string offsets: what pandas' ArrowStringArray keeps
     cdef int64_t* ints[MAXCOLS]
     cdef double* floats[MAXCOLS]
     cdef uint8_t* valid[MAXCOLS]
@@ -125,10 +125,10 @@ cdef class Run:
                 raise MemoryError()
             self.valid[i] = <uint8_t*>p
             if k == C_STR:
-                p = realloc(self.offs[i], (cap + 1) * sizeof(int32_t))
+                p = realloc(self.offs[i], (cap + 1) * sizeof(int64_t))
                 if p is NULL:
                     raise MemoryError()
-                self.offs[i] = <int32_t*>p
+                self.offs[i] = <int64_t*>p
                 if self.cap == 0:
                     self.offs[i][0] = 0
             elif k == C_INT:
@@ -150,8 +150,6 @@ cdef class Run:
         cdef void* p
         if need <= self.dcap[i]:
             return 0
-        if need > 0x7FFFFFFF:
-            raise OverflowError("more than 2 GiB of text in one column of one run")
         cap = self.dcap[i] * 2 if self.dcap[i] else 65536
         while cap < need:
             cap *= 2
@@ -205,7 +203,7 @@ cdef class Run:
             if mode == S_NULL:
                 self.valid[i][row] = 0
                 if kind == C_STR:
-                    self.offs[i][row + 1] = <int32_t>self.dlen[i]
+                    self.offs[i][row + 1] = self.dlen[i]
                 elif kind == C_INT:
                     self.ints[i][row] = 0
                 else:
@@ -230,7 +228,7 @@ cdef class Run:
                 else:
                     utf8 = PyUnicode_AsUTF8AndSize(value, &size)
                     self._put(i, utf8, size)
-                self.offs[i][row + 1] = <int32_t>self.dlen[i]
+                self.offs[i][row + 1] = self.dlen[i]
             elif kind == C_INT:
                 self.ints[i][row] = self.sint[i] if mode == S_INT else <int64_t>value
             else:
@@ -260,9 +258,9 @@ cdef class Run:
             nulls = n - int(np.count_nonzero(valid))
             bitmap = pa.py_buffer(np.packbits(valid, bitorder="little")) if nulls else None
             if kind == C_STR:
-                out.append(pa.StringArray.from_buffers(
+                out.append(pa.LargeStringArray.from_buffers(
                     n,
-                    pa.py_buffer(PyBytes_FromStringAndSize(<char*>self.offs[i], (n + 1) * sizeof(int32_t))),
+                    pa.py_buffer(PyBytes_FromStringAndSize(<char*>self.offs[i], (n + 1) * sizeof(int64_t))),
                     pa.py_buffer(PyBytes_FromStringAndSize(self.data[i], self.dlen[i])),
                     bitmap, nulls))
             elif kind == C_INT:
