@@ -492,8 +492,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--full", action="store_true", help="also N=1,000,000")
     p.add_argument("--sizes", help="comma-separated sizes (overrides --full), e.g. 10000,100000")
     p.add_argument("--repeat", type=int, default=3, help="runs per case, best reported (default 3)")
-    p.add_argument("--repeat-budget", type=float, default=10.0,
-                   help="stop repeating a case once its runs add up to this many seconds (default 10)")
+    p.add_argument("--repeat-budget", type=float, default=None,
+                   help="stop repeating a case once its runs add up to this many seconds (default 10; with "
+                        "--full 30, so that the 1M cases get more than one run on a noisy machine)")
     p.add_argument("--case-budget", type=float, default=None,
                    help="skip a peer predicted to take longer than this at a size (default 40 s; with --full "
                         "300 s, so that the 1M targets against pandas are measured)")
@@ -509,6 +510,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.size_list = list(FULL_SIZES if args.full else DEFAULT_SIZES)
     if args.repeat < 1:
         p.error("--repeat must be at least 1")
+    if args.repeat_budget is None:
+        args.repeat_budget = 30.0 if args.full else 10.0
     if args.case_budget is None:
         args.case_budget = 300.0 if args.full else 40.0
     if args.out is None:
