@@ -49,7 +49,7 @@ def outcome(fn, source):
         return ("error", str(exc), exc.line, exc.record, exc.element)
 
 
-def assert_same(source, *, small_blocks: pytest.MonkeyPatch | None = None):
+def assert_same(source):
     slow = outcome(slow_frame, source)
     fast = outcome(cuepipe.read_xml, source)
     if isinstance(slow, tuple) or isinstance(fast, tuple):
