@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: venv demo test lint bench clean
+.PHONY: venv demo test lint format bench clean
 
 $(STAMP): pyproject.toml hatch_build.py cuepipe/xml/_speedups.pyx
 	$(PYTHON) -m venv $(VENV)
@@ -19,10 +19,16 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check cuepipe tests benchmarks hatch_build.py
+	$(BIN)/ruff format --check cuepipe tests benchmarks hatch_build.py
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check cuepipe tests benchmarks hatch_build.py
+	$(BIN)/ruff format --check cuepipe tests benchmarks hatch_build.py
+
+format: $(STAMP)
+	$(BIN)/ruff format cuepipe tests benchmarks hatch_build.py
+	$(BIN)/ruff check --fix cuepipe tests benchmarks hatch_build.py
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run $(if $(FULL),--full,)

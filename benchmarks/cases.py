@@ -31,8 +31,13 @@ Files = dict[str, Any]
 
 CHUNKSIZE = 50_000
 SCENE_TAGS = (
-    "scene-annotation", "scene-ad-cue-point", "scene-code-cue-point", "scene-thumb-cue-point",
-    "scene-question-cue-point", "scene-answer-cue-point", "scene-session-cue-point",
+    "scene-annotation",
+    "scene-ad-cue-point",
+    "scene-code-cue-point",
+    "scene-thumb-cue-point",
+    "scene-question-cue-point",
+    "scene-answer-cue-point",
+    "scene-session-cue-point",
 )
 
 #: What pandas.read_xml loses on a serve document (checked on the generated data).
@@ -190,8 +195,7 @@ def _setup_pandas_write(files: Files, workdir: Path) -> tuple[Any, Path]:
 
     df = pd.read_pickle(files["frame"])
     for c in ("optionalAnswers", "customData"):
-        df[c] = pd.array([None if v is None else _json.dumps(v, ensure_ascii=False) for v in df[c]],
-                         dtype="string")
+        df[c] = pd.array([None if v is None else _json.dumps(v, ensure_ascii=False) for v in df[c]], dtype="string")
     return df, workdir / "write-pandas.xml"
 
 
@@ -329,41 +333,141 @@ def _one(_: Any) -> int:
 
 
 CASES: tuple[Case, ...] = (
-    Case("read.cuepipe", ("read",), "cuepipe.read_xml -> DataFrame", "subject",
-         _setup_cuepipe_read, _run_cuepipe_read),
-    Case("read.pandas", ("read",), "pandas.read_xml (lxml)", "peer", _setup_pandas_read, _run_pandas_read,
-         note="flattens: loses type, tags, answers, customData, empty strings; floats for enums"),
-    Case("read.xmlschema", ("read",), "xmlschema.to_dict", "peer", _setup_xmlschema_read, _run_xmlschema_read,
-         count=_count_xmlschema, note="nested dicts, not a DataFrame; schema compiled before timing"),
-    Case("read.parse", ("read",), "lxml etree.parse (floor)", "floor", _setup_lxml, _run_parse,
-         note="whole tree, no conversion"),
-    Case("read.iterparse", ("read", "chunked"), "lxml iterparse+clear (streaming floor)", "floor",
-         _setup_lxml, _run_iterparse, count=int, note="no conversion"),
-    Case("chunked.cuepipe", ("chunked",), f"cuepipe.read_xml(chunksize={CHUNKSIZE:,})", "subject",
-         _setup_cuepipe_read, _run_cuepipe_chunked, count=int),
-    Case("write.cuepipe", ("write",), "cuepipe.write_xml(df, kind=ingest)", "subject",
-         _setup_cuepipe_write, _run_cuepipe_write, count=int),
-    Case("write.pandas", ("write",), "DataFrame.to_xml (lxml)", "peer", _setup_pandas_write,
-         _run_pandas_write, count=int,
-         note="nested cells pre-serialized to JSON; flat <data><row>, not Kaltura XML"),
-    Case("write.xmlfile", ("write",), "lxml xmlfile, same elements (floor)", "floor", _setup_xmlfile,
-         _run_xmlfile, count=int, note="values pre-formatted outside the timed region"),
-    Case("validate.cuepipe", ("validate",), "cuepipe.validate(kind=ingest)", "subject",
-         _setup_cuepipe_validate, _run_cuepipe_validate, count=int),
-    Case("validate.lxml", ("validate",), "lxml parse + XMLSchema.validate", "floor", _setup_lxml_validate,
-         _run_lxml_parse_validate, count=int,
-         note="lxml's own validation of the file (the target's reference)"),
-    Case("validate.lxml_only", ("validate",), "lxml XMLSchema.validate only", "floor",
-         _setup_lxml_validate_only, _run_lxml_validate_only, count=int, note="tree parsed before timing"),
-    Case("validate.lxml_stream", ("validate",), "lxml iterparse(schema=) streaming", "floor",
-         _setup_lxml_validate, _run_lxml_iterparse_schema, count=int, note="no error reporting pass"),
-    Case("validate.xmlschema", ("validate",), "xmlschema is_valid(lazy=2)", "peer", _setup_xmlschema_validate,
-         _run_xmlschema_validate, count=_one, note="lazy=True is broken here, see notes"),
+    Case("read.cuepipe", ("read",), "cuepipe.read_xml -> DataFrame", "subject", _setup_cuepipe_read, _run_cuepipe_read),
+    Case(
+        "read.pandas",
+        ("read",),
+        "pandas.read_xml (lxml)",
+        "peer",
+        _setup_pandas_read,
+        _run_pandas_read,
+        note="flattens: loses type, tags, answers, customData, empty strings; floats for enums",
+    ),
+    Case(
+        "read.xmlschema",
+        ("read",),
+        "xmlschema.to_dict",
+        "peer",
+        _setup_xmlschema_read,
+        _run_xmlschema_read,
+        count=_count_xmlschema,
+        note="nested dicts, not a DataFrame; schema compiled before timing",
+    ),
+    Case(
+        "read.parse",
+        ("read",),
+        "lxml etree.parse (floor)",
+        "floor",
+        _setup_lxml,
+        _run_parse,
+        note="whole tree, no conversion",
+    ),
+    Case(
+        "read.iterparse",
+        ("read", "chunked"),
+        "lxml iterparse+clear (streaming floor)",
+        "floor",
+        _setup_lxml,
+        _run_iterparse,
+        count=int,
+        note="no conversion",
+    ),
+    Case(
+        "chunked.cuepipe",
+        ("chunked",),
+        f"cuepipe.read_xml(chunksize={CHUNKSIZE:,})",
+        "subject",
+        _setup_cuepipe_read,
+        _run_cuepipe_chunked,
+        count=int,
+    ),
+    Case(
+        "write.cuepipe",
+        ("write",),
+        "cuepipe.write_xml(df, kind=ingest)",
+        "subject",
+        _setup_cuepipe_write,
+        _run_cuepipe_write,
+        count=int,
+    ),
+    Case(
+        "write.pandas",
+        ("write",),
+        "DataFrame.to_xml (lxml)",
+        "peer",
+        _setup_pandas_write,
+        _run_pandas_write,
+        count=int,
+        note="nested cells pre-serialized to JSON; flat <data><row>, not Kaltura XML",
+    ),
+    Case(
+        "write.xmlfile",
+        ("write",),
+        "lxml xmlfile, same elements (floor)",
+        "floor",
+        _setup_xmlfile,
+        _run_xmlfile,
+        count=int,
+        note="values pre-formatted outside the timed region",
+    ),
+    Case(
+        "validate.cuepipe",
+        ("validate",),
+        "cuepipe.validate(kind=ingest)",
+        "subject",
+        _setup_cuepipe_validate,
+        _run_cuepipe_validate,
+        count=int,
+    ),
+    Case(
+        "validate.lxml",
+        ("validate",),
+        "lxml parse + XMLSchema.validate",
+        "floor",
+        _setup_lxml_validate,
+        _run_lxml_parse_validate,
+        count=int,
+        note="lxml's own validation of the file (the target's reference)",
+    ),
+    Case(
+        "validate.lxml_only",
+        ("validate",),
+        "lxml XMLSchema.validate only",
+        "floor",
+        _setup_lxml_validate_only,
+        _run_lxml_validate_only,
+        count=int,
+        note="tree parsed before timing",
+    ),
+    Case(
+        "validate.lxml_stream",
+        ("validate",),
+        "lxml iterparse(schema=) streaming",
+        "floor",
+        _setup_lxml_validate,
+        _run_lxml_iterparse_schema,
+        count=int,
+        note="no error reporting pass",
+    ),
+    Case(
+        "validate.xmlschema",
+        ("validate",),
+        "xmlschema is_valid(lazy=2)",
+        "peer",
+        _setup_xmlschema_validate,
+        _run_xmlschema_validate,
+        count=_one,
+        note="lazy=True is broken here, see notes",
+    ),
 )
 BY_ID: dict[str, Case] = {c.id: c for c in CASES}
 GROUPS: tuple[str, ...] = ("read", "chunked", "write", "validate")
-SUBJECT: dict[str, str] = {"read": "read.cuepipe", "chunked": "chunked.cuepipe", "write": "write.cuepipe",
-                           "validate": "validate.cuepipe"}
+SUBJECT: dict[str, str] = {
+    "read": "read.cuepipe",
+    "chunked": "chunked.cuepipe",
+    "write": "write.cuepipe",
+    "validate": "validate.cuepipe",
+}
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -54,7 +54,7 @@ def ensure_files(files: int, n: int, seed: int, data_dir: Path) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     records = [ingest_view(r, i) for i, r in enumerate(generate(files * n, seed))]
     for i, path in enumerate(paths):
-        cuepipe.write_xml(records[i * n:(i + 1) * n], path)
+        cuepipe.write_xml(records[i * n : (i + 1) * n], path)
     print(f"generated {files} files x {n:,} cue points in {time.perf_counter() - t0:.1f}s -> {folder}")
     return paths
 
@@ -91,8 +91,9 @@ class Runner:
         others = None if busy0 is None or busy1 is None else max(0.0, busy1 - busy0 - used)
         return {"wall": wall, "cpu": used, "others_cpu": others}
 
-    def compare(self, variants: dict[str, tuple[Callable[[], Any], Callable[[], float], Callable[[], None]]]
-                ) -> dict[str, Any]:
+    def compare(
+        self, variants: dict[str, tuple[Callable[[], Any], Callable[[], float], Callable[[], None]]]
+    ) -> dict[str, Any]:
         runs: dict[str, list[dict[str, float]]] = {name: [] for name in variants}
         for _ in range(self.repeat):
             for name, (fn, cpu, reset) in variants.items():
@@ -100,9 +101,13 @@ class Runner:
         out: dict[str, Any] = {}
         for name, rs in runs.items():
             best = min(rs, key=lambda r: r["wall"])
-            out[name] = {"best": best["wall"], "median": statistics.median(r["wall"] for r in rs),
-                         "runs": [r["wall"] for r in rs], "cpu_best": best["cpu"],
-                         "others_cpu_best": best["others_cpu"]}
+            out[name] = {
+                "best": best["wall"],
+                "median": statistics.median(r["wall"] for r in rs),
+                "runs": [r["wall"] for r in rs],
+                "cpu_best": best["cpu"],
+                "others_cpu_best": best["others_cpu"],
+            }
         out["speedup"] = out["single"]["best"] / out["dask"]["best"]
         return out
 
@@ -140,11 +145,19 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     print(f"{args.files} files x {args.n:,} cue points ({size_mb:.0f} MB)")
     try:
         cluster_start = time.perf_counter()
-        with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                          silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+        with (
+            LocalCluster(
+                n_workers=args.workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                silence_logs=logging.ERROR,
+            ) as cluster,
+            Client(cluster) as client,
+        ):
             # warm-up: every worker imports cuepipe and runs the reader once (idle workers use no CPU
             # while the single-process variant runs)
-            cdask.read_xml(names[:args.workers]).compute()
+            cdask.read_xml(names[: args.workers]).compute()
             startup = time.perf_counter() - cluster_start
             print(f"LocalCluster of {args.workers} worker processes ready in {startup:.1f}s")
 
@@ -167,11 +180,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             # The Client is the default scheduler while it is open. read and convert run before the
             # persist below: persisted partitions have the same keys, and the scheduler would hand
             # them out instead of reading the files again.
-            results["read"] = runner.compare({"single": (single_read, time.process_time, nothing),
-                                              "dask": (dask_read, cluster_cpu, nothing)})
+            results["read"] = runner.compare(
+                {"single": (single_read, time.process_time, nothing), "dask": (dask_read, cluster_cpu, nothing)}
+            )
             print(f"read: {results['read']['speedup']:.2f}x")
-            results["convert"] = runner.compare({"single": (single_convert, time.process_time, clean(single_out)),
-                                                 "dask": (dask_convert, cluster_cpu, clean(dask_out))})
+            results["convert"] = runner.compare(
+                {
+                    "single": (single_convert, time.process_time, clean(single_out)),
+                    "dask": (dask_convert, cluster_cpu, clean(dask_out)),
+                }
+            )
             print(f"convert: {results['convert']['speedup']:.2f}x")
 
             frames = [cuepipe.read_xml(p) for p in paths]
@@ -185,21 +203,34 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             def dask_write() -> None:
                 cdask.write_xml(persisted, dask_out)
 
-            results["write"] = runner.compare({"single": (single_write, time.process_time, clean(single_out)),
-                                               "dask": (dask_write, cluster_cpu, clean(dask_out))})
+            results["write"] = runner.compare(
+                {
+                    "single": (single_write, time.process_time, clean(single_out)),
+                    "dask": (dask_write, cluster_cpu, clean(dask_out)),
+                }
+            )
             print(f"write: {results['write']['speedup']:.2f}x")
-            same = all((single_out / f"part-{i:05d}.xml").read_bytes() == (dask_out / f"part-{i:05d}.xml").read_bytes()
-                       for i in range(args.files))
+            same = all(
+                (single_out / f"part-{i:05d}.xml").read_bytes() == (dask_out / f"part-{i:05d}.xml").read_bytes()
+                for i in range(args.files)
+            )
     finally:
         shutil.rmtree(work, ignore_errors=True)
     machine["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
     return {
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "command": "python -m benchmarks.dask_bench " + " ".join(sys.argv[1:]),
-        "files": args.files, "n_per_file": args.n, "seed": args.seed, "workers": args.workers,
-        "repeat": args.repeat, "input_mb": round(size_mb, 1), "cluster_startup_s": round(startup, 2),
-        "outputs_identical": same, "total_s": round(time.perf_counter() - started, 1),
-        "machine": machine, "results": {k: results[k] for k in ("read", "write", "convert")},
+        "files": args.files,
+        "n_per_file": args.n,
+        "seed": args.seed,
+        "workers": args.workers,
+        "repeat": args.repeat,
+        "input_mb": round(size_mb, 1),
+        "cluster_startup_s": round(startup, 2),
+        "outputs_identical": same,
+        "total_s": round(time.perf_counter() - started, 1),
+        "machine": machine,
+        "results": {k: results[k] for k in ("read", "write", "convert")},
     }
 
 
@@ -245,9 +276,11 @@ def markdown(res: dict[str, Any]) -> str:
 
     for name, case in res["results"].items():
         s, d = case["single"], case["dask"]
-        lines.append(f"| {name} | {CASES[name]} | {s['best']:.2f} ({s['median']:.2f}) | {d['best']:.2f} "
-                     f"({d['median']:.2f}) | **{case['speedup']:.2f}x** | {s['cpu_best']:.1f} / {d['cpu_best']:.1f} "
-                     f"| {num(s['others_cpu_best'])} / {num(d['others_cpu_best'])} |")
+        lines.append(
+            f"| {name} | {CASES[name]} | {s['best']:.2f} ({s['median']:.2f}) | {d['best']:.2f} "
+            f"({d['median']:.2f}) | **{case['speedup']:.2f}x** | {s['cpu_best']:.1f} / {d['cpu_best']:.1f} "
+            f"| {num(s['others_cpu_best'])} / {num(d['others_cpu_best'])} |"
+        )
     lines += [
         "",
         "Notes: `read` includes sending every partition back to this process and concatenating it there, "

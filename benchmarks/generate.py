@@ -48,7 +48,7 @@ SNIPPETS: tuple[str, ...] = (
     "שלום עולם, זהו טקסט מימין לשמאל",
     "مرحبا بالعالم، هذا نص عربي",
     "Tom & Jerry <b>not a tag</b> \"double\" and 'single' quotes",
-    "if (a < b && c > d) { return \"x\"; }",
+    'if (a < b && c > d) { return "x"; }',
     "Ελληνικά κείμενα και σύμβολα ±∞",
     "Русский текст с ё и й",
     "Q&A: what's <next>?",
@@ -60,15 +60,52 @@ SNIPPETS: tuple[str, ...] = (
     "Slide: quarterly figures (Q3) — 12% ↑",
 )
 SHORT: tuple[str, ...] = (
-    "Intro", "Chapter 1", "Résumé", "第二章", "🎯 Goal", "פרק ג", "Q&A", "<Summary>", "\"Quoted\"",
-    "Wrap-up", "Demo time", "Español: sección", "Øresund", "Agenda", "Conclusión",
+    "Intro",
+    "Chapter 1",
+    "Résumé",
+    "第二章",
+    "🎯 Goal",
+    "פרק ג",
+    "Q&A",
+    "<Summary>",
+    '"Quoted"',
+    "Wrap-up",
+    "Demo time",
+    "Español: sección",
+    "Øresund",
+    "Agenda",
+    "Conclusión",
 )
 TAGS: tuple[str, ...] = (
-    "intro", "chapter", "slide", "música", "日本", "中文", "emoji🎬", "R&D", "x<y", "a>b", "\"q\"",
-    "it's", "עברית", "عربي", "keynote", "quiz", "ad-break", "summary", "lecture", "naïve",
+    "intro",
+    "chapter",
+    "slide",
+    "música",
+    "日本",
+    "中文",
+    "emoji🎬",
+    "R&D",
+    "x<y",
+    "a>b",
+    '"q"',
+    "it's",
+    "עברית",
+    "عربي",
+    "keynote",
+    "quiz",
+    "ad-break",
+    "summary",
+    "lecture",
+    "naïve",
 )
 USERS: tuple[str, ...] = (
-    "admin", "jane.doe@example.com", "José Álvarez", "李雷", "partner_1001", "ops&qa", "عمر",
+    "admin",
+    "jane.doe@example.com",
+    "José Álvarez",
+    "李雷",
+    "partner_1001",
+    "ops&qa",
+    "عمر",
 )
 URLS: tuple[str, ...] = (
     "https://ads.example.com/vast.xml?slot=pre&cb=1",
@@ -78,12 +115,28 @@ URLS: tuple[str, ...] = (
 
 # Relative frequency of each record shape in random position (after the coverage prefix).
 _SHAPES: tuple[tuple[str, int], ...] = (
-    ("chapter", 12), ("note", 14), ("child", 14), ("ad", 10), ("code", 10), ("thumb", 14),
-    ("question", 8), ("answer", 12), ("session", 6),
+    ("chapter", 12),
+    ("note", 14),
+    ("child", 14),
+    ("ad", 10),
+    ("code", 10),
+    ("thumb", 14),
+    ("question", 8),
+    ("answer", 12),
+    ("session", 6),
 )
 # Every shape, in an order that lets children find their parents: the start of every data set.
 _COVERAGE: tuple[str, ...] = (
-    "chapter+", "child-last", "chapter-", "child-last", "note", "ad", "code", "thumb", "question", "answer",
+    "chapter+",
+    "child-last",
+    "chapter-",
+    "child-last",
+    "note",
+    "ad",
+    "code",
+    "thumb",
+    "question",
+    "answer",
     "session",
 )
 
@@ -141,14 +194,16 @@ class _Gen:
         items = []
         for _ in range(rng.choice((1, 1, 1, 2))):
             note = escape(self.text(120, (1, 2)))
-            items.append({
-                "metadataId": rng.randint(1, 2**31 - 1),
-                "metadataVersion": rng.randint(1, 9),
-                "metadataProfileId": METADATA_PROFILE_ID,
-                "metadataProfileVersion": 3,
-                "metadataProfileName": "Cue notes & ratings",
-                "xml": f"<metadata><Note>{note}</Note><Rating>{rng.randint(1, 5)}</Rating></metadata>",
-            })
+            items.append(
+                {
+                    "metadataId": rng.randint(1, 2**31 - 1),
+                    "metadataVersion": rng.randint(1, 9),
+                    "metadataProfileId": METADATA_PROFILE_ID,
+                    "metadataProfileVersion": 3,
+                    "metadataProfileName": "Cue notes & ratings",
+                    "xml": f"<metadata><Note>{note}</Note><Rating>{rng.randint(1, 5)}</Rating></metadata>",
+                }
+            )
         return items
 
     # -- records --------------------------------------------------------------------------------
@@ -195,29 +250,51 @@ class _Gen:
             custom = True
         elif shape == "ad":
             start, end = self.times(rng.random() < 0.7)
-            rec.update(cuePointType=T.AD, startTime=start, endTime=end, title=self.text(250, (1, 1)),
-                       sourceUrl=rng.choice(URLS), adType=rng.choice("12"), protocolType=rng.choice("0123"))
+            rec.update(
+                cuePointType=T.AD,
+                startTime=start,
+                endTime=end,
+                title=self.text(250, (1, 1)),
+                sourceUrl=rng.choice(URLS),
+                adType=rng.choice("12"),
+                protocolType=rng.choice("0123"),
+            )
             custom = True
         elif shape == "code":
             start, end = self.times(rng.random() < 0.5)
-            rec.update(cuePointType=T.CODE, startTime=start, endTime=end,
-                       code=f"trigger_{rng.randint(1, 50)}&mode=<{rng.choice(('a', 'b'))}>",
-                       description=self.text() if rng.random() < 0.7 else "")
+            rec.update(
+                cuePointType=T.CODE,
+                startTime=start,
+                endTime=end,
+                code=f"trigger_{rng.randint(1, 50)}&mode=<{rng.choice(('a', 'b'))}>",
+                description=self.text() if rng.random() < 0.7 else "",
+            )
             custom = True
         elif shape == "thumb":
             start, _ = self.times(False)
-            rec.update(cuePointType=T.THUMB, startTime=start, title=self.short(), description=self.text(),
-                       subType=rng.choice((1, 2)))
+            rec.update(
+                cuePointType=T.THUMB,
+                startTime=start,
+                title=self.short(),
+                description=self.text(),
+                subType=rng.choice((1, 2)),
+            )
             custom = True
         elif shape == "question":
             start, _ = self.times(False)
             keys = [str(k) for k in range(1, rng.randint(2, 4) + 1)]
             correct = rng.choice(keys)
             rec.update(
-                cuePointType=T.QUIZ_QUESTION, startTime=start, question=self.text(None, (1, 2)) + "?",
+                cuePointType=T.QUIZ_QUESTION,
+                startTime=start,
+                question=self.text(None, (1, 2)) + "?",
                 optionalAnswers=[
-                    {"key": k, "text": self.short(), "weight": rng.choice((1.0, 0.5, 2.0)),
-                     "isCorrect": int(k == correct)}
+                    {
+                        "key": k,
+                        "text": self.short(),
+                        "weight": rng.choice((1.0, 0.5, 2.0)),
+                        "isCorrect": int(k == correct),
+                    }
                     for k in keys
                 ],
             )
@@ -229,8 +306,13 @@ class _Gen:
         elif shape == "answer":
             question_id, keys = rng.choice(self.questions)
             start, _ = self.times(False)
-            rec.update(cuePointType=T.QUIZ_ANSWER, startTime=start, answerKey=rng.choice(keys),
-                       quizUserEntryId="1_qu" + _base36(rng.randrange(36**6), 6), parentId=question_id)
+            rec.update(
+                cuePointType=T.QUIZ_ANSWER,
+                startTime=start,
+                answerKey=rng.choice(keys),
+                quizUserEntryId="1_qu" + _base36(rng.randrange(36**6), 6),
+                parentId=question_id,
+            )
         elif shape == "session":
             start, end = self.times(True)
             rec.update(cuePointType=T.SESSION, startTime=start, endTime=end, name=self.short())
@@ -274,8 +356,7 @@ _CUSTOM_KEYS: dict[voc.Kind, frozenset[str]] = {
     for kind in voc.KINDS
 }
 _INGEST_COLUMNS: dict[str, frozenset[str]] = {
-    t.api_type.value: frozenset(f.column for f in t.fields_for("ingest")) | {"cuePointType"}
-    for t in voc.XML_TYPES
+    t.api_type.value: frozenset(f.column for f in t.fields_for("ingest")) | {"cuePointType"} for t in voc.XML_TYPES
 }
 
 
@@ -309,18 +390,21 @@ class DataFiles:
     frame: Path
 
     def as_dict(self) -> dict[str, Any]:
-        return {"n": self.n, "seed": self.seed, "ingest_xml": str(self.ingest_xml),
-                "serve_xml": str(self.serve_xml), "frame": str(self.frame)}
+        return {
+            "n": self.n,
+            "seed": self.seed,
+            "ingest_xml": str(self.ingest_xml),
+            "serve_xml": str(self.serve_xml),
+            "frame": str(self.frame),
+        }
 
 
 def data_files(n: int, seed: int = DEFAULT_SEED, data_dir: Path | str = DATA_DIR) -> DataFiles:
     stem = Path(data_dir) / f"cues-{n}-seed{seed}-v{GENERATOR_VERSION}"
-    return DataFiles(n, seed, Path(f"{stem}.ingest.xml"), Path(f"{stem}.serve.xml"),
-                     Path(f"{stem}.frame.pkl"))
+    return DataFiles(n, seed, Path(f"{stem}.ingest.xml"), Path(f"{stem}.serve.xml"), Path(f"{stem}.frame.pkl"))
 
 
-def ensure_data(n: int, seed: int = DEFAULT_SEED, data_dir: Path | str = DATA_DIR,
-                verbose: bool = False) -> DataFiles:
+def ensure_data(n: int, seed: int = DEFAULT_SEED, data_dir: Path | str = DATA_DIR, verbose: bool = False) -> DataFiles:
     """Build the cached inputs for (n, seed) if any is missing; return their paths."""
     files = data_files(n, seed, data_dir)
     if files.ingest_xml.is_file() and files.serve_xml.is_file() and files.frame.is_file():

@@ -74,8 +74,7 @@ def records(entry: str, n: int) -> list[dict[str, Any]]:
         if i % 2:
             out.append({"cuePointType": "codeCuePoint.Code", "code": f"c{i}", **common})
         else:
-            out.append({"cuePointType": "annotation.Annotation", "endTime": i * 1000 + 400, "text": f"t{i}",
-                        **common})
+            out.append({"cuePointType": "annotation.Annotation", "endTime": i * 1000 + 400, "text": f"t{i}", **common})
     return out
 
 
@@ -85,8 +84,9 @@ async def _load(url: str, entries: list[str], per_task: int, chunk_size: int, jo
     async with AsyncClient(url, partner_id=PARTNER, admin_secret=ADMIN, limits=limits, timeout=120) as api:
 
         async def push(entry: str) -> int:
-            result = await api.push(records(entry, per_task), chunk_size=chunk_size,
-                                    journal=os.path.join(journal_dir, f"{entry}.sqlite"))
+            result = await api.push(
+                records(entry, per_task), chunk_size=chunk_size, journal=os.path.join(journal_dir, f"{entry}.sqlite")
+            )
             return int(result["action"].eq("created").sum())
 
         started = time.perf_counter()
@@ -109,26 +109,38 @@ async def _load(url: str, entries: list[str], per_task: int, chunk_size: int, jo
             got = list(frame["systemName"])
             missing += len(want - set(got)) + (len(got) - len(set(got)))
         still_answering = await api.count({"entryIdEqual": entries[0]}) == per_task
-    return {"pushed": sum(r for r in pushed if isinstance(r, int)), "push_seconds": push_seconds,
-            "pulled_ms": sum(len(f) for f in ok_frames[:len(entries)]),
-            "pulled_tenths": sum(len(f) for f in ok_frames[len(entries):]),
-            "pull_seconds": pull_seconds, "missing": missing, "still_answering": still_answering, "errors": errors}
+    return {
+        "pushed": sum(r for r in pushed if isinstance(r, int)),
+        "push_seconds": push_seconds,
+        "pulled_ms": sum(len(f) for f in ok_frames[: len(entries)]),
+        "pulled_tenths": sum(len(f) for f in ok_frames[len(entries) :]),
+        "pull_seconds": pull_seconds,
+        "missing": missing,
+        "still_answering": still_answering,
+        "errors": errors,
+    }
 
 
 def run_load(tasks: int = 20, per_task: int = 300, chunk_size: int = 100) -> LoadResult:
     """Run the load once (see the module docstring); the emulator is stopped afterwards."""
     entries = [f"0_load{i:03d}" for i in range(tasks)]
-    with tempfile.TemporaryDirectory() as journals, \
-            EmulatorServer(partner_id=PARTNER, admin_secret=ADMIN, entries=entries) as srv:
+    with (
+        tempfile.TemporaryDirectory() as journals,
+        EmulatorServer(partner_id=PARTNER, admin_secret=ADMIN, entries=entries) as srv,
+    ):
         numbers = asyncio.run(_load(srv.url, entries, per_task, chunk_size, journals))
         store = srv.app.state.emulator.store
         dup_rows = store.query(
-            'SELECT COUNT(*) AS n FROM (SELECT 1 FROM cue_points WHERE status != ? '
-            'GROUP BY "entryId", "systemName" HAVING COUNT(*) > 1)', [int(voc.CuePointStatus.DELETED)])
+            "SELECT COUNT(*) AS n FROM (SELECT 1 FROM cue_points WHERE status != ? "
+            'GROUP BY "entryId", "systemName" HAVING COUNT(*) > 1)',
+            [int(voc.CuePointStatus.DELETED)],
+        )
         total = store.query("SELECT COUNT(*) AS n FROM cue_points")[0]["n"]
         with httpx.Client() as http:  # a plain request after the storm: the server is still there
-            answer = http.post(srv.url + "/api_v3/service/session/action/start",
-                               data={"secret": ADMIN, "partnerId": PARTNER, "type": 2, "format": 1})
+            answer = http.post(
+                srv.url + "/api_v3/service/session/action/start",
+                data={"secret": ADMIN, "partnerId": PARTNER, "type": 2, "format": 1},
+            )
         numbers["still_answering"] = numbers["still_answering"] and answer.status_code == 200
         numbers["missing"] += tasks * per_task - total
     return LoadResult(tasks=tasks, per_task=per_task, chunk_size=chunk_size, duplicates=dup_rows[0]["n"], **numbers)

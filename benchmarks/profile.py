@@ -40,8 +40,9 @@ def hotspots(root: Any, top: int = 15) -> list[tuple[str, float, float]]:
     return [(name, secs, 100 * secs / total) for name, secs in ranked]
 
 
-def profile(group: str, n: int, seed: int = DEFAULT_SEED, data_dir: Path = DATA_DIR,
-            out_dir: Path = RESULTS_DIR) -> Path:
+def profile(
+    group: str, n: int, seed: int = DEFAULT_SEED, data_dir: Path = DATA_DIR, out_dir: Path = RESULTS_DIR
+) -> Path:
     """Profile the cuepipe case of ``group`` at size ``n``; return the path of the saved report."""
     from pyinstrument import Profiler
 
@@ -49,8 +50,7 @@ def profile(group: str, n: int, seed: int = DEFAULT_SEED, data_dir: Path = DATA_
 
     case = C.BY_ID[C.SUBJECT[group]]
     data = ensure_data(n, seed, data_dir, verbose=True)
-    files = data.as_dict() | {"ingest_xsd": str(schema_path("ingest")),
-                              "serve_xsd": str(schema_path("serve"))}
+    files = data.as_dict() | {"ingest_xsd": str(schema_path("ingest")), "serve_xsd": str(schema_path("serve"))}
     with tempfile.TemporaryDirectory(prefix="profile-", dir=data_dir) as tmp:
         state = case.setup(files, Path(tmp))
         profiler = Profiler(interval=INTERVAL)

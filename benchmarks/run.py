@@ -73,17 +73,35 @@ class RatioTarget:
 
 
 RATIO_TARGETS: tuple[RatioTarget, ...] = (
-    RatioTarget("read_vs_pandas", "read >= 4x faster than pandas.read_xml", "read.cuepipe", "read.pandas",
-                0.25, faster=True),
+    RatioTarget(
+        "read_vs_pandas", "read >= 4x faster than pandas.read_xml", "read.cuepipe", "read.pandas", 0.25, faster=True
+    ),
     RatioTarget("read_vs_parse", "read within 2.5x of lxml etree.parse", "read.cuepipe", "read.parse", 2.5),
-    RatioTarget("chunked_vs_iterparse", "chunked read within 1.5x of the iterparse floor", "chunked.cuepipe",
-                "read.iterparse", 1.5),
-    RatioTarget("write_vs_to_xml", "write >= 10x faster than DataFrame.to_xml", "write.cuepipe",
-                "write.pandas", 0.1, faster=True),
-    RatioTarget("write_vs_xmlfile", "write within 1.5x of the lxml xmlfile floor", "write.cuepipe",
-                "write.xmlfile", 1.5),
-    RatioTarget("validate_vs_lxml", "validate within 1.5x of lxml's own validation (parse + validate)",
-                "validate.cuepipe", "validate.lxml", 1.5),
+    RatioTarget(
+        "chunked_vs_iterparse",
+        "chunked read within 1.5x of the iterparse floor",
+        "chunked.cuepipe",
+        "read.iterparse",
+        1.5,
+    ),
+    RatioTarget(
+        "write_vs_to_xml",
+        "write >= 10x faster than DataFrame.to_xml",
+        "write.cuepipe",
+        "write.pandas",
+        0.1,
+        faster=True,
+    ),
+    RatioTarget(
+        "write_vs_xmlfile", "write within 1.5x of the lxml xmlfile floor", "write.cuepipe", "write.xmlfile", 1.5
+    ),
+    RatioTarget(
+        "validate_vs_lxml",
+        "validate within 1.5x of lxml's own validation (parse + validate)",
+        "validate.cuepipe",
+        "validate.lxml",
+        1.5,
+    ),
 )
 
 
@@ -136,8 +154,12 @@ def machine_info() -> dict[str, Any]:
         pass
     commit = None
     with contextlib.suppress(OSError, subprocess.SubprocessError):  # read-only: HEAD's commit id
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                                text=True, timeout=10).stdout.strip() or None
+        commit = (
+            subprocess.run(
+                ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=10
+            ).stdout.strip()
+            or None
+        )
     return {
         "cpu": cpu,
         "logical_cores": os.cpu_count(),
@@ -173,7 +195,7 @@ def _child(case_id: str, files: dict[str, Any], workdir: Path, timeout: float) -
         return {"error": f"timed out after {timeout:.0f}s"}
     for line in reversed(proc.stdout.splitlines()):
         if line.startswith("RESULT "):
-            return json.loads(line[len("RESULT "):])
+            return json.loads(line[len("RESULT ") :])
     tail = (proc.stderr or proc.stdout).strip().splitlines()[-6:]
     return {"error": f"exit {proc.returncode}: " + " | ".join(tail)}
 
@@ -189,17 +211,32 @@ def _predict(case_id: str, n: int, measured: dict[tuple[str, int], float]) -> tu
     return rate * n, "planning rate of the reference machine"
 
 
-def run_case(case: C.Case, n: int, files: dict[str, Any], workdir: Path, args: argparse.Namespace,
-             measured: dict[tuple[str, int], float]) -> dict[str, Any]:
+def run_case(
+    case: C.Case,
+    n: int,
+    files: dict[str, Any],
+    workdir: Path,
+    args: argparse.Namespace,
+    measured: dict[tuple[str, int], float],
+) -> dict[str, Any]:
     """Run one case up to ``args.repeat`` times in fresh processes; summarise the runs."""
-    summary: dict[str, Any] = {"case": case.id, "label": case.label, "role": case.role,
-                               "groups": list(case.groups), "note": case.note}
+    summary: dict[str, Any] = {
+        "case": case.id,
+        "label": case.label,
+        "role": case.role,
+        "groups": list(case.groups),
+        "note": case.note,
+    }
     if case.role == "peer":
         predicted, basis = _predict(case.id, n, measured)
         if predicted is not None and predicted * PREDICTION_MARGIN > args.case_budget:
-            summary.update(status="skipped", skip_reason=(
-                f"skipped at N={n:,}: predicted ~{predicted:.0f}s ({basis}; x{PREDICTION_MARGIN} margin) "
-                f"exceeds the {args.case_budget:.0f}s per-case budget (--case-budget)"))
+            summary.update(
+                status="skipped",
+                skip_reason=(
+                    f"skipped at N={n:,}: predicted ~{predicted:.0f}s ({basis}; x{PREDICTION_MARGIN} margin) "
+                    f"exceeds the {args.case_budget:.0f}s per-case budget (--case-budget)"
+                ),
+            )
             return summary
         timeout = max(120.0, 3 * args.case_budget + 60)
     else:
@@ -286,8 +323,10 @@ def ratio_targets(n: int, results: list[dict[str, Any]]) -> list[dict[str, Any]]
         s, ref = by_id.get(t.subject), by_id.get(t.reference)
         missing = [x for x, r in ((t.subject, s), (t.reference, ref)) if not r or r.get("status") != "ok"]
         if missing:
-            why = "; ".join((by_id.get(m) or {}).get("skip_reason") or (by_id.get(m) or {}).get("error")
-                            or f"{m} not run" for m in missing)
+            why = "; ".join(
+                (by_id.get(m) or {}).get("skip_reason") or (by_id.get(m) or {}).get("error") or f"{m} not run"
+                for m in missing
+            )
             row.update(status="N/A", measured=None, detail=why)
             out.append(row)
             continue
@@ -321,30 +360,44 @@ def memory_targets(by_n: dict[int, list[dict[str, Any]]]) -> list[dict[str, Any]
 
     out = []
     row: dict[str, Any] = {
-        "id": "chunked_peak_1m", "target": f"chunked read of 1M under {PEAK_LIMIT_MB:.0f} MB peak RSS",
-        "n": 1_000_000, "threshold": PEAK_LIMIT_MB, "want": f"< {PEAK_LIMIT_MB:.0f} MB",
+        "id": "chunked_peak_1m",
+        "target": f"chunked read of 1M under {PEAK_LIMIT_MB:.0f} MB peak RSS",
+        "n": 1_000_000,
+        "threshold": PEAK_LIMIT_MB,
+        "want": f"< {PEAK_LIMIT_MB:.0f} MB",
     }
     r = get(1_000_000, "chunked.cuepipe")
     if r is None:
         row.update(status="N/A", measured=None, detail=full_note)
     else:
         ok = r["peak_mb"] < PEAK_LIMIT_MB
-        detail = (f"peak {r['peak_mb']:.0f} MB (RSS before reading {r['base_mb']:.0f} MB: "
-                  "interpreter + pandas + cuepipe)")
+        detail = (
+            f"peak {r['peak_mb']:.0f} MB (RSS before reading {r['base_mb']:.0f} MB: interpreter + pandas + cuepipe)"
+        )
         if not ok:
             detail += f"; {r['peak_mb'] - PEAK_LIMIT_MB:.0f} MB ({r['peak_mb'] / PEAK_LIMIT_MB - 1:.0%}) over"
         row.update(status="PASS" if ok else "MISS", measured=f"{r['peak_mb']:.0f} MB", detail=detail)
     out.append(row)
-    flat = (("chunked.cuepipe", "peak_mb", "peak RSS"), ("validate.cuepipe", "peak_mb", "peak RSS"),
-            ("write.cuepipe", "delta_mb", "peak RSS above the loaded DataFrame"))
+    flat = (
+        ("chunked.cuepipe", "peak_mb", "peak RSS"),
+        ("validate.cuepipe", "peak_mb", "peak RSS"),
+        ("write.cuepipe", "delta_mb", "peak RSS above the loaded DataFrame"),
+    )
     for case, key, what in flat:
-        row = {"id": f"flat_{case.split('.')[0]}", "target": f"memory flat 100k -> 1M: {case} {what}",
-               "n": 1_000_000, "threshold": FLAT_GROWTH,
-               "want": f"<= {FLAT_GROWTH:.2f}x or +{FLAT_SLACK_MB:.0f} MB"}
+        row = {
+            "id": f"flat_{case.split('.')[0]}",
+            "target": f"memory flat 100k -> 1M: {case} {what}",
+            "n": 1_000_000,
+            "threshold": FLAT_GROWTH,
+            "want": f"<= {FLAT_GROWTH:.2f}x or +{FLAT_SLACK_MB:.0f} MB",
+        }
         a, b = get(100_000, case), get(1_000_000, case)
         if a is None or b is None:
-            row.update(status="N/A", measured=None,
-                       detail=full_note if b is None else "not measured: needs N=100,000 in the same run")
+            row.update(
+                status="N/A",
+                measured=None,
+                detail=full_note if b is None else "not measured: needs N=100,000 in the same run",
+            )
         else:
             x, y = a[key], b[key]
             ok = y <= x * FLAT_GROWTH or y - x <= FLAT_SLACK_MB
@@ -360,8 +413,19 @@ def memory_targets(by_n: dict[int, list[dict[str, Any]]]) -> list[dict[str, Any]
 # output
 # ---------------------------------------------------------------------------------------------------
 
-HEADERS = ("group", "case", "role", "best s", "median s", "runs", "peak MB", "Δ MB", "cuepipe/this s",
-           "cuepipe/this MB", "notes")
+HEADERS = (
+    "group",
+    "case",
+    "role",
+    "best s",
+    "median s",
+    "runs",
+    "peak MB",
+    "Δ MB",
+    "cuepipe/this s",
+    "cuepipe/this MB",
+    "notes",
+)
 TARGET_HEADERS = ("result", "N", "target", "measured", "wanted", "detail")
 
 
@@ -382,20 +446,32 @@ def table_rows(results: list[dict[str, Any]]) -> list[list[str]]:
             note = "(same run as the read group)" if shared else r.get("note", "")
             if r.get("output_identical_to_ingest_file") is not None:
                 same = r["output_identical_to_ingest_file"]
-                note = (note + "; " if note else "") + ("output == generated ingest file" if same
-                                                        else "OUTPUT DIFFERS from the generated ingest file")
-            rows.append([
-                g, case.label, case.role, f"{r['seconds']:.3f}", f"{r['seconds_median']:.3f}",
-                str(len(r["runs"])),
-                f"{r['peak_mb']:.0f}", f"{r['delta_mb']:.0f}" if r.get("delta_mb") is not None else "-",
-                f"{ratio['time']:.2f}" if ratio else "—", f"{ratio['peak']:.2f}" if ratio else "—", note,
-            ])
+                note = (note + "; " if note else "") + (
+                    "output == generated ingest file" if same else "OUTPUT DIFFERS from the generated ingest file"
+                )
+            rows.append(
+                [
+                    g,
+                    case.label,
+                    case.role,
+                    f"{r['seconds']:.3f}",
+                    f"{r['seconds_median']:.3f}",
+                    str(len(r["runs"])),
+                    f"{r['peak_mb']:.0f}",
+                    f"{r['delta_mb']:.0f}" if r.get("delta_mb") is not None else "-",
+                    f"{ratio['time']:.2f}" if ratio else "—",
+                    f"{ratio['peak']:.2f}" if ratio else "—",
+                    note,
+                ]
+            )
     return rows
 
 
 def target_rows(targets: list[dict[str, Any]]) -> list[list[str]]:
-    return [[t["status"], f"{t['n']:,}", t["target"], t.get("measured") or "-", t.get("want") or "-",
-             t["detail"]] for t in targets]
+    return [
+        [t["status"], f"{t['n']:,}", t["target"], t.get("measured") or "-", t.get("want") or "-", t["detail"]]
+        for t in targets
+    ]
 
 
 def print_table(title: str, headers: tuple[str, ...] | list[str], rows: list[list[str]]) -> None:
@@ -459,8 +535,12 @@ def write_markdown(path: Path, run: dict[str, Any]) -> None:
         f"- Python {m['python']}; lxml {m['lxml']} (libxml2 {m['libxml2']}, compiled against "
         f"{m['libxml2_compiled']}); pandas {m['pandas']}; numpy {m['numpy']}; xmlschema {m['xmlschema']}; "
         f"cuepipe {m['cuepipe']} (git {m['git_commit']}, source sha256 {m['cuepipe_source_sha']}"
-        + ("" if m.get("cuepipe_source_sha_end") in (None, m["cuepipe_source_sha"])
-           else f" -> {m['cuepipe_source_sha_end']}: **source changed during the run**") + ")",
+        + (
+            ""
+            if m.get("cuepipe_source_sha_end") in (None, m["cuepipe_source_sha"])
+            else f" -> {m['cuepipe_source_sha_end']}: **source changed during the run**"
+        )
+        + ")",
         "",
         "## Targets",
         "",
@@ -492,15 +572,27 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--full", action="store_true", help="also N=1,000,000")
     p.add_argument("--sizes", help="comma-separated sizes (overrides --full), e.g. 10000,100000")
     p.add_argument("--repeat", type=int, default=3, help="runs per case, best reported (default 3)")
-    p.add_argument("--repeat-budget", type=float, default=None,
-                   help="stop repeating a case once its runs add up to this many seconds (default 10; with "
-                        "--full 30, so that the 1M cases get more than one run on a noisy machine)")
-    p.add_argument("--case-budget", type=float, default=None,
-                   help="skip a peer predicted to take longer than this at a size (default 40 s; with --full "
-                        "300 s, so that the 1M targets against pandas are measured)")
+    p.add_argument(
+        "--repeat-budget",
+        type=float,
+        default=None,
+        help="stop repeating a case once its runs add up to this many seconds (default 10; with "
+        "--full 30, so that the 1M cases get more than one run on a noisy machine)",
+    )
+    p.add_argument(
+        "--case-budget",
+        type=float,
+        default=None,
+        help="skip a peer predicted to take longer than this at a size (default 40 s; with --full "
+        "300 s, so that the 1M targets against pandas are measured)",
+    )
     p.add_argument("--seed", type=int, default=DEFAULT_SEED)
-    p.add_argument("--out", type=Path, default=None,
-                   help="results directory (default benchmarks/results; with --full benchmarks/results/full)")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="results directory (default benchmarks/results; with --full benchmarks/results/full)",
+    )
     p.add_argument("--data", type=Path, default=DATA_DIR, help="generated inputs (default benchmarks/data)")
     p.add_argument("--cases", help="comma-separated case ids or groups to run (default: all)")
     args = p.parse_args(argv)
@@ -542,15 +634,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     sizes: list[dict[str, Any]] = []
     all_targets: list[dict[str, Any]] = []
     by_n: dict[int, list[dict[str, Any]]] = {}
-    print(f"cuepipe benchmarks: sizes {', '.join(f'{n:,}' for n in args.size_list)}; repeat {args.repeat}; "
-          f"{machine['cpu']}, {machine['logical_cores']} cores, Python {machine['python']}", flush=True)
+    print(
+        f"cuepipe benchmarks: sizes {', '.join(f'{n:,}' for n in args.size_list)}; repeat {args.repeat}; "
+        f"{machine['cpu']}, {machine['logical_cores']} cores, Python {machine['python']}",
+        flush=True,
+    )
     for n in sorted(args.size_list):
         t0 = time.perf_counter()
         cached = all(p.is_file() for p in _paths(n, args))
         data = ensure_data(n, args.seed, args.data, verbose=True)
         gen_s = time.perf_counter() - t0
-        files = data.as_dict() | {"ingest_xsd": str(schema_path("ingest")),
-                                  "serve_xsd": str(schema_path("serve"))}
+        files = data.as_dict() | {"ingest_xsd": str(schema_path("ingest")), "serve_xsd": str(schema_path("serve"))}
         _warm([data.serve_xml, data.ingest_xml, data.frame])
         workdir = Path(tempfile.mkdtemp(prefix="run-", dir=args.data))
         results = []
@@ -559,8 +653,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 r = run_case(case, n, files, workdir, args, measured)
                 results.append(r)
                 if r.get("status") == "ok":
-                    print(f"  [{n:>9,}] {case.id:22s} {r['seconds']:8.3f}s  peak {r['peak_mb']:7.0f} MB  "
-                          f"({len(r['runs'])} run{'s' if len(r['runs']) > 1 else ''})", flush=True)
+                    print(
+                        f"  [{n:>9,}] {case.id:22s} {r['seconds']:8.3f}s  peak {r['peak_mb']:7.0f} MB  "
+                        f"({len(r['runs'])} run{'s' if len(r['runs']) > 1 else ''})",
+                        flush=True,
+                    )
                 else:
                     why = r.get("skip_reason") or r.get("error")
                     print(f"  [{n:>9,}] {case.id:22s} {r.get('status')}: {why}", flush=True)
@@ -569,17 +666,24 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         add_ratios(results)
         targets = ratio_targets(n, results)
         size = {
-            "n": n, "seed": args.seed, "generate_seconds": gen_s, "generate_cached": cached,
-            "inputs": {"serve_xml_mb": data.serve_xml.stat().st_size / 1e6,
-                       "ingest_xml_mb": data.ingest_xml.stat().st_size / 1e6},
-            "results": results, "targets": targets,
+            "n": n,
+            "seed": args.seed,
+            "generate_seconds": gen_s,
+            "generate_cached": cached,
+            "inputs": {
+                "serve_xml_mb": data.serve_xml.stat().st_size / 1e6,
+                "ingest_xml_mb": data.ingest_xml.stat().st_size / 1e6,
+            },
+            "results": results,
+            "targets": targets,
         }
         sizes.append(size)
         by_n[n] = results
         all_targets += targets
         print_table(f"N = {n:,}", HEADERS, table_rows(results))
         (args.out / f"results-{n}.json").write_text(
-            json.dumps({"machine": machine, "date": _now()} | size, indent=2) + "\n", encoding="utf-8")
+            json.dumps({"machine": machine, "date": _now()} | size, indent=2) + "\n", encoding="utf-8"
+        )
     all_targets += memory_targets(by_n)
     machine["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
     machine["cuepipe_source_sha_end"] = source_fingerprint()

@@ -18,8 +18,13 @@ from pathlib import Path
 from .generate import DATA_DIR, DEFAULT_SEED, ensure_data
 from .run import RESULTS_DIR, source_fingerprint
 
-STAGES = ("parse (libxml2 builds the tree)", "harvest (C walk, values into Arrow buffers)",
-          "free (del root[:n])", "Arrow arrays from run buffers", "DataFrame")
+STAGES = (
+    "parse (libxml2 builds the tree)",
+    "harvest (C walk, values into Arrow buffers)",
+    "free (del root[:n])",
+    "Arrow arrays from run buffers",
+    "DataFrame",
+)
 
 
 def measure(path: Path) -> dict[str, float]:
@@ -36,12 +41,20 @@ def measure(path: Path) -> dict[str, float]:
     gc.disable()
     try:
         parser = scenes_parser()
-        ctx = R._speedups.Context(R._SPECS, R._ANSWER_SPECS, R._CUSTOM_SPECS, R._as_float, R._read_custom_data,
-                                  R._slow_element, etree.tostring, voc.CUSTOM_DATA_XML_KEY,
-                                voc.OPTIONAL_ANSWER_ITEM.encode())
+        ctx = R._speedups.Context(
+            R._SPECS,
+            R._ANSWER_SPECS,
+            R._CUSTOM_SPECS,
+            R._as_float,
+            R._read_custom_data,
+            R._slow_element,
+            etree.tostring,
+            voc.CUSTOM_DATA_XML_KEY,
+            voc.OPTIONAL_ANSWER_ITEM.encode(),
+        )
         root, index, chunks, run = None, 0, _ColumnChunks(), R._speedups.Run(R._STORAGE)
         for start in range(0, len(data) + 1, R._BLOCK):
-            block = data[start:start + R._BLOCK]
+            block = data[start : start + R._BLOCK]
             t0 = time.perf_counter()
             push(parser, block)
             if root is None:
@@ -80,8 +93,12 @@ def main(argv: list[str] | None = None) -> None:
     runs = [measure(files.serve_xml) for _ in range(args.repeat)]
     best = min(runs, key=lambda r: sum(r.values()))
     total = sum(best.values())
-    lines = [f"# Reader stages, N={args.n:,} (best of {args.repeat}; cuepipe source {source_fingerprint()})", "",
-             "| stage | seconds | share |", "|---|---|---|"]
+    lines = [
+        f"# Reader stages, N={args.n:,} (best of {args.repeat}; cuepipe source {source_fingerprint()})",
+        "",
+        "| stage | seconds | share |",
+        "|---|---|---|",
+    ]
     lines += [f"| {name} | {secs:.3f} | {secs / total:.0%} |" for name, secs in best.items()]
     lines += [f"| total | {total:.3f} | |", ""]
     text = "\n".join(lines)

@@ -30,6 +30,7 @@ def __getattr__(name: str) -> object:
         return getattr(client, name)
     raise AttributeError(f"module 'cuepipe' has no attribute {name!r}")
 
+
 __all__ = [
     "DTYPES",
     "AsyncClient",

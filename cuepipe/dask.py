@@ -78,9 +78,18 @@ class PartitionError(CuepipeError):
     them, and the default exception pickling would call ``__init__`` with the message only.
     """
 
-    def __init__(self, message: str, partition: int | None, record: int | None = None, field: str | None = None,
-                 *, path: str | None = None, cause_type: str | None = None, push_partition: int | None = None,
-                 result: pd.DataFrame | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        partition: int | None,
+        record: int | None = None,
+        field: str | None = None,
+        *,
+        path: str | None = None,
+        cause_type: str | None = None,
+        push_partition: int | None = None,
+        result: pd.DataFrame | None = None,
+    ) -> None:
         self.reason = message
         self.partition = partition
         self.record = record
@@ -104,9 +113,16 @@ class PartitionError(CuepipeError):
 
 def _rebuild_partition_error(state: dict[str, Any]) -> PartitionError:
     state = dict(state)
-    err = PartitionError(state.pop("reason"), state.pop("partition"), state.pop("record"), state.pop("field"),
-                         path=state.pop("path"), cause_type=state.pop("cause_type"),
-                         push_partition=state.pop("push_partition"), result=state.pop("result"))
+    err = PartitionError(
+        state.pop("reason"),
+        state.pop("partition"),
+        state.pop("record"),
+        state.pop("field"),
+        path=state.pop("path"),
+        cause_type=state.pop("cause_type"),
+        push_partition=state.pop("push_partition"),
+        result=state.pop("result"),
+    )
     err.__dict__.update(state)
     return err
 
@@ -144,9 +160,11 @@ _ROOT_START = re.compile(rb"\s*<scenes(?=[\s/>])(?:[^>\"']|\"[^\"]*\"|'[^']*')*>
 _HEAD_LIMIT = 1 << 20
 _READ_STEP = 1 << 16
 _GZIP_MAGIC = b"\x1f\x8b"
-_SPLIT_HINT = ("; if the whole file reads with cuepipe.read_xml, a block boundary fell inside a comment, CDATA "
-               "section or custom metadata that looks like a cue point start tag: read this file with "
-               "blocksize=None (line numbers here count from the start of the block)")
+_SPLIT_HINT = (
+    "; if the whole file reads with cuepipe.read_xml, a block boundary fell inside a comment, CDATA "
+    "section or custom metadata that looks like a cue point start tag: read this file with "
+    "blocksize=None (line numbers here count from the start of the block)"
+)
 
 
 def _root_end(head: bytes) -> int | None:
@@ -186,13 +204,12 @@ def _sync(f: IO[bytes], offset: int) -> int | None:
     buf = f.read(_READ_STEP + offset - begin)
     while buf:
         for m in _SYNC.finditer(buf):
-            if buf_start + m.start() >= offset and _AFTER_END_TAG.search(buf, max(0, m.start() - _LOOKBACK),
-                                                                          m.start()):
+            if buf_start + m.start() >= offset and _AFTER_END_TAG.search(buf, max(0, m.start() - _LOOKBACK), m.start()):
                 return buf_start + m.start()
         chunk = f.read(_READ_STEP)
         if not chunk:
             return None
-        carry = buf[-(_LOOKBACK + _SYNC_KEEP):]
+        carry = buf[-(_LOOKBACK + _SYNC_KEEP) :]
         buf_start += len(buf) - len(carry)
         buf = carry + chunk
     return None
@@ -240,12 +257,15 @@ def _read_piece(piece: _Piece) -> pd.DataFrame:
     except CuepipeError as exc:
         record = getattr(exc, "record", None)
         message = f"{piece.path}{split}: {exc}" + (_SPLIT_HINT if split else "")
-        raise PartitionError(message, piece.partition, record, path=piece.path,
-                             cause_type=type(exc).__name__) from None
+        raise PartitionError(message, piece.partition, record, path=piece.path, cause_type=type(exc).__name__) from None
 
 
-def read_xml(paths_or_glob: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], *,
-             blocksize: int | str | None = None, storage_options: dict[str, Any] | None = None) -> dd.DataFrame:
+def read_xml(
+    paths_or_glob: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    *,
+    blocksize: int | str | None = None,
+    storage_options: dict[str, Any] | None = None,
+) -> dd.DataFrame:
     """Ingest or serve documents -> a lazy Dask DataFrame with :func:`cuepipe.read_xml`'s columns and dtypes.
 
     ``paths_or_glob``: a path, a glob (``"exports/*.xml"``) or a list of paths; any fsspec URL works
@@ -289,8 +309,7 @@ def read_xml(paths_or_glob: str | os.PathLike[str] | Sequence[str | os.PathLike[
             nxt = starts[block + 1] if block + 1 < len(starts) else None
             pieces.append(_Piece(fs, path, len(pieces), block, start, nxt))
     with _no_string_conversion():
-        return dd.from_map(_read_piece, pieces, meta=empty_frame(), label="cuepipe-read-xml",
-                           enforce_metadata=False)
+        return dd.from_map(_read_piece, pieces, meta=empty_frame(), label="cuepipe-read-xml", enforce_metadata=False)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -304,8 +323,13 @@ def _tag_rows(df: pd.DataFrame, partition_info: dict[str, Any] | None = None) ->
     entry = df["entryId"]
     missing = (entry.isna() | (entry.astype("string") == "")).to_numpy(dtype=bool, na_value=True)
     if missing.any():
-        raise PartitionError("entryId is missing; every cue point belongs to an entry", number,
-                             int(missing.argmax()), "entryId", cause_type="CuePointValueError")
+        raise PartitionError(
+            "entryId is missing; every cue point belongs to an entry",
+            number,
+            int(missing.argmax()),
+            "entryId",
+            cause_type="CuePointValueError",
+        )
     out = df.copy(deep=False)
     out[_PART] = np.full(len(df), number, dtype=np.int64)
     out[_POS] = np.arange(len(df), dtype=np.int64)
@@ -381,8 +405,7 @@ def entry_file_name(entry_id: str) -> str:
 
 def _checked_name(name: Any, what: str) -> str:
     """A name_function result must be a plain file name: never a path out of the target directory."""
-    if (not isinstance(name, str) or not name or name in (".", "..") or "/" in name or "\\" in name
-            or "\0" in name):
+    if not isinstance(name, str) or not name or name in (".", "..") or "/" in name or "\\" in name or "\0" in name:
         raise ValueError(f"name_function gave {name!r} for {what}; it must return a plain file name")
     return name
 
@@ -391,18 +414,18 @@ def _default_partition_name(i: int) -> str:
     return f"part-{i:05d}.xml"
 
 
-def _write_error(exc: CuepipeError, df: pd.DataFrame, partition: int, record: int | None,
-                 path: str) -> PartitionError:
+def _write_error(exc: CuepipeError, df: pd.DataFrame, partition: int, record: int | None, path: str) -> PartitionError:
     field = getattr(exc, "field", None)
     message = f"{os.path.basename(path)}: {getattr(exc, 'reason', str(exc))}"
     if field in NESTED_COLUMNS and field in df.columns and df[field].dtype != object:
-        message += (f" (the column has dtype {df[field].dtype}: Dask's dataframe.convert-string turned the lists "
-                    "into text; build the DataFrame inside dask.config.set({'dataframe.convert-string': False}))")
+        message += (
+            f" (the column has dtype {df[field].dtype}: Dask's dataframe.convert-string turned the lists "
+            "into text; build the DataFrame inside dask.config.set({'dataframe.convert-string': False}))"
+        )
     return PartitionError(message, partition, record, field, path=path, cause_type=type(exc).__name__)
 
 
-def _write_partition(df: pd.DataFrame, path: str, partition: int, kind: Kind,
-                     unsupported: Unsupported) -> str | None:
+def _write_partition(df: pd.DataFrame, path: str, partition: int, kind: Kind, unsupported: Unsupported) -> str | None:
     """One partition -> one document (runs on a worker); empty partitions write nothing."""
     if len(df) == 0:
         return None
@@ -413,8 +436,9 @@ def _write_partition(df: pd.DataFrame, path: str, partition: int, kind: Kind,
     return path
 
 
-def _write_entries(df: pd.DataFrame, directory: str, kind: Kind, unsupported: Unsupported,
-                   name_function: Callable[[str], str]) -> list[tuple[str, str]]:
+def _write_entries(
+    df: pd.DataFrame, directory: str, kind: Kind, unsupported: Unsupported, name_function: Callable[[str], str]
+) -> list[tuple[str, str]]:
     """One shuffled partition -> one document per entry in it (runs on a worker)."""
     written = []
     for entry, group in df.groupby("entryId", sort=False, dropna=False):
@@ -432,9 +456,15 @@ def _write_entries(df: pd.DataFrame, directory: str, kind: Kind, unsupported: Un
     return written
 
 
-def write_xml(ddf: dd.DataFrame, directory: str | os.PathLike[str], *, kind: Kind = "ingest",
-              per: Literal["partition", "entry"] = "partition", unsupported: Unsupported = "error",
-              name_function: Callable[[Any], str] | None = None) -> list[str]:
+def write_xml(
+    ddf: dd.DataFrame,
+    directory: str | os.PathLike[str],
+    *,
+    kind: Kind = "ingest",
+    per: Literal["partition", "entry"] = "partition",
+    unsupported: Unsupported = "error",
+    name_function: Callable[[Any], str] | None = None,
+) -> list[str]:
     """Write one valid document per partition or per entry, in parallel; return the paths written.
 
     ``per="partition"``: file ``name_function(i)`` (default ``part-00012.xml``) for partition ``i``;
@@ -459,14 +489,18 @@ def write_xml(ddf: dd.DataFrame, directory: str | os.PathLike[str], *, kind: Kin
     target = os.path.abspath(os.fspath(directory))
     os.makedirs(target, exist_ok=True)
     if per == "partition":
-        names = [_checked_name((name_function or _default_partition_name)(i), f"partition {i}")
-                 for i in range(ddf.npartitions)]
+        names = [
+            _checked_name((name_function or _default_partition_name)(i), f"partition {i}")
+            for i in range(ddf.npartitions)
+        ]
         if len(set(names)) != len(names):
             raise ValueError("name_function gave the same file name to two partitions")
         with _no_string_conversion():
             parts = ddf.to_delayed()
-        tasks = [dask.delayed(_write_partition, pure=False)(part, os.path.join(target, name), i, kind, unsupported)
-                 for i, (part, name) in enumerate(zip(parts, names, strict=True))]
+        tasks = [
+            dask.delayed(_write_partition, pure=False)(part, os.path.join(target, name), i, kind, unsupported)
+            for i, (part, name) in enumerate(zip(parts, names, strict=True))
+        ]
         return [p for p in dask.compute(*tasks) if p is not None]
     if per == "entry":
         namer = name_function or entry_file_name
@@ -479,8 +513,10 @@ def write_xml(ddf: dd.DataFrame, directory: str | os.PathLike[str], *, kind: Kin
             seen: dict[str, str] = {}
             for entry, path in pairs:
                 if path in seen:
-                    raise ValueError(f"name_function gave {os.path.basename(path)!r} to entries {seen[path]!r} and "
-                                     f"{entry!r}; one file overwrote the other")
+                    raise ValueError(
+                        f"name_function gave {os.path.basename(path)!r} to entries {seen[path]!r} and "
+                        f"{entry!r}; one file overwrote the other"
+                    )
                 seen[path] = entry
         return paths
     raise ValueError(f"per must be 'partition' or 'entry', not {per!r}")
@@ -519,8 +555,13 @@ def _with_places(result: pd.DataFrame, df: pd.DataFrame, push_partition: int) ->
     return out
 
 
-def _push_partition(df: pd.DataFrame, push_partition: int, client_factory: Callable[[], Client],
-                    journal: str | None, options: dict[str, Any]) -> pd.DataFrame:
+def _push_partition(
+    df: pd.DataFrame,
+    push_partition: int,
+    client_factory: Callable[[], Client],
+    journal: str | None,
+    options: dict[str, Any],
+) -> pd.DataFrame:
     """Push one partition through its own client (runs on a worker)."""
     if len(df) == 0:
         return _result_meta()
@@ -548,7 +589,10 @@ def _push_partition(df: pd.DataFrame, push_partition: int, client_factory: Calla
             where += "; row numbers below count within that partition"
         raise PartitionError(
             f"{type(exc).__name__} in {where}: {exc}",
-            partition, position, getattr(exc, "field", None), cause_type=type(exc).__name__,
+            partition,
+            position,
+            getattr(exc, "field", None),
+            cause_type=type(exc).__name__,
             push_partition=push_partition,
             result=_with_places(partial, df, push_partition) if isinstance(partial, pd.DataFrame) else None,
         ) from None
@@ -557,9 +601,11 @@ def _push_partition(df: pd.DataFrame, push_partition: int, client_factory: Calla
 
 def _check_factory(client_factory: Any) -> None:
     if isinstance(client_factory, Client):
-        raise TypeError("pass a factory that makes a Client (e.g. functools.partial(cuepipe.Client, url, ...) or "
-                        "cuepipe.Client.from_env), not a Client: a client holds open sockets and cannot be "
-                        "shipped to workers")
+        raise TypeError(
+            "pass a factory that makes a Client (e.g. functools.partial(cuepipe.Client, url, ...) or "
+            "cuepipe.Client.from_env), not a Client: a client holds open sockets and cannot be "
+            "shipped to workers"
+        )
     if not callable(client_factory):
         raise TypeError(f"client_factory must be a zero-argument callable, not {type(client_factory).__name__}")
     import cloudpickle
@@ -570,9 +616,18 @@ def _check_factory(client_factory: Any) -> None:
         raise TypeError(f"client_factory must be picklable to reach the workers: {exc}") from exc
 
 
-def push(ddf: dd.DataFrame, client_factory: Callable[[], Client], *, journal_dir: str | os.PathLike[str] | None = None,
-         by_entry: bool = True, chunk_size: int = 500, service: str = "cuepoint",
-         unsupported: Unsupported = "error", errors: Errors = "raise", detect_actions: bool = True) -> pd.DataFrame:
+def push(
+    ddf: dd.DataFrame,
+    client_factory: Callable[[], Client],
+    *,
+    journal_dir: str | os.PathLike[str] | None = None,
+    by_entry: bool = True,
+    chunk_size: int = 500,
+    service: str = "cuepoint",
+    unsupported: Unsupported = "error",
+    errors: Errors = "raise",
+    detect_actions: bool = True,
+) -> pd.DataFrame:
     """Push every partition through ``addFromBulk`` in parallel; return the combined result (pandas).
 
     ``client_factory`` is a picklable zero-argument callable that returns a :class:`cuepipe.Client`,
@@ -618,14 +673,20 @@ def push(ddf: dd.DataFrame, client_factory: Callable[[], Client], *, journal_dir
     if journal_dir is not None:
         journal_root = os.path.abspath(os.fspath(journal_dir))
         os.makedirs(journal_root, exist_ok=True)
-    options = {"service": service, "chunk_size": chunk_size, "unsupported": unsupported, "errors": errors,
-               "detect_actions": detect_actions}
+    options = {
+        "service": service,
+        "chunk_size": chunk_size,
+        "unsupported": unsupported,
+        "errors": errors,
+        "detect_actions": detect_actions,
+    }
     with _no_string_conversion():
         prepared = _grouped(ddf) if by_entry else _tagged(ddf)
         parts = prepared.to_delayed()
-    tasks = [dask.delayed(_push_partition, pure=False)(part, i, client_factory, _journal_path(journal_root, i),
-                                                       options)
-             for i, part in enumerate(parts)]
+    tasks = [
+        dask.delayed(_push_partition, pure=False)(part, i, client_factory, _journal_path(journal_root, i), options)
+        for i, part in enumerate(parts)
+    ]
     results = [r for r in dask.compute(*tasks) if len(r)]
     if not results:
         return _result_meta()
@@ -636,9 +697,12 @@ def push(ddf: dd.DataFrame, client_factory: Callable[[], Client], *, journal_dir
         split = spread[spread > 1]
         if len(split):
             shown = ", ".join(map(str, split.index[:5])) + (f" and {len(split) - 5} more" if len(split) > 5 else "")
-            warnings.warn(f"entries {shown} were pushed from several partitions: parentSystemName references and "
-                          "systemName checks did not span partitions; use by_entry=True", RuntimeWarning,
-                          stacklevel=2)
+            warnings.warn(
+                f"entries {shown} were pushed from several partitions: parentSystemName references and "
+                "systemName checks did not span partitions; use by_entry=True",
+                RuntimeWarning,
+                stacklevel=2,
+            )
     order = np.lexsort((combined["position"].to_numpy(dtype=np.int64), combined["partition"].to_numpy(dtype=np.int64)))
     combined = combined.iloc[order]
     combined.attrs = totals

@@ -72,15 +72,19 @@ def run_demo(workdir: Path | None = None, *, console: Console | None = None) -> 
         xml_path = out / "cue_points.ingest.xml"
         write_xml(before, xml_path, kind="ingest")
         report = validate(xml_path, kind="ingest")
-        console.print(f"2. wrote {xml_path.name} for cuePoint.addFromBulk and validated it: "
-                      + ("[green]valid[/]" if report.ok else f"[red]{report}[/]"))
+        console.print(
+            f"2. wrote {xml_path.name} for cuePoint.addFromBulk and validated it: "
+            + ("[green]valid[/]" if report.ok else f"[red]{report}[/]")
+        )
         if not report.ok:
             return False
 
         partner_id, secret = 4242, secrets.token_hex(16)
         entries = sorted(before["entryId"].dropna().unique())
-        with EmulatorServer(partner_id=partner_id, admin_secret=secret, entries=entries) as server, \
-                Client(server.url, partner_id=partner_id, admin_secret=secret) as kaltura:
+        with (
+            EmulatorServer(partner_id=partner_id, admin_secret=secret, entries=entries) as server,
+            Client(server.url, partner_id=partner_id, admin_secret=secret) as kaltura,
+        ):
             console.print(f"3. started the Kaltura emulator at {server.url} with entries {', '.join(entries)}")
             pushed = kaltura.push(xml_path)
             actions = pushed["action"].value_counts().to_dict()
@@ -104,23 +108,36 @@ def run_demo(workdir: Path | None = None, *, console: Console | None = None) -> 
                     verdict = f"[red]differs: {', '.join(unexpected)}[/]"
                 elif documented:
                     verdict = f"[yellow]identical except {', '.join(documented)}*[/]"
-                    notes.update(SERVER_DROPS[rec["cuePointType"]][1] if k in SERVER_DROPS.get(
-                        rec["cuePointType"], ("", ""))[0].split(",") else NOT_STORED[k] for k in documented)
+                    notes.update(
+                        SERVER_DROPS[rec["cuePointType"]][1]
+                        if k in SERVER_DROPS.get(rec["cuePointType"], ("", ""))[0].split(",")
+                        else NOT_STORED[k]
+                        for k in documented
+                    )
                 else:
                     verdict = "[green]identical[/]"
-                table.add_row(rec["cuePointType"].split(".")[-1], str(rec.get("systemName", "")),
-                              str(rec.get("startTime", "")), str(rec.get("endTime", "")), _label(rec),
-                              str(back.get("id", "")), verdict)
+                table.add_row(
+                    rec["cuePointType"].split(".")[-1],
+                    str(rec.get("systemName", "")),
+                    str(rec.get("startTime", "")),
+                    str(rec.get("endTime", "")),
+                    _label(rec),
+                    str(back.get("id", "")),
+                    verdict,
+                )
             console.print(table)
             for note in sorted(notes):
                 console.print(f"   * {note} (see docs/format-notes.md, docs/emulator.md)")
 
             again = kaltura.push(before)
             total = kaltura.count({"entryIdIn": entries})
-            console.print(f"6. pushed the same cue points again: {again['action'].value_counts().to_dict()}; "
-                          f"the entries hold {total} cue points (no duplicates: systemName makes it an update)")
+            console.print(
+                f"6. pushed the same cue points again: {again['action'].value_counts().to_dict()}; "
+                f"the entries hold {total} cue points (no duplicates: systemName makes it an update)"
+            )
             ok = ok and total == len(before)
         console.print("7. stopped the emulator")
-        console.print("[bold green]round trip: every value came back[/]" if ok
-                      else "[bold red]round trip: differences found[/]")
+        console.print(
+            "[bold green]round trip: every value came back[/]" if ok else "[bold red]round trip: differences found[/]"
+        )
         return ok

@@ -92,8 +92,7 @@ def records_to_frame(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     if unknown:
         raise KeyError(f"unknown fields {sorted(unknown)}; known fields: {', '.join(DTYPES)}")
     n = len(rows)
-    return _frame({c: [_to_arrow(c, np.fromiter((r.get(c) for r in rows), dtype=object, count=n))]
-                   for c in DTYPES})
+    return _frame({c: [_to_arrow(c, np.fromiter((r.get(c) for r in rows), dtype=object, count=n))] for c in DTYPES})
 
 
 def frame_to_records(df: pd.DataFrame) -> Iterator[dict[str, Any]]:
@@ -149,8 +148,15 @@ class _ColumnChunks:
 
     def add(self, columns: list[Any]) -> None:
         n = len(columns[0])
-        self.parts.append((n, [_to_arrow(c, _as_values(c, v)) if isinstance(v, list) else v
-                               for c, v in zip(COLUMN_NAMES, columns, strict=True)]))
+        self.parts.append(
+            (
+                n,
+                [
+                    _to_arrow(c, _as_values(c, v)) if isinstance(v, list) else v
+                    for c, v in zip(COLUMN_NAMES, columns, strict=True)
+                ],
+            )
+        )
         self.n += n
 
     def take(self, rows: int | None = None) -> pd.DataFrame:
@@ -274,8 +280,7 @@ def conform(df: pd.DataFrame, where: str = "input") -> pd.DataFrame:
     out = {}
     for column, dtype in DTYPES.items():
         if column not in df.columns:
-            out[column] = pd.Series([pd.NA] * len(df), dtype=dtype if dtype != "object" else object,
-                                    index=df.index)
+            out[column] = pd.Series([pd.NA] * len(df), dtype=dtype if dtype != "object" else object, index=df.index)
             continue
         s = df[column]
         if dtype == "object":
@@ -319,8 +324,14 @@ def read_table(path: str | os.PathLike[str], *, chunksize: int | None = None) ->
         # index_col=False: a row with more fields than the header is an error, never a silent shift
         # of every column by one (pandas would take the first column as the index).
         try:
-            reader = pd.read_csv(p, dtype="string", chunksize=chunksize or 100_000, keep_default_na=False,
-                                 na_values=[""], index_col=False)
+            reader = pd.read_csv(
+                p,
+                dtype="string",
+                chunksize=chunksize or 100_000,
+                keep_default_na=False,
+                na_values=[""],
+                index_col=False,
+            )
             while True:
                 with warnings.catch_warnings(record=True) as caught:
                     warnings.simplefilter("always", pd.errors.ParserWarning)
@@ -331,8 +342,9 @@ def read_table(path: str | os.PathLike[str], *, chunksize: int | None = None) ->
                     return
                 yield conform(_decode_nested(chunk, p), p)
         except UnicodeDecodeError as exc:
-            raise ValueError(f"{p}: not UTF-8 text (byte {exc.object[exc.start:exc.start + 1]!r} at "
-                             f"offset {exc.start} of a block)") from None
+            raise ValueError(
+                f"{p}: not UTF-8 text (byte {exc.object[exc.start : exc.start + 1]!r} at offset {exc.start} of a block)"
+            ) from None
         except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
             raise ValueError(f"{p}: not a readable CSV file: {str(exc).strip()}") from None
     elif fmt == "parquet":
@@ -382,9 +394,14 @@ class TableWriter:
         self.rows += len(df)
         if self.format == "csv":
             # CRLF line ends (RFC 4180) make the csv module quote fields holding a lone \r too.
-            _encode_nested(df).to_csv(self._tmp, mode="w" if self._first else "a", header=self._first,
-                                      index=False, lineterminator="\r\n",
-                                      compression="gzip" if self.path.endswith(".gz") else None)
+            _encode_nested(df).to_csv(
+                self._tmp,
+                mode="w" if self._first else "a",
+                header=self._first,
+                index=False,
+                lineterminator="\r\n",
+                compression="gzip" if self.path.endswith(".gz") else None,
+            )
         elif self.format == "parquet":
             import pyarrow as pa
             import pyarrow.parquet as pq

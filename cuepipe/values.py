@@ -64,9 +64,7 @@ def format_time(ms: int) -> str:
     reject a wrapped value as something else.
     """
     if ms < 0 or ms >= DAY_MS:
-        raise ValueError(
-            f"time {ms} ms is outside what xs:time can carry (0 to 23:59:59.999, i.e. < {DAY_MS} ms)"
-        )
+        raise ValueError(f"time {ms} ms is outside what xs:time can carry (0 to 23:59:59.999, i.e. < {DAY_MS} ms)")
     clock, millis, _ = _clock_tables()
     s, frac = divmod(ms, 1000)
     return clock[s] + millis[frac]
@@ -100,9 +98,7 @@ def format_serve_time(ms: int) -> str:
         raise ValueError(f"time {ms} ms is negative")
     rounded = round_to_tenths(ms)
     if rounded >= DAY_MS:
-        raise ValueError(
-            f"time {ms} ms rounds to {rounded} ms, outside what xs:time can carry (< {DAY_MS} ms)"
-        )
+        raise ValueError(f"time {ms} ms rounds to {rounded} ms, outside what xs:time can carry (< {DAY_MS} ms)")
     clock, _, tenths = _clock_tables()
     s, frac = divmod(rounded, 1000)
     return clock[s] + tenths[frac // 100]

@@ -165,30 +165,59 @@ class Field:
 
 # The base content of every cue point (``T_scene``), attributes first, then elements in order.
 BASE_FIELDS: tuple[Field, ...] = (
-    Field("id", "sceneId", attribute=True, ingest="optional", serve="required", max_length=250,
-          doc="Cue point id. On ingest an existing id turns the element into an update."),
-    Field("systemName", "systemName", attribute=True, max_length=120,
-          doc="Partner-chosen name, unique per entry by convention; ingest updates by it."),
-    Field("entryId", "entryId", attribute=True, ingest="required", serve="required", max_length=20,
-          doc="The entry the cue point belongs to."),
-    Field("startTime", "sceneStartTime", kind="time", ingest="required", serve="required",
-          doc="Start, integer milliseconds."),
+    Field(
+        "id",
+        "sceneId",
+        attribute=True,
+        ingest="optional",
+        serve="required",
+        max_length=250,
+        doc="Cue point id. On ingest an existing id turns the element into an update.",
+    ),
+    Field(
+        "systemName",
+        "systemName",
+        attribute=True,
+        max_length=120,
+        doc="Partner-chosen name, unique per entry by convention; ingest updates by it.",
+    ),
+    Field(
+        "entryId",
+        "entryId",
+        attribute=True,
+        ingest="required",
+        serve="required",
+        max_length=20,
+        doc="The entry the cue point belongs to.",
+    ),
+    Field(
+        "startTime",
+        "sceneStartTime",
+        kind="time",
+        ingest="required",
+        serve="required",
+        doc="Start, integer milliseconds.",
+    ),
     Field("userId", "userId", ingest=None, doc="Owner; written by serve only."),
     Field("tags", "tags", kind="tags", doc="Comma-joined tags; each tag 1-30 characters."),
 )
 
 # Where custom metadata goes: ``scene-customData`` elements at the end of most types.
-CUSTOM_DATA = Field("customData", "scene-customData", kind="custom",
-                    doc="Custom metadata: list of dicts, one per scene-customData element.")
+CUSTOM_DATA = Field(
+    "customData",
+    "scene-customData",
+    kind="custom",
+    doc="Custom metadata: list of dicts, one per scene-customData element.",
+)
 
 # Keys of one custom metadata dict, in XML attribute order, and their kinds per document kind.
 CUSTOM_DATA_ATTRIBUTES: tuple[Field, ...] = (
     Field("metadataId", "metadataId", kind="int", ingest="optional", serve="required", attribute=True),
     Field("metadataVersion", "metadataVersion", kind="int", ingest=None, serve="required", attribute=True),
-    Field("metadataProfileId", "metadataProfileId", kind="int", ingest="optional", serve="required",
-          attribute=True),
-    Field("metadataProfileVersion", "metadataProfileVersion", kind="int", ingest=None, serve="required",
-          attribute=True),
+    Field("metadataProfileId", "metadataProfileId", kind="int", ingest="optional", serve="required", attribute=True),
+    Field(
+        "metadataProfileVersion", "metadataProfileVersion", kind="int", ingest=None, serve="required", attribute=True
+    ),
     Field("metadataProfile", "metadataProfile", attribute=True),
     Field("metadataProfileName", "metadataProfileName", ingest=None, attribute=True),
 )
@@ -246,11 +275,21 @@ TYPES: tuple[CuePointTypeInfo, ...] = (
         api_class="KalturaAnnotation",
         filter_class="KalturaAnnotationFilter",
         fields=(
-            Field("endTime", "sceneEndTime", kind="time", ingest="required", serve="required",
-                  doc="End, integer milliseconds (required for annotations)."),
+            Field(
+                "endTime",
+                "sceneEndTime",
+                kind="time",
+                ingest="required",
+                serve="required",
+                doc="End, integer milliseconds (required for annotations).",
+            ),
             Field("text", "sceneText"),
-            Field("parentSystemName", "parent", max_length=120,
-                  doc="System name of the parent annotation, resolved on the same entry, earlier in the file."),
+            Field(
+                "parentSystemName",
+                "parent",
+                max_length=120,
+                doc="System name of the parent annotation, resolved on the same entry, earlier in the file.",
+            ),
             Field("parentId", "parentId", max_length=250, doc="Id of the parent annotation."),
         ),
         custom_data=True,
@@ -268,8 +307,9 @@ TYPES: tuple[CuePointTypeInfo, ...] = (
             Field("title", "sceneTitle", max_length=250),
             Field("sourceUrl", "sourceUrl"),
             Field("adType", "adType", kind="enum", enum=AdType, ingest="required", serve="required"),
-            Field("protocolType", "protocolType", kind="enum", enum=AdProtocolType, ingest="required",
-                  serve="required"),
+            Field(
+                "protocolType", "protocolType", kind="enum", enum=AdProtocolType, ingest="required", serve="required"
+            ),
         ),
         custom_data=True,
         doc="Ad cue points (VAST/VPAID slots).",
@@ -313,8 +353,12 @@ TYPES: tuple[CuePointTypeInfo, ...] = (
             Field("question", "question", ingest="required", serve="required"),
             Field("hint", "hint"),
             Field("explanation", "explanation"),
-            Field("optionalAnswers", "optionalAnswers", kind="answers",
-                  doc="List of dicts with keys key, text, weight, isCorrect."),
+            Field(
+                "optionalAnswers",
+                "optionalAnswers",
+                kind="answers",
+                doc="List of dicts with keys key, text, weight, isCorrect.",
+            ),
         ),
         doc="Quiz questions.",
     ),
@@ -363,8 +407,13 @@ XML_TYPES: tuple[CuePointTypeInfo, ...] = tuple(t for t in TYPES if t.element)
 def _columns() -> tuple[Field, ...]:
     """Every record column once, in a stable order: identity and timing first, then type fields."""
     seen: dict[str, Field] = {
-        "cuePointType": Field("cuePointType", "", kind="enum", enum=CuePointType,
-                              doc="API type, e.g. annotation.Annotation; decides the XML element."),
+        "cuePointType": Field(
+            "cuePointType",
+            "",
+            kind="enum",
+            enum=CuePointType,
+            doc="API type, e.g. annotation.Annotation; decides the XML element.",
+        ),
     }
     base = {f.column: f for f in BASE_FIELDS}
     for column in ("id", "entryId", "systemName", "startTime"):
@@ -425,10 +474,16 @@ class BatchJobStatus(enum.IntEnum):
 
 
 #: Job states after which the job never changes again (the server's "done" states).
-BATCH_JOB_DONE_STATUSES: frozenset[BatchJobStatus] = frozenset({
-    BatchJobStatus.FINISHED, BatchJobStatus.FAILED, BatchJobStatus.ABORTED, BatchJobStatus.FATAL,
-    BatchJobStatus.DONT_PROCESS, BatchJobStatus.FINISHED_PARTIALLY,
-})
+BATCH_JOB_DONE_STATUSES: frozenset[BatchJobStatus] = frozenset(
+    {
+        BatchJobStatus.FINISHED,
+        BatchJobStatus.FAILED,
+        BatchJobStatus.ABORTED,
+        BatchJobStatus.FATAL,
+        BatchJobStatus.DONT_PROCESS,
+        BatchJobStatus.FINISHED_PARTIALLY,
+    }
+)
 
 
 class BatchJobErrorType(enum.IntEnum):

@@ -12,8 +12,27 @@ from cuepipe.values import DAY_MS, TAG_MAX_LENGTH, find_bad_xml_char, round_to_t
 
 # Characters XML 1.0 can carry, biased towards the ones that break naive writers.
 _tricky = st.sampled_from(
-    ["&", "<", ">", '"', "'", "\r", "\n", "\t", " ", "\u00a0", "]]>", "\u05e9\u05dc\u05d5\u05dd",
-     "\u0645\u0631\u062d\u0628\u0627", "\U0001d11e", "\U0001f600", "\u200f", "\ufeff", "é", "日本"]
+    [
+        "&",
+        "<",
+        ">",
+        '"',
+        "'",
+        "\r",
+        "\n",
+        "\t",
+        " ",
+        "\u00a0",
+        "]]>",
+        "\u05e9\u05dc\u05d5\u05dd",
+        "\u0645\u0631\u062d\u0628\u0627",
+        "\U0001d11e",
+        "\U0001f600",
+        "\u200f",
+        "\ufeff",
+        "é",
+        "日本",
+    ]
 )
 _char = st.characters(codec="utf-8").filter(lambda c: find_bad_xml_char(c) < 0)
 xml_text = st.lists(st.one_of(_char.map(str), _tricky), max_size=12).map("".join)
@@ -27,8 +46,9 @@ def bounded_text(max_length: int | None) -> st.SearchStrategy[str]:
 
 
 def times(kind: voc.Kind) -> st.SearchStrategy[int]:
-    edge = st.sampled_from([0, 1, 49, 50, 949, 950, 999, 1000, 5950, 5999, 59_999, 3_599_999,
-                            DAY_MS - 1000, DAY_MS - 51, DAY_MS - 1])
+    edge = st.sampled_from(
+        [0, 1, 49, 50, 949, 950, 999, 1000, 5950, 5999, 59_999, 3_599_999, DAY_MS - 1000, DAY_MS - 51, DAY_MS - 1]
+    )
     any_time = st.integers(min_value=0, max_value=DAY_MS - 1)
     s = st.one_of(edge, any_time)
     if kind == "serve":

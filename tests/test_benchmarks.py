@@ -92,17 +92,39 @@ def test_data_files_are_keyed_by_n_and_seed(tmp_path: Path) -> None:
 def test_runner_end_to_end(tmp_path: Path) -> None:
     out, data = tmp_path / "results", tmp_path / "data"
     proc = subprocess.run(
-        [sys.executable, "-m", "benchmarks.run", "--sizes", "200", "--repeat", "1", "--out", str(out),
-         "--data", str(data)],
-        cwd=ROOT, capture_output=True, text=True, timeout=240,
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.run",
+            "--sizes",
+            "200",
+            "--repeat",
+            "1",
+            "--out",
+            str(out),
+            "--data",
+            str(data),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     per_size = json.loads((out / "results-200.json").read_text(encoding="utf-8"))
     assert per_size["n"] == 200
     results = {r["case"]: r for r in per_size["results"]}
     assert {"read.cuepipe", "chunked.cuepipe", "write.cuepipe", "validate.cuepipe"} <= set(results)
-    for case in ("read.cuepipe", "chunked.cuepipe", "write.cuepipe", "validate.cuepipe", "read.parse",
-                 "read.iterparse", "write.xmlfile", "validate.lxml"):
+    for case in (
+        "read.cuepipe",
+        "chunked.cuepipe",
+        "write.cuepipe",
+        "validate.cuepipe",
+        "read.parse",
+        "read.iterparse",
+        "write.xmlfile",
+        "validate.lxml",
+    ):
         assert results[case]["status"] == "ok", results[case]
         assert results[case]["seconds"] > 0 and results[case]["peak_mb"] > 0
     assert results["read.cuepipe"]["records"] == 200

@@ -54,8 +54,10 @@ def test_validate_exit_codes_and_report(tmp_path):
     good = tmp_path / "good.xml"
     cuepipe.write_xml(frames.read_table(SAMPLE).__next__(), good)
     bad = tmp_path / "bad.xml"
-    bad.write_text("<scenes>\n<scene-code-cue-point entryId='e'><sceneStartTime>99:00:00</sceneStartTime>"
-                   "</scene-code-cue-point>\n</scenes>")
+    bad.write_text(
+        "<scenes>\n<scene-code-cue-point entryId='e'><sceneStartTime>99:00:00</sceneStartTime>"
+        "</scene-code-cue-point>\n</scenes>"
+    )
     code, out, _ = run("validate", str(good))
     assert code == 0 and "9 cue points" in out
     code, out, _ = run("validate", str(good), str(bad))
@@ -67,8 +69,9 @@ def test_validate_exit_codes_and_report(tmp_path):
 
 def test_convert_error_is_one_line_and_leaves_no_output(tmp_path):
     src = tmp_path / "in.csv"
-    src.write_text("cuePointType,entryId,startTime,endTime\nannotation.Annotation,e,1,2\n"
-                   "annotation.Annotation,e,90000000,2\n")
+    src.write_text(
+        "cuePointType,entryId,startTime,endTime\nannotation.Annotation,e,1,2\nannotation.Annotation,e,90000000,2\n"
+    )
     dst = tmp_path / "out.xml"
     code, _, err = run("convert", str(src), str(dst))
     assert code == 1
@@ -86,8 +89,9 @@ def test_demo_runs(tmp_path):
     assert "no duplicates" in out
 
 
-@pytest.mark.skipif(shutil.which("cuepipe", path=str(Path(sys.executable).parent)) is None,
-                    reason="console script not installed")
+@pytest.mark.skipif(
+    shutil.which("cuepipe", path=str(Path(sys.executable).parent)) is None, reason="console script not installed"
+)
 def test_console_script_is_installed():
     exe = shutil.which("cuepipe", path=str(Path(sys.executable).parent))
     proc = subprocess.run([exe, "--help"], capture_output=True, text=True, check=True)

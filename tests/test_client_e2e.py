@@ -155,8 +155,9 @@ def test_cli_push_pull_and_jobs_with_env_vars(server: EmulatorServer, tmp_path: 
     with frames.TableWriter(source) as writer:
         writer.write(df)
 
-    pushed = runner.invoke(main, ["push", str(source), "--chunk-size", "4", "--report", str(tmp_path / "r.csv")],
-                           env=env)
+    pushed = runner.invoke(
+        main, ["push", str(source), "--chunk-size", "4", "--report", str(tmp_path / "r.csv")], env=env
+    )
     assert pushed.exit_code == 0, pushed.output
     assert f"pushed {len(df)} cue points" in pushed.output and f"{len(df)} created" in pushed.output
     report = pd.read_csv(tmp_path / "r.csv")
@@ -168,8 +169,11 @@ def test_cli_push_pull_and_jobs_with_env_vars(server: EmulatorServer, tmp_path: 
     back = pd.concat(list(frames.read_table(out)), ignore_index=True)
     assert sorted(back["systemName"]) == sorted(df["systemName"])
     xml_out = tmp_path / "ann.xml"
-    pulled = runner.invoke(main, ["pull", "--entry-id", "0_cli1", "--type", "annotation", "--precision", "tenths",
-                                  "-o", str(xml_out)], env=env)
+    pulled = runner.invoke(
+        main,
+        ["pull", "--entry-id", "0_cli1", "--type", "annotation", "--precision", "tenths", "-o", str(xml_out)],
+        env=env,
+    )
     assert pulled.exit_code == 0, pulled.output
     assert sorted(read_xml(xml_out)["systemName"]) == ["CH1", "CH1_NOTE", "CH2"]
 
@@ -177,15 +181,21 @@ def test_cli_push_pull_and_jobs_with_env_vars(server: EmulatorServer, tmp_path: 
     assert again.exit_code == 0 and f"{len(df)} updated" in again.output
 
     mrss = tmp_path / "bulk.xml"
-    mrss.write_text('<?xml version="1.0"?><mrss><channel><item><action>update</action><entryId>0_job2</entryId>'
-                    '<scenes><action>update</action><scene-code-cue-point><sceneStartTime>00:00:01</sceneStartTime>'
-                    "<code>c</code></scene-code-cue-point></scenes></item></channel></mrss>")
+    mrss.write_text(
+        '<?xml version="1.0"?><mrss><channel><item><action>update</action><entryId>0_job2</entryId>'
+        "<scenes><action>update</action><scene-code-cue-point><sceneStartTime>00:00:01</sceneStartTime>"
+        "<code>c</code></scene-code-cue-point></scenes></item></channel></mrss>"
+    )
     submitted = runner.invoke(main, ["jobs", "submit", str(mrss), "--wait", "--poll-interval", "0.05"], env=env)
     assert submitted.exit_code == 0, submitted.output
     job_id = submitted.stdout.strip().splitlines()[0]
     assert job_id.isdigit() and "FINISHED" in submitted.output
-    for args in (["jobs", "get", job_id], ["jobs", "list", "--json"], ["jobs", "wait", job_id],
-                 ["jobs", "log", job_id]):
+    for args in (
+        ["jobs", "get", job_id],
+        ["jobs", "list", "--json"],
+        ["jobs", "wait", job_id],
+        ["jobs", "log", job_id],
+    ):
         done = runner.invoke(main, args, env=env)
         assert done.exit_code == 0, (args, done.output)
         assert ADMIN not in done.output and "/ks/" not in done.output
@@ -196,11 +206,15 @@ def test_cli_push_pull_and_jobs_with_env_vars(server: EmulatorServer, tmp_path: 
     bad.write_text("cuePointType,entryId,startTime,code\ncodeCuePoint.Code,0_nosuch,0,x\n")
     failed = runner.invoke(main, ["push", str(bad)], env=env)
     assert failed.exit_code == 1 and "INVALID_ENTRY_ID" in failed.output and "Traceback" not in failed.output
-    unsafe = runner.invoke(main, ["pull", "--entry-id", "0_cli1", "--precision", "tenths", "-o",
-                                  str(tmp_path / "x.csv")], env=env)
+    unsafe = runner.invoke(
+        main, ["pull", "--entry-id", "0_cli1", "--precision", "tenths", "-o", str(tmp_path / "x.csv")], env=env
+    )
     assert unsafe.exit_code == 1 and "serveBulk cannot serve" in unsafe.output
-    usage = runner.invoke(main, ["pull", "--entry-id", "0_cli1", "-o", str(tmp_path / "y.csv")],
-                          env={"KALTURA_SERVICE_URL": "", "KALTURA_ADMIN_SECRET": ADMIN})
+    usage = runner.invoke(
+        main,
+        ["pull", "--entry-id", "0_cli1", "-o", str(tmp_path / "y.csv")],
+        env={"KALTURA_SERVICE_URL": "", "KALTURA_ADMIN_SECRET": ADMIN},
+    )
     assert usage.exit_code == 2 and "service URL" in usage.output
     wrong = runner.invoke(main, ["jobs", "list"], env={**env, "KALTURA_ADMIN_SECRET": "nope-not-it"})
     assert wrong.exit_code == 1 and "INVALID_KS" in wrong.output and "nope-not-it" not in wrong.output
@@ -213,7 +227,16 @@ def test_user_session_without_user_id_sees_what_it_created():
     with EmulatorServer(partner_id=300, admin_secret="s3", entries=["0_u"]) as srv:
         ks = make_ks(300, "s3", type=SessionType.USER, user_id="")
         with Client(srv.url, ks=ks) as kaltura:
-            kaltura.push([{"cuePointType": "codeCuePoint.Code", "entryId": "0_u", "systemName": "C1",
-                           "startTime": 1000, "code": "x"}])
+            kaltura.push(
+                [
+                    {
+                        "cuePointType": "codeCuePoint.Code",
+                        "entryId": "0_u",
+                        "systemName": "C1",
+                        "startTime": 1000,
+                        "code": "x",
+                    }
+                ]
+            )
             assert kaltura.count({"entryIdEqual": "0_u"}) == 1
             assert list(kaltura.pull({"entryIdEqual": "0_u"}, precision="ms")["systemName"]) == ["C1"]

@@ -126,13 +126,29 @@ class FakeKaltura:
     def count_calls(self, action: str) -> int:
         return sum(1 for a, _ in self.calls if a == action)
 
-    def add(self, entry: str, kind: str = "annotation.Annotation", *, start: int = 0, name: str | None = None,
-            created: int | None = None) -> dict[str, Any]:
+    def add(
+        self,
+        entry: str,
+        kind: str = "annotation.Annotation",
+        *,
+        start: int = 0,
+        name: str | None = None,
+        created: int | None = None,
+    ) -> dict[str, Any]:
         int_id = len(self.cue_points) + 1
-        obj: dict[str, Any] = {"id": f"0_{int_id:07d}", "intId": int_id, "cuePointType": kind, "status": 1,
-                               "entryId": entry, "partnerId": PID, "createdAt": created or self.now,
-                               "updatedAt": created or self.now, "startTime": start, "tags": "",
-                               "objectType": CLASSES[kind]}
+        obj: dict[str, Any] = {
+            "id": f"0_{int_id:07d}",
+            "intId": int_id,
+            "cuePointType": kind,
+            "status": 1,
+            "entryId": entry,
+            "partnerId": PID,
+            "createdAt": created or self.now,
+            "updatedAt": created or self.now,
+            "startTime": start,
+            "tags": "",
+            "objectType": CLASSES[kind],
+        }
         if kind == "annotation.Annotation":
             obj["endTime"] = start + 1000
         if kind == "codeCuePoint.Code":
@@ -145,7 +161,7 @@ class FakeKaltura:
     # -- filters -----------------------------------------------------------------------------
 
     def select(self, params: dict[str, str], *, require_entry: bool) -> tuple[list[dict[str, Any]], int]:
-        f = {k[len("filter["):-1]: v for k, v in params.items() if k.startswith("filter[")}
+        f = {k[len("filter[") : -1]: v for k, v in params.items() if k.startswith("filter[")}
         if require_entry and not any(k in f for k in ("idEqual", "idIn", "entryIdEqual", "entryIdIn")):
             raise LookupError
         out = []
@@ -167,7 +183,7 @@ class FakeKaltura:
             out.sort(key=lambda o: (o["createdAt"], o["intId"]))
         size = min(int(params.get("pager[pageSize]", 30)), 500)
         index = int(params.get("pager[pageIndex]", 1))
-        return out[(index - 1) * size:index * size], len(out)
+        return out[(index - 1) * size : index * size], len(out)
 
     # -- actions -----------------------------------------------------------------------------
 
@@ -198,8 +214,11 @@ class FakeKaltura:
         objects, _ = self.select(params, require_entry=False)
         records = []
         for obj in objects:
-            rec = {k: obj[k] for k in ("id", "cuePointType", "entryId", "startTime", "endTime", "systemName", "code")
-                   if k in obj}
+            rec = {
+                k: obj[k]
+                for k in ("id", "cuePointType", "entryId", "startTime", "endTime", "systemName", "code")
+                if k in obj
+            }
             records.append(rec)
         body = write_xml(records, kind="serve") if records else b'<?xml version="1.0"?>\n<scenes/>\n'
         return httpx.Response(200, content=body, headers={"content-type": "text/xml; charset=UTF-8"})
@@ -215,13 +234,20 @@ class FakeKaltura:
             if scene.get("id"):
                 target = next((o for o in self.cue_points if o["id"] == scene["id"]), None)
             if target is None and scene.get("systemName"):
-                target = next((o for o in self.cue_points if o.get("systemName") == scene["systemName"]
-                               and o["entryId"] == scene["entryId"]), None)
+                target = next(
+                    (
+                        o
+                        for o in self.cue_points
+                        if o.get("systemName") == scene["systemName"] and o["entryId"] == scene["entryId"]
+                    ),
+                    None,
+                )
             if target is not None and target["cuePointType"] != scene["cuePointType"]:
                 continue  # format.md §4.2: a match of another type is skipped silently
             if target is None:
-                target = self.add(scene["entryId"], scene["cuePointType"], start=scene["startTime"],
-                                  name=scene.get("systemName"))
+                target = self.add(
+                    scene["entryId"], scene["cuePointType"], start=scene["startTime"], name=scene.get("systemName")
+                )
             target.update({k: v for k, v in scene.items() if k not in ("id", "parentSystemName")})
             target["updatedAt"] = self.now
             touched.append(target)
@@ -233,8 +259,13 @@ class FakeKaltura:
         return make_ks(PID, SECRET, type=int(params["type"]), expiry=int(params["expiry"]), now=self.now)
 
     def job(self, job_id: int, status: int) -> dict[str, Any]:
-        return {"id": job_id, "status": status, "objectType": "KalturaBulkUpload", "fileName": "b.xml",
-                "logFileUrl": f"{URL}/api_v3/service/bulkUpload/action/serveLog/id/{job_id}/ks/SECRETKS"}
+        return {
+            "id": job_id,
+            "status": status,
+            "objectType": "KalturaBulkUpload",
+            "fileName": "b.xml",
+            "logFileUrl": f"{URL}/api_v3/service/bulkUpload/action/serveLog/id/{job_id}/ks/SECRETKS",
+        }
 
     def do_addEntries(self, params: dict[str, str], files: dict[str, bytes]) -> Any:
         job_id = 100 + len(self.jobs)
@@ -249,8 +280,13 @@ class FakeKaltura:
 class Runner:
     """Call the same method on the sync or the async client."""
 
-    def __init__(self, mode: str, fake: FakeKaltura, handler: Callable[[httpx.Request], httpx.Response] | None = None,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self,
+        mode: str,
+        fake: FakeKaltura,
+        handler: Callable[[httpx.Request], httpx.Response] | None = None,
+        **kwargs: Any,
+    ) -> None:
         self.mode = mode
         options: dict[str, Any] = {"partner_id": PID, "admin_secret": SECRET, "retries": Retries(3, backoff=0)}
         options.update(kwargs)
@@ -267,6 +303,7 @@ class Runner:
         if self.loop is None:
             return list(result) if name == "iter_pull" else result
         if name == "iter_pull":
+
             async def collect() -> list[Any]:
                 return [frame async for frame in result]
 
@@ -370,8 +407,16 @@ def test_same_system_name_on_two_entries_is_fine() -> None:
 
 
 def test_push_chunks_per_entry_and_maps_ids(run, fake: FakeKaltura) -> None:
-    df = pd.DataFrame([ann(E1, 0, "C1", parentSystemName="P"), ann(E1, 1000, "X"), ann(E1, 2000, "P"),
-                       ann(E2, 3000), ann(E1, 4000, "Z")], index=[10, 11, 12, 13, 14])
+    df = pd.DataFrame(
+        [
+            ann(E1, 0, "C1", parentSystemName="P"),
+            ann(E1, 1000, "X"),
+            ann(E1, 2000, "P"),
+            ann(E2, 3000),
+            ann(E1, 4000, "Z"),
+        ],
+        index=[10, 11, 12, 13, 14],
+    )
     client = run()
     seen: list[Any] = []
     result = client("push", df, chunk_size=2, progress=seen.append)
@@ -442,7 +487,8 @@ def test_unknown_entry_fails_one_upload_with_its_rows(run, fake: FakeKaltura) ->
 
 
 def test_dropped_connection_after_upload_is_retried_when_every_cue_point_has_a_system_name(
-        run, fake: FakeKaltura) -> None:
+    run, fake: FakeKaltura
+) -> None:
     fake.lose["addFromBulk"] = 1  # the server stores the scenes, then the answer is lost
     result = run()("push", [ann(E1, 0, "A"), ann(E1, 1000, "B")])
     assert fake.count_calls("addFromBulk") == 2
@@ -537,8 +583,14 @@ def test_expired_ks_is_renewed_once_and_static_ks_is_not(run, fake: FakeKaltura)
     def expire(params: dict[str, str]) -> httpx.Response | None:
         if refusals:
             refusals.pop()
-            return httpx.Response(200, json=api_error("INVALID_KS", 'Invalid KS "EXPIRED", Error "-1,INVALID_STR"',
-                                                      {"KSID": "EXPIRED", "ERR_CODE": "-1", "ERR_DESC": "INVALID_STR"}))
+            return httpx.Response(
+                200,
+                json=api_error(
+                    "INVALID_KS",
+                    'Invalid KS "EXPIRED", Error "-1,INVALID_STR"',
+                    {"KSID": "EXPIRED", "ERR_CODE": "-1", "ERR_DESC": "INVALID_STR"},
+                ),
+            )
         return None
 
     fake.hooks["count"] = expire
@@ -672,8 +724,12 @@ def test_api_errors_are_typed(run, fake: FakeKaltura) -> None:
         client("get", "0_nope")
     assert info.value.args == {"ID": "0_nope"}
     fake.hooks["serveBulk"] = lambda p: httpx.Response(
-        200, headers={"X-Kaltura": "error- SERVICE_FORBIDDEN",
-                      "X-Kaltura-App": "exiting on error SERVICE_FORBIDDEN - The access to service [x] is forbidden"})
+        200,
+        headers={
+            "X-Kaltura": "error- SERVICE_FORBIDDEN",
+            "X-Kaltura-App": "exiting on error SERVICE_FORBIDDEN - The access to service [x] is forbidden",
+        },
+    )
     from cuepipe.kaltura import ServiceForbiddenError
 
     with pytest.raises(ServiceForbiddenError):
@@ -716,8 +772,12 @@ def test_file_action_redirect_is_followed_without_the_ks_in_the_url(run, fake: F
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request)
         if request.url.host == "kaltura.test":
-            return httpx.Response(302, headers={
-                "Location": "https://dc2.kaltura.test/api_v3/service/bulkupload_bulk/action/serveLog/id/5/ks/LEAK"})
+            return httpx.Response(
+                302,
+                headers={
+                    "Location": "https://dc2.kaltura.test/api_v3/service/bulkupload_bulk/action/serveLog/id/5/ks/LEAK"
+                },
+            )
         return httpx.Response(200, content=b"<mrss>log</mrss>", headers={"content-type": "text/xml"})
 
     client = run(handler=handler)
@@ -740,13 +800,19 @@ def test_secrets_are_absent_from_reprs_logs_and_errors(run, fake: FakeKaltura, c
     ks = client.client.session.ks
     texts = [repr(client.client), str(client.client.session), repr(client.client._engine.auth)]
     # an INVALID_KS answer that echoes the KS, a retried 503, a lost upload, a failed job wait
-    fake.hooks["count"] = lambda p: httpx.Response(200, json=api_error(
-        "INVALID_KS", f'Invalid KS "{p["ks"]}", Error "-1,INVALID_STR"', {"KSID": p["ks"], "ERR_CODE": "-1"}))
+    fake.hooks["count"] = lambda p: httpx.Response(
+        200,
+        json=api_error(
+            "INVALID_KS", f'Invalid KS "{p["ks"]}", Error "-1,INVALID_STR"', {"KSID": p["ks"], "ERR_CODE": "-1"}
+        ),
+    )
     static = run(ks=ks, partner_id=None, admin_secret=None)
     errors: list[BaseException] = []
-    for call in (lambda: static("count", {"entryIdEqual": E1}),
-                 lambda: client("push", [ann(E1, 0)]),
-                 lambda: client("bulk_uploads.get", 1)):
+    for call in (
+        lambda: static("count", {"entryIdEqual": E1}),
+        lambda: client("push", [ann(E1, 0)]),
+        lambda: client("bulk_uploads.get", 1),
+    ):
         fake.lose["addFromBulk"] = 1
         fake.hooks["get"] = lambda p: httpx.Response(500, content=f"trace ks={ks} secret={SECRET}".encode())
         try:

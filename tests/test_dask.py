@@ -35,8 +35,12 @@ PARTNER, ADMIN = 4242, "dask-admin-secret-19c2"
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[DaskClient]:
     """Two single-threaded worker processes: the tasks really cross process boundaries (pickling)."""
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                      silence_logs=logging.ERROR) as lc, DaskClient(lc) as client:
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR
+        ) as lc,
+        DaskClient(lc) as client,
+    ):
         yield client
 
 
@@ -68,7 +72,7 @@ def write_files(records: list[dict[str, Any]], directory: Path, count: int, *, g
     for i in range(count):
         name = f"cues-{i:02d}.xml" + (".gz" if gz_last and i == count - 1 else "")
         path = directory / name
-        cuepipe.write_xml(records[i * size:(i + 1) * size], path)
+        cuepipe.write_xml(records[i * size : (i + 1) * size], path)
         paths.append(str(path))
     return paths
 
@@ -134,8 +138,7 @@ def test_a_split_is_exact_or_fails_never_wrong(tmp_path: Path) -> None:
     """Look-alike start tags in comments and CDATA: every block size gives the exact rows or an error."""
     xml = cuepipe.write_xml(ingest_records(200, 9)).decode()
     ends = xml.split("</scene-annotation>\n")
-    fake = ('<scene-annotation entryId="0_fake"><sceneStartTime>00:00:01</sceneStartTime>'
-            "</scene-annotation>")
+    fake = '<scene-annotation entryId="0_fake"><sceneStartTime>00:00:01</sceneStartTime></scene-annotation>'
     harmless, fooling = f"<!-- {fake} -->", f"<!-- </scene-annotation>\n{fake} -->"  # the second fools the scanner
     pieces = [ends[0]]
     for i, rest in enumerate(ends[1:]):
@@ -169,7 +172,7 @@ def test_read_error_names_partition_and_record(cluster: DaskClient, files: list[
     bad = tmp_path / "bad.xml"
     text = Path(files[0]).read_text(encoding="utf-8")
     third = [i for i in range(len(text)) if text.startswith("<sceneStartTime>", i)][2]
-    bad.write_text(text[:third] + "<sceneStartTime>99:99</sceneStartTime>" + text[third + 38:], encoding="utf-8")
+    bad.write_text(text[:third] + "<sceneStartTime>99:99</sceneStartTime>" + text[third + 38 :], encoding="utf-8")
     with pytest.raises(cdask.PartitionError) as info:
         cdask.read_xml([files[1], str(bad)]).compute()
     assert info.value.partition == 1 and info.value.record == 2 and info.value.path == str(bad)
@@ -181,8 +184,9 @@ def test_read_error_names_partition_and_record(cluster: DaskClient, files: list[
 # ---------------------------------------------------------------------------------------------------------
 
 
-def test_write_per_partition_gives_one_valid_document_each(cluster: DaskClient, files: list[str],
-                                                           tmp_path: Path) -> None:
+def test_write_per_partition_gives_one_valid_document_each(
+    cluster: DaskClient, files: list[str], tmp_path: Path
+) -> None:
     written = cdask.write_xml(cdask.read_xml(files), tmp_path / "out")
     assert [os.path.basename(p) for p in written] == [f"part-{i:05d}.xml" for i in range(len(files))]
     for src, out in zip(files, written, strict=True):
@@ -194,8 +198,9 @@ def test_write_per_partition_gives_one_valid_document_each(cluster: DaskClient, 
     assert all(cuepipe.validate(p, kind="ingest").ok for p in gz)
 
 
-def test_write_per_entry_groups_across_partitions_in_input_order(cluster: DaskClient, files: list[str],
-                                                                tmp_path: Path) -> None:
+def test_write_per_entry_groups_across_partitions_in_input_order(
+    cluster: DaskClient, files: list[str], tmp_path: Path
+) -> None:
     expected = single_process(files)
     spread = expected.assign(part=[i for i, p in enumerate(files) for _ in range(len(cuepipe.read_xml(p)))])
     assert (spread.groupby("entryId")["part"].nunique() > 1).any()  # some entries really span files
@@ -208,8 +213,7 @@ def test_write_per_entry_groups_across_partitions_in_input_order(cluster: DaskCl
         pd.testing.assert_frame_equal(cuepipe.read_xml(path), rows)  # same rows, same order (parents first)
 
 
-def test_group_by_entry_puts_each_entry_in_one_partition_in_input_order(cluster: DaskClient,
-                                                                      files: list[str]) -> None:
+def test_group_by_entry_puts_each_entry_in_one_partition_in_input_order(cluster: DaskClient, files: list[str]) -> None:
     expected = single_process(files)
     grouped = cdask.group_by_entry(cdask.read_xml(files))
     assert grouped.dtypes.to_dict() == cuepipe.empty_frame().dtypes.to_dict()
@@ -281,8 +285,9 @@ def push_input(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[str], pd.
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory,
-           push_input: tuple[list[str], pd.DataFrame]) -> Iterator[EmulatorServer]:
+def server(
+    tmp_path_factory: pytest.TempPathFactory, push_input: tuple[list[str], pd.DataFrame]
+) -> Iterator[EmulatorServer]:
     db = tmp_path_factory.mktemp("emulator") / "kaltura.sqlite"
     entries = sorted(push_input[1]["entryId"].unique()) + ["0_other1", "0_resume1"]
     with EmulatorServer(partner_id=PARTNER, admin_secret=ADMIN, entries=entries, db=str(db)) as srv:
@@ -298,8 +303,9 @@ def counts(server: EmulatorServer, entries: list[str]) -> dict[str, int]:
         return {e: client.count({"entryIdEqual": e}) for e in entries}
 
 
-def test_push_partitions_in_parallel_once_per_row(cluster: DaskClient, server: EmulatorServer,
-                                                  push_input: tuple[list[str], pd.DataFrame], tmp_path: Path) -> None:
+def test_push_partitions_in_parallel_once_per_row(
+    cluster: DaskClient, server: EmulatorServer, push_input: tuple[list[str], pd.DataFrame], tmp_path: Path
+) -> None:
     paths, frame = push_input
     entries = sorted(frame["entryId"].unique())
     assert frame["parentSystemName"].notna().any()  # children name parents, maybe in another file
@@ -314,13 +320,16 @@ def test_push_partitions_in_parallel_once_per_row(cluster: DaskClient, server: E
     assert result.groupby("entryId")["push_partition"].nunique().eq(1).all()  # one partition per entry
 
     # every child got its parent, including children whose parent is in another file (partition)
-    by_name = {(e, n): (i, part) for e, n, i, part in zip(frame["entryId"], frame["systemName"], result["id"],
-                                                           result["partition"], strict=True)}
+    by_name = {
+        (e, n): (i, part)
+        for e, n, i, part in zip(frame["entryId"], frame["systemName"], result["id"], result["partition"], strict=True)
+    }
     with cuepipe.Client(server.url, partner_id=PARTNER, admin_secret=ADMIN) as client:
         parent_of = client.pull({"entryIdIn": entries}, precision="ms").set_index("id")["parentId"]
     children = frame["parentSystemName"].notna().to_numpy()
-    expected = [by_name[(e, n)] for e, n in zip(frame["entryId"][children], frame["parentSystemName"][children],
-                                                strict=True)]
+    expected = [
+        by_name[(e, n)] for e, n in zip(frame["entryId"][children], frame["parentSystemName"][children], strict=True)
+    ]
     assert parent_of.loc[result["id"][children]].tolist() == [i for i, _ in expected]
     assert any(part != child for (_, part), child in zip(expected, result["partition"][children], strict=True))
 
@@ -334,8 +343,9 @@ def test_push_partitions_in_parallel_once_per_row(cluster: DaskClient, server: E
     assert counts(server, entries) == frame["entryId"].value_counts().to_dict()
 
 
-def test_push_resumes_from_the_journals_after_a_failure(cluster: DaskClient, server: EmulatorServer,
-                                                        tmp_path: Path) -> None:
+def test_push_resumes_from_the_journals_after_a_failure(
+    cluster: DaskClient, server: EmulatorServer, tmp_path: Path
+) -> None:
     good = write_files(on_entry(pushable_records(160, 41), "0_resume1"), tmp_path / "good", 2)
     late = write_files(on_entry(pushable_records(80, 42), "0_late1"), tmp_path / "late", 1)  # entry not there yet
     ddf = cdask.read_xml(good + late)
@@ -350,8 +360,10 @@ def test_push_resumes_from_the_journals_after_a_failure(cluster: DaskClient, ser
     assert set(second["action"]) == {"created"}
     assert second.attrs["resumed"] == done_uploads  # confirmed uploads come from the journals, unsent
     assert second.loc[~is_late, "id"].tolist() == first.loc[~is_late, "id"].tolist()
-    assert counts(server, ["0_resume1", "0_late1"]) == {"0_resume1": int((~is_late).sum()),
-                                                        "0_late1": int(is_late.sum())}
+    assert counts(server, ["0_resume1", "0_late1"]) == {
+        "0_resume1": int((~is_late).sum()),
+        "0_late1": int(is_late.sum()),
+    }
 
 
 def on_entry(records: list[dict[str, Any]], entry: str) -> list[dict[str, Any]]:
@@ -373,8 +385,9 @@ def test_push_error_names_partition(cluster: DaskClient, server: EmulatorServer,
     assert set(collected.loc[~failed, "action"]) <= {"created", "updated"}
 
 
-def test_push_warns_when_entries_span_partitions_without_grouping(cluster: DaskClient, server: EmulatorServer,
-                                                                  tmp_path: Path) -> None:
+def test_push_warns_when_entries_span_partitions_without_grouping(
+    cluster: DaskClient, server: EmulatorServer, tmp_path: Path
+) -> None:
     records = on_entry([r for r in pushable_records(200, 31) if "parentSystemName" not in r], "0_other1")
     paths = write_files(records, tmp_path / "split", 2)
     with pytest.warns(RuntimeWarning, match="several partitions"):
@@ -384,8 +397,10 @@ def test_push_warns_when_entries_span_partitions_without_grouping(cluster: DaskC
 
 def test_push_refuses_a_client_or_an_unpicklable_factory(server: EmulatorServer, files: list[str]) -> None:
     ddf = cdask.read_xml(files)
-    with cuepipe.Client(server.url, partner_id=PARTNER, admin_secret=ADMIN) as client, \
-            pytest.raises(TypeError, match="cannot be shipped"):
+    with (
+        cuepipe.Client(server.url, partner_id=PARTNER, admin_secret=ADMIN) as client,
+        pytest.raises(TypeError, match="cannot be shipped"),
+    ):
         cdask.push(ddf, client)  # type: ignore[arg-type]
     with socket.socket() as sock, pytest.raises(TypeError, match="picklable"):
         cdask.push(ddf, lambda: cuepipe.Client(server.url, ks=str(sock)))

@@ -37,13 +37,9 @@ class Api:
         self.ks = ks
         self.http = httpx.Client(timeout=60)
 
-    def raw(
-        self, service: str, action: str, files: dict[str, Any] | None = None, **params: Any
-    ) -> httpx.Response:
+    def raw(self, service: str, action: str, files: dict[str, Any] | None = None, **params: Any) -> httpx.Response:
         data = {"format": "1", **({"ks": self.ks} if self.ks else {}), **params}
-        return self.http.post(
-            f"{self.url}/api_v3/service/{service}/action/{action}", data=flatten(data), files=files
-        )
+        return self.http.post(f"{self.url}/api_v3/service/{service}/action/{action}", data=flatten(data), files=files)
 
     def call(self, service: str, action: str, files: dict[str, Any] | None = None, **params: Any) -> Any:
         response = self.raw(service, action, files, **params)
@@ -56,17 +52,13 @@ class Api:
         return result
 
     def upload(self, xml: str, service: str = "cuepoint_cuepoint") -> Any:
-        return self.call(
-            service, "addFromBulk", files={"fileData": ("cues.xml", xml.encode(), "application/xml")}
-        )
+        return self.call(service, "addFromBulk", files={"fileData": ("cues.xml", xml.encode(), "application/xml")})
 
     def serve(self, **params: Any) -> httpx.Response:
         query = flatten({**({"ks": self.ks} if self.ks else {}), **params})
         return self.http.get(f"{self.url}/api_v3/service/cuepoint_cuepoint/action/serveBulk", params=query)
 
-    def session(
-        self, secret: str = ADMIN, session_type: int = 2, partner: int = PARTNER, **extra: Any
-    ) -> str:
+    def session(self, secret: str = ADMIN, session_type: int = 2, partner: int = PARTNER, **extra: Any) -> str:
         return self.ok("session", "start", secret=secret, type=session_type, partnerId=partner, **extra)
 
 
@@ -128,9 +120,7 @@ def admin(server: EmulatorServer) -> Api:
 @pytest.fixture
 def entry(admin: Api) -> str:
     """A fresh entry per test, so tests do not see each other's cue points."""
-    return admin.ok("media", "add", entry={"objectType": "KalturaMediaEntry", "name": "t", "mediaType": 1})[
-        "id"
-    ]
+    return admin.ok("media", "add", entry={"objectType": "KalturaMediaEntry", "name": "t", "mediaType": 1})["id"]
 
 
 def count(api: Api, entry_id: str) -> int:
@@ -146,18 +136,13 @@ def test_session_start_user_and_admin(server: EmulatorServer) -> None:
     code_, message = error(api.call("session", "start", secret="wrong", type=2, partnerId=PARTNER))
     assert (code_, message) == ("START_SESSION_ERROR", "Error while starting session for partner [100]")
     # the admin secret does not open a user session and vice versa
-    assert (
-        error(api.call("session", "start", secret=ADMIN, type=0, partnerId=PARTNER))[0]
-        == "START_SESSION_ERROR"
-    )
+    assert error(api.call("session", "start", secret=ADMIN, type=0, partnerId=PARTNER))[0] == "START_SESSION_ERROR"
     assert isinstance(api.session(USER_SECRET, 0, userId="bob"), str)
 
 
 def _v1(secret: str, partner: int, expires: int, session_type: int = 2, user: str = "") -> str:
     info = f"{partner};{partner};{expires};{session_type};42;{user};"
-    return base64.b64encode(
-        (hashlib.sha1((secret + info).encode()).hexdigest() + "|" + info).encode()
-    ).decode()
+    return base64.b64encode((hashlib.sha1((secret + info).encode()).hexdigest() + "|" + info).encode()).decode()
 
 
 def test_ks_errors_have_the_server_codes(server: EmulatorServer, entry: str) -> None:
@@ -180,9 +165,7 @@ def test_ks_errors_have_the_server_codes(server: EmulatorServer, entry: str) -> 
     assert error(result) == ("INVALID_KS", 'Invalid KS "EXPIRED", Error "-1,INVALID_STR"')
 
     unknown_partner = _v1(ADMIN, 999, int(time.time()) + 60)
-    result = Api(server.url, unknown_partner).call(
-        "cuepoint_cuepoint", "count", filter={"entryIdEqual": entry}
-    )
+    result = Api(server.url, unknown_partner).call("cuepoint_cuepoint", "count", filter={"entryIdEqual": entry})
     assert error(result) == ("INVALID_KS", f'Invalid KS "{unknown_partner}", Error "-1,INVALID_STR"')
 
     tampered_v2 = api.session()[:-8] + "AAAAAAA="
@@ -220,9 +203,7 @@ def test_errors_in_xml_format_and_http_200(admin: Api) -> None:
 # ------------------------------------------------------------------------------------ request encodings
 
 
-def test_json_body_multipart_json_part_and_path_params(
-    server: EmulatorServer, admin: Api, entry: str
-) -> None:
+def test_json_body_multipart_json_part_and_path_params(server: EmulatorServer, admin: Api, entry: str) -> None:
     admin.upload(scenes(code(entry)))
     url = f"{server.url}/api_v3/service/cuepoint_cuepoint/action/count"
     body = {
@@ -232,9 +213,7 @@ def test_json_body_multipart_json_part_and_path_params(
     }
     assert httpx.post(url, json=body).json() == 1
     # "; charset=utf-8" disables the JSON-body rule (api.md §1.2)
-    as_text = httpx.post(
-        url, content=json.dumps(body), headers={"content-type": "application/json; charset=utf-8"}
-    )
+    as_text = httpx.post(url, content=json.dumps(body), headers={"content-type": "application/json; charset=utf-8"})
     assert "MISSING_KS" in as_text.text
     multipart = httpx.post(url, data={"json": json.dumps(body), "ks": "ignored"}, files={"x": ("x", b"")})
     assert multipart.json() == 1
@@ -308,9 +287,7 @@ def test_xml_invalid_writes_nothing(admin: Api, entry: str) -> None:
         + scenes(code(entry, value="&x;")).split("?>", 1)[1]
     )
     assert error(admin.upload(hostile))[0] == "XML_INVALID"
-    assert (
-        error(admin.upload(scenes(code(entry, start="00:00:05 "))))[0] == "XML_INVALID"
-    )  # libxml2's verdict
+    assert error(admin.upload(scenes(code(entry, start="00:00:05 "))))[0] == "XML_INVALID"  # libxml2's verdict
     assert count(admin, entry) == 0
     assert error(admin.call("cuepoint_cuepoint", "addFromBulk")) == (
         "MISSING_MANDATORY_PARAMETER",
@@ -366,9 +343,7 @@ def test_parent_resolves_only_against_earlier_scenes_on_the_same_entry(admin: Ap
     )["objects"]
     assert "parentId" not in objs[0] and "parentId" not in objs[3]
     assert objs[2]["parentId"] == objs[1]["id"] and objs[2]["depth"] == 1
-    by_id = admin.upload(scenes(annotation(entry, extra=f"<parentId>{objs[1]['id']}</parentId>")))["objects"][
-        0
-    ]
+    by_id = admin.upload(scenes(annotation(entry, extra=f"<parentId>{objs[1]['id']}</parentId>")))["objects"][0]
     assert by_id["parentId"] == objs[1]["id"]
 
 
@@ -464,15 +439,11 @@ def test_filter_operators(admin: Api, entry: str) -> None:
     assert ids(textLike="zzz") == [a, b, c]  # not a KalturaCuePointFilter property: ignored
     assert ids(orderBy="-startTime") == [c, b, a]
     assert (
-        error(
-            admin.call("cuepoint_cuepoint", "list", filter={"entryIdEqual": entry, "cuePointTypeEqual": "x"})
-        )[1]
+        error(admin.call("cuepoint_cuepoint", "list", filter={"entryIdEqual": entry, "cuePointTypeEqual": "x"}))[1]
         == 'Invalid enumeration value "x" for parameter "cuePointTypeEqual", expecting enumeration type '
         '"KalturaCuePointType"'
     )
-    assert error(
-        admin.call("cuepoint_cuepoint", "list", filter={"entryIdIn": entry, "userIdEqual": "ghost"})
-    ) == (
+    assert error(admin.call("cuepoint_cuepoint", "list", filter={"entryIdIn": entry, "userIdEqual": "ghost"})) == (
         "INVALID_USER_ID",
         "Invalid user id",
     )
@@ -483,9 +454,9 @@ def test_user_sessions_see_only_their_own_cue_points(server: EmulatorServer, adm
     bob = Api(server.url)
     bob.ks = bob.session(USER_SECRET, 0, userId="bob")
     bob.upload(scenes(code(entry, value="by-bob")))
-    assert [
-        o["code"] for o in bob.ok("cuepoint_cuepoint", "list", filter={"entryIdEqual": entry})["objects"]
-    ] == ["by-bob"]
+    assert [o["code"] for o in bob.ok("cuepoint_cuepoint", "list", filter={"entryIdEqual": entry})["objects"]] == [
+        "by-bob"
+    ]
     assert count(admin, entry) == 2
     seeing = Api(server.url, bob.session(USER_SECRET, 0, userId="bob", privileges="list:*"))
     assert count(seeing, entry) == 2
@@ -535,16 +506,14 @@ def test_serve_bulk_exact_bytes_with_and_without_the_server_bugs(admin: Api, ent
         ),
     )
     assert b"\n" not in response.content.split(b"\n", 1)[1].rstrip(b"\n")  # one line
-    with EmulatorServer(
-        partner_id=1, admin_secret="x", entries=["0_e"], server_bugs=False, cdn_host="cdn.test"
-    ) as s:
+    with EmulatorServer(partner_id=1, admin_secret="x", entries=["0_e"], server_bugs=False, cdn_host="cdn.test") as s:
         api = Api(s.url)
         api.ks = api.session("x", partner=1)
         ids = [
             o["id"]
-            for o in api.upload(
-                scenes(annotation("0_e", "00:00:05.96", "00:00:07.04", attrs='systemName="A&amp;B"'))
-            )["objects"]
+            for o in api.upload(scenes(annotation("0_e", "00:00:05.96", "00:00:07.04", attrs='systemName="A&amp;B"')))[
+                "objects"
+            ]
         ]
         assert api.serve(filter={"entryIdEqual": "0_e"}).content == _served(
             "cdn.test",
@@ -607,8 +576,7 @@ def test_file_action_errors_travel_in_headers(admin: Api) -> None:
     assert response.content == b""
     assert response.headers["X-Kaltura"] == "error- BULK_UPLOAD_NOT_FOUND"
     assert (
-        response.headers["X-Kaltura-App"]
-        == 'exiting on error BULK_UPLOAD_NOT_FOUND - Bulk upload id "987654" '
+        response.headers["X-Kaltura-App"] == 'exiting on error BULK_UPLOAD_NOT_FOUND - Bulk upload id "987654" '
         "not found"
     )
 
@@ -641,23 +609,19 @@ def test_bulk_upload_job_lifecycle(admin: Api, entry: str) -> None:
         f"<scenes><action>update</action>{scene}</scenes></item></channel></mrss>"
     )
     files = {"fileData": ("bulk.xml", mrss.encode(), "application/xml")}
-    job = admin.ok(
-        "media", "bulkUploadAdd", files=files, bulkUploadData={"objectType": "KalturaBulkUploadXmlJobData"}
-    )
+    job = admin.ok("media", "bulkUploadAdd", files=files, bulkUploadData={"objectType": "KalturaBulkUploadXmlJobData"})
     assert (job["objectType"], job["status"], job["bulkUploadType"]) == (
         "KalturaBulkUpload",
         0,
         "bulkUploadXml.XML",
     )
-    assert job["logFileUrl"].endswith(
-        f"/api_v3/service/bulkUpload/action/serveLog/id/{job['id']}/ks/{admin.ks}"
-    )
+    assert job["logFileUrl"].endswith(f"/api_v3/service/bulkUpload/action/serveLog/id/{job['id']}/ks/{admin.ks}")
     final, seen = _wait(admin, job["id"])
     assert final["status"] == 5 and final["error"] == "Finished successfully" and final["numOfObjects"] == 2
     assert set(seen) <= {0, 1, 2, 8, 5} and seen[-1] == 5 and len(seen) >= 2
-    assert [
-        o["code"] for o in admin.ok("cuepoint_cuepoint", "list", filter={"entryIdEqual": entry})["objects"]
-    ] == ["upd"]
+    assert [o["code"] for o in admin.ok("cuepoint_cuepoint", "list", filter={"entryIdEqual": entry})["objects"]] == [
+        "upd"
+    ]
     # serveLog through the URL the server wrote (path params, core service id)
     log = httpx.get(final["logFileUrl"])
     assert log.headers["content-type"] == "text/xml; charset=UTF-8"
@@ -699,18 +663,14 @@ def test_bulk_upload_validation_failure_and_abort(admin: Api) -> None:
 
 
 def test_batch_actions_are_for_the_batch_partner_only(server: EmulatorServer, admin: Api) -> None:
-    refused = admin.call(
-        "batch", "addBulkUploadResult", bulkUploadResult={"bulkUploadJobId": 1, "lineIndex": 1}
-    )
+    refused = admin.call("batch", "addBulkUploadResult", bulkUploadResult={"bulkUploadJobId": 1, "lineIndex": 1})
     assert error(refused) == (
         "SERVICE_FORBIDDEN",
         "The access to service [batch->addbulkuploadresult] is forbidden",
     )
     batch = Api(server.url)
     batch.ks = batch.session(BATCH_SECRET, 2, partner=-1)
-    job = admin.ok(
-        "bulkupload_bulk", "addEntries", files={"fileData": ("e.xml", b"<mrss><channel/></mrss>", "x")}
-    )
+    job = admin.ok("bulkupload_bulk", "addEntries", files={"fileData": ("e.xml", b"<mrss><channel/></mrss>", "x")})
     _wait(admin, job["id"])
     added = batch.ok(
         "batch",
@@ -735,10 +695,7 @@ def test_batch_actions_are_for_the_batch_partner_only(server: EmulatorServer, ad
         },
     )
     assert again["id"] == added["id"]  # upsert by (job, lineIndex)
-    assert (
-        batch.ok("batch", "getBulkUploadLastResult", bulkUploadJobId=job["id"])["errorDescription"]
-        == "still broken"
-    )
+    assert batch.ok("batch", "getBulkUploadLastResult", bulkUploadJobId=job["id"])["errorDescription"] == "still broken"
     assert batch.ok("batch", "countBulkUploadEntries", bulkUploadJobId=job["id"]) == [
         {"key": "created", "value": "0", "objectType": "KalturaKeyValue"},
         {"key": "error", "value": "1", "objectType": "KalturaKeyValue"},

@@ -13,8 +13,7 @@ pytestmark = pytest.mark.skipif(not FIXTURES.is_dir(), reason="shared fixtures n
 
 EXPECTED = {
     "ingest-2013-basic.xml": ("ingest", {"adCuePoint.Ad": 1, "annotation.Annotation": 2, "codeCuePoint.Code": 1}),
-    "ingest-2013-metadata.xml": ("ingest", {"adCuePoint.Ad": 1, "annotation.Annotation": 2,
-                                            "codeCuePoint.Code": 1}),
+    "ingest-2013-metadata.xml": ("ingest", {"adCuePoint.Ad": 1, "annotation.Annotation": 2, "codeCuePoint.Code": 1}),
     "serve-2013-ads.xml": ("serve", {"adCuePoint.Ad": 3}),
     "serve-2013-large.xml": ("serve", {"adCuePoint.Ad": 57, "annotation.Annotation": 49, "codeCuePoint.Code": 29}),
 }

@@ -45,8 +45,9 @@ def test_chunksize_must_be_positive():
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".parquet", ".jsonl", ".csv.gz"])
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                 HealthCheck.too_slow])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(recs=st.lists(records("ingest"), min_size=1, max_size=5))
 def test_tables_round_trip(tmp_path, suffix, recs):
     df = cuepipe.records_to_frame(recs)
@@ -63,8 +64,10 @@ def test_tables_round_trip(tmp_path, suffix, recs):
 
 def test_csv_keeps_the_text_na_and_empty_strings_apart(tmp_path):
     path = tmp_path / "t.csv"
-    path.write_text('cuePointType,entryId,startTime,endTime,text\nannotation.Annotation,e,1,2,NA\n'
-                    'annotation.Annotation,e,1,2,""\nannotation.Annotation,e,1,2,\n')
+    path.write_text(
+        "cuePointType,entryId,startTime,endTime,text\nannotation.Annotation,e,1,2,NA\n"
+        'annotation.Annotation,e,1,2,""\nannotation.Annotation,e,1,2,\n'
+    )
     df = next(frames.read_table(path))
     assert df.loc[0, "text"] == "NA"
     assert pd.isna(df.loc[2, "text"])
@@ -75,8 +78,10 @@ def test_csv_keeps_the_text_na_and_empty_strings_apart(tmp_path):
     [
         ("cuePointType,entryId,startTim\nannotation.Annotation,e,1\n", "did you mean 'startTime'"),
         ("entryId,startTime\ne,1\n", "'cuePointType' is required"),
-        ("cuePointType,entryId,startTime\nannotation.Annotation,e,soon\n",
-         "column .startTime., row 0: .soon. is not an integer"),
+        (
+            "cuePointType,entryId,startTime\nannotation.Annotation,e,soon\n",
+            "column .startTime., row 0: .soon. is not an integer",
+        ),
         ("cuePointType,entryId,startTime,optionalAnswers\nquiz.QUIZ_QUESTION,e,1,[not json\n", "not valid JSON"),
     ],
 )

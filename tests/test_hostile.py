@@ -53,10 +53,18 @@ def listener():
 
 
 def _all_inputs(url: str) -> list[bytes]:
-    xxe_http = (f'<!DOCTYPE scenes [<!ENTITY % ext SYSTEM "{url}/dtd"> %ext;]>'
-                "<scenes>" + SCENE.format("<description>&x;</description>") + "</scenes>").encode()
-    return [BILLION_LAUGHS, XXE_FILE, PLAIN_DTD, xxe_http, b"\xef\xbb\xbf" + PLAIN_DTD,
-            "<!DOCTYPE scenes []><scenes/>".encode("utf-16")]
+    xxe_http = (
+        f'<!DOCTYPE scenes [<!ENTITY % ext SYSTEM "{url}/dtd"> %ext;]>'
+        "<scenes>" + SCENE.format("<description>&x;</description>") + "</scenes>"
+    ).encode()
+    return [
+        BILLION_LAUGHS,
+        XXE_FILE,
+        PLAIN_DTD,
+        xxe_http,
+        b"\xef\xbb\xbf" + PLAIN_DTD,
+        "<!DOCTYPE scenes []><scenes/>".encode("utf-16"),
+    ]
 
 
 def test_reader_refuses_dtds_and_fetches_nothing(listener):
@@ -77,9 +85,12 @@ def test_validator_reports_dtds_as_errors(listener):
 
 def test_xinclude_and_schema_location_are_not_followed(listener):
     url, hits = listener
-    data = (f'<scenes xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
-            f'xsi:noNamespaceSchemaLocation="{url}/schema.xsd" xmlns:xi="http://www.w3.org/2001/XInclude">'
-            + SCENE.format(f'<description><xi:include href="{url}/inc"/></description>') + "</scenes>").encode()
+    data = (
+        f'<scenes xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+        f'xsi:noNamespaceSchemaLocation="{url}/schema.xsd" xmlns:xi="http://www.w3.org/2001/XInclude">'
+        + SCENE.format(f'<description><xi:include href="{url}/inc"/></description>')
+        + "</scenes>"
+    ).encode()
     with pytest.raises(XMLFormatError, match="takes text only"):
         list(cuepipe.iter_cue_points(data))  # XInclude is not processed: the element is unexpected content
     cuepipe.validate(data)
@@ -87,12 +98,14 @@ def test_xinclude_and_schema_location_are_not_followed(listener):
 
 
 def test_deep_nesting_and_huge_text_are_refused():
-    deep = ("<scenes>" + SCENE.format("<scene-customData>" + "<a>" * 5000 + "</a>" * 5000
-                                      + "</scene-customData>") + "</scenes>").encode()
+    deep = (
+        "<scenes>"
+        + SCENE.format("<scene-customData>" + "<a>" * 5000 + "</a>" * 5000 + "</scene-customData>")
+        + "</scenes>"
+    ).encode()
     with pytest.raises(XMLFormatError):
         list(cuepipe.iter_cue_points(deep))
     assert not cuepipe.validate(deep).ok
-    huge = ("<scenes>" + SCENE.format("<description>" + "x" * 11_000_000 + "</description>")
-            + "</scenes>").encode()
+    huge = ("<scenes>" + SCENE.format("<description>" + "x" * 11_000_000 + "</description>") + "</scenes>").encode()
     with pytest.raises(XMLFormatError):
         list(cuepipe.iter_cue_points(huge))

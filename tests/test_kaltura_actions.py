@@ -346,9 +346,7 @@ def test_request_is_immutable_and_its_url_forms():
         request.params["id"] = "x"  # type: ignore[index]
     with pytest.raises(AttributeError):
         request.method = "GET"  # type: ignore[misc]
-    assert (
-        request.url("https://h.example/") == "https://h.example/api_v3/service/cuepoint_cuepoint/action/get"
-    )
+    assert request.url("https://h.example/") == "https://h.example/api_v3/service/cuepoint_cuepoint/action/get"
     query = dict(parse_qsl(urlsplit(request.url("https://h.example", query=True)).query))
     assert query == dict(request.params)
     assert request.as_get().method == "GET"
@@ -370,9 +368,7 @@ def test_form_and_json_bodies():
     assert json.loads(body.content) == unflatten(request.params)
 
 
-def _parse_multipart(
-    content_type: str, body: bytes
-) -> tuple[dict[str, str], dict[str, tuple[str, str, bytes]]]:
+def _parse_multipart(content_type: str, body: bytes) -> tuple[dict[str, str], dict[str, tuple[str, str, bytes]]]:
     message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
         f"Content-Type: {content_type}\r\n\r\n".encode() + body
     )
@@ -434,8 +430,7 @@ def test_streamed_content_is_checked():
     with pytest.raises(KalturaParamError, match="does not match"):
         FilePart("fileData", "a", b"abc", size=2)
     assert (
-        repr(FilePart("fileData", "a.xml", b"secret bytes"))
-        == "FilePart(field='fileData', filename='a.xml', size=12)"
+        repr(FilePart("fileData", "a.xml", b"secret bytes")) == "FilePart(field='fileData', filename='a.xml', size=12)"
     )
 
 
@@ -467,9 +462,7 @@ def test_httpx_round_trip_for_a_form_request():
     assert seen["params"]["ks"] == KS and seen["params"]["format"] == "1"
     page = decode_result(request, response)
     assert page.total_count == 1
-    assert page.objects == [
-        {"id": "0_c", "entryId": "0_e", "cuePointType": "annotation.Annotation", "startTime": 5}
-    ]
+    assert page.objects == [{"id": "0_c", "entryId": "0_e", "cuePointType": "annotation.Annotation", "startTime": 5}]
 
 
 def test_httpx_streams_a_multipart_upload():
@@ -479,9 +472,7 @@ def test_httpx_streams_a_multipart_upload():
         seen["headers"] = dict(request.headers)
         fields, files = _parse_multipart(request.headers["content-type"], request.read())
         seen["fields"], seen["files"] = fields, files
-        return httpx.Response(
-            200, json={"objects": [], "totalCount": 0, "objectType": "KalturaCuePointListResponse"}
-        )
+        return httpx.Response(200, json={"objects": [], "totalCount": 0, "objectType": "KalturaCuePointListResponse"})
 
     chunks = [b"<scenes>", b"</scenes>"]
     request = cue_point_add_from_bulk(CTX, iter(chunks), size=17)

@@ -195,12 +195,8 @@ def test_cue_point_filter_has_the_base_and_cue_point_fields():
 
 
 def test_camel_and_snake_spellings_build_the_same_filter():
-    camel = KalturaAnnotationFilter(
-        entryIdEqual="0_e", startTimeGreaterThanOrEqual=1000, orderBy="+startTime"
-    )
-    snake = KalturaAnnotationFilter(
-        entry_id_equal="0_e", start_time_greater_than_or_equal=1000, order_by="+startTime"
-    )
+    camel = KalturaAnnotationFilter(entryIdEqual="0_e", startTimeGreaterThanOrEqual=1000, orderBy="+startTime")
+    snake = KalturaAnnotationFilter(entry_id_equal="0_e", start_time_greater_than_or_equal=1000, order_by="+startTime")
     assert camel == snake
     assert hash(camel) == hash(snake)
     assert snake.entry_id_equal == snake.entryIdEqual == "0_e"
@@ -300,9 +296,7 @@ def test_value_encodings(cls, kwargs, key, wire):
 
 
 def test_unknown_field_suggests_the_nearest_name_in_the_callers_spelling():
-    with pytest.raises(
-        KalturaParamError, match=r"has no field 'entryIdEquals'; did you mean 'entryIdEqual'\?"
-    ):
+    with pytest.raises(KalturaParamError, match=r"has no field 'entryIdEquals'; did you mean 'entryIdEqual'\?"):
         KalturaAnnotationFilter(entryIdEquals="0_e")
     with pytest.raises(KalturaParamError, match=r"did you mean 'entry_id_equal'\?"):
         KalturaAnnotationFilter(entry_id_equals="0_e")
@@ -456,9 +450,7 @@ def test_search_operator_tree():
     tree = KalturaSearchOperator(
         type=SearchOperatorType.SEARCH_AND,
         items=[
-            KalturaSearchComparableCondition(
-                field="n", value=5, comparison=SearchConditionComparison.LESS_THAN
-            ),
+            KalturaSearchComparableCondition(field="n", value=5, comparison=SearchConditionComparison.LESS_THAN),
             KalturaSearchOperator(type=2, items=[KalturaSearchCondition(field="a", value=1.5)]),
         ],
     )

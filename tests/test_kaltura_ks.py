@@ -258,9 +258,7 @@ privilege_values = st.one_of(
     st.none(), st.text(st.characters(blacklist_characters=",", blacklist_categories=("Cs",)), max_size=12)
 )
 privilege_maps = st.dictionaries(privilege_names, privilege_values, max_size=4)
-secrets_ = st.text(
-    st.characters(blacklist_characters=",", blacklist_categories=("Cs",)), min_size=1, max_size=40
-)
+secrets_ = st.text(st.characters(blacklist_characters=",", blacklist_categories=("Cs",)), min_size=1, max_size=40)
 
 
 @given(
@@ -272,9 +270,7 @@ secrets_ = st.text(
     expiry=st.integers(min_value=1, max_value=10**8),
 )
 def test_v2_round_trip(user_id, privileges, secret, session_type, partner, expiry):
-    ks = make_ks(
-        partner, secret, user_id=user_id, type=session_type, expiry=expiry, privileges=privileges, now=NOW
-    )
+    ks = make_ks(partner, secret, user_id=user_id, type=session_type, expiry=expiry, privileges=privileges, now=NOW)
     info = parse_ks(ks, secret)
     assert (info.partner_id, info.user_id, info.type, info.expires_at) == (
         partner,
@@ -340,9 +336,7 @@ def test_session_from_ks():
 
 def test_session_from_session_start_reads_or_estimates_expiry():
     # A v2 user session cannot be read with the user secret: the expiry is estimated.
-    estimated = Session.from_session_start(
-        V2_KS, partner_id=PARTNER, expiry=600, secret="user-secret", now=NOW
-    )
+    estimated = Session.from_session_start(V2_KS, partner_id=PARTNER, expiry=600, secret="user-secret", now=NOW)
     assert estimated.expires_at == NOW + 600 and estimated.type is SessionType.USER
     # With the admin secret the real (possibly shortened) expiry is read.
     assert Session.from_session_start(V2_KS, partner_id=PARTNER, secret=SECRET).expires_at == EXPIRES

@@ -98,9 +98,7 @@ def test_keys_the_server_would_split_are_refused(key):
 
 
 def test_typed_objects_flatten_like_their_dicts():
-    operator = KalturaSearchOperator(
-        type=SearchOperatorType.SEARCH_AND, items=[KalturaSearchCondition(field="f")]
-    )
+    operator = KalturaSearchOperator(type=SearchOperatorType.SEARCH_AND, items=[KalturaSearchCondition(field="f")])
     assert flatten({"advancedSearch": operator}) == {
         "advancedSearch[objectType]": "KalturaSearchOperator",
         "advancedSearch[type]": "1",
@@ -138,9 +136,7 @@ def test_json_body_form_matches_the_official_client():
         type=SearchOperatorType.SEARCH_OR,
         items=[
             KalturaSearchCondition(field="a", value="b"),
-            KalturaSearchComparableCondition(
-                field="c", value=5, comparison=SearchConditionComparison.GREATER_THAN
-            ),
+            KalturaSearchComparableCondition(field="c", value=5, comparison=SearchConditionComparison.GREATER_THAN),
         ],
     )
     expected = json.loads(

@@ -228,9 +228,7 @@ def test_serve_log_not_ready_and_ready():
 
 
 def test_http_5xx_is_an_http_error_and_retryable():
-    response = Response(
-        503, {"X-Kaltura-Session": "123, 456"}, b"<html>down for ks=" + KS.encode() + b"</html>"
-    )
+    response = Response(503, {"X-Kaltura-Session": "123, 456"}, b"<html>down for ks=" + KS.encode() + b"</html>")
     with pytest.raises(KalturaHTTPError) as info:
         decode_result(cue_point_count(CTX), response)
     error = info.value
@@ -243,9 +241,7 @@ def test_http_4xx_and_redirect():
         decode_json(Response(404, {}, b"not found"))
     assert not info.value.retryable and "Not Found" in str(info.value)
     with pytest.raises(KalturaHTTPError, match="unexpected redirect") as redirect:
-        decode_file(
-            Response(302, {"Location": f"https://dc2/api_v3/service/bulkUpload/action/serve/ks/{KS}"})
-        )
+        decode_file(Response(302, {"Location": f"https://dc2/api_v3/service/bulkUpload/action/serve/ks/{KS}"}))
     assert KS not in str(redirect.value)
 
 
@@ -393,9 +389,7 @@ def test_bulk_upload_decoding():
     assert redact(job.log_file_url) == "https://h/api_v3/service/bulkUpload/action/serveLog/id/42/ks/***"
     running = decode_result(bulk_upload_get(CTX, 42), ok({**BULK, "status": 1, "results": []}))
     assert not running.done
-    odd = decode_result(
-        bulk_upload_get(CTX, 42), ok({"id": "43", "status": 99, "objectType": "KalturaBulkUpload"})
-    )
+    odd = decode_result(bulk_upload_get(CTX, 42), ok({"id": "43", "status": 99, "objectType": "KalturaBulkUpload"}))
     assert odd.id == 43 and odd.status == 99 and not odd.done
     with pytest.raises(KalturaResponseError, match="without an id"):
         decode_result(bulk_upload_get(CTX, 42), ok({"status": 1}))

@@ -16,7 +16,9 @@ ROOT = Path(__file__).resolve().parents[1]
 def _build_wheel(out: Path, **env: str) -> Path:
     proc = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out), str(ROOT)],
-        capture_output=True, text=True, env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
     )
     if proc.returncode != 0:
         pytest.fail(f"building the wheel failed:\n{proc.stderr[-2000:]}")
@@ -101,9 +103,11 @@ def test_installed_wheel_works_from_another_directory(wheel, tmp_path):
 
 
 def test_format_work_does_not_load_the_http_client():
-    script = ("import sys, cuepipe\n"
-              "cuepipe.write_xml([{'cuePointType': 'codeCuePoint.Code', 'entryId': 'e', 'startTime': 1}])\n"
-              "assert 'httpx' not in sys.modules and 'cuepipe.client' not in sys.modules\n"
-              "assert cuepipe.Client.__name__ == 'Client' and 'httpx' in sys.modules\n")
+    script = (
+        "import sys, cuepipe\n"
+        "cuepipe.write_xml([{'cuePointType': 'codeCuePoint.Code', 'entryId': 'e', 'startTime': 1}])\n"
+        "assert 'httpx' not in sys.modules and 'cuepipe.client' not in sys.modules\n"
+        "assert cuepipe.Client.__name__ == 'Client' and 'httpx' in sys.modules\n"
+    )
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr

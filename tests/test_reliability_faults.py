@@ -43,13 +43,24 @@ def cue_points(entry: str, n: int, prefix: str = "cp") -> list[dict[str, Any]]:
     for i in range(n):
         name = f"{prefix}-{entry}-{i:05d}"
         if i % 2 == 0:
-            rec: dict[str, Any] = {"cuePointType": "annotation.Annotation", "entryId": entry, "systemName": name,
-                                   "startTime": i * 1000, "endTime": i * 1000 + 500, "text": f"note {i} <&>"}
+            rec: dict[str, Any] = {
+                "cuePointType": "annotation.Annotation",
+                "entryId": entry,
+                "systemName": name,
+                "startTime": i * 1000,
+                "endTime": i * 1000 + 500,
+                "text": f"note {i} <&>",
+            }
             if i % 6 == 4:
                 rec["parentSystemName"] = f"{prefix}-{entry}-{i - 2:05d}"
         else:
-            rec = {"cuePointType": "codeCuePoint.Code", "entryId": entry, "systemName": name, "startTime": i * 1000,
-                   "code": f"code {i}"}
+            rec = {
+                "cuePointType": "codeCuePoint.Code",
+                "entryId": entry,
+                "systemName": name,
+                "startTime": i * 1000,
+                "code": f"code {i}",
+            }
         out.append(rec)
     return out
 
@@ -107,8 +118,7 @@ class Recorder(httpx.HTTPTransport):
 @pytest.fixture(scope="module")
 def server() -> Iterator[EmulatorServer]:
     entries = [f"0_f{i:03d}" for i in range(40)]
-    with EmulatorServer(partner_id=PARTNER, admin_secret=ADMIN, entries=entries, fault_admin=True,
-                        fault_seed=7) as srv:
+    with EmulatorServer(partner_id=PARTNER, admin_secret=ADMIN, entries=entries, fault_admin=True, fault_seed=7) as srv:
         yield srv
 
 
@@ -145,14 +155,20 @@ def test_fault_specs_parse_and_bad_ones_are_refused() -> None:
     assert not rule.matches("cuepoint_cuepoint.count")
     assert parse_fault("rate_limit:rate=5").times is None and parse_fault("slow").times == 1
     assert parse_fault("error:times=none").times is None
-    for bad, message in [("bogus", "unknown fault kind"), ("error:status=200", "HTTP error status"),
-                         ("slow:delay", "key=value"), ("partial:phase=after", "no phase"),
-                         ("error:colour=red", "unknown fault option"), ("error:probability=2", "between 0 and 1"),
-                         ("slow:delay=soon", "bad fault")]:
+    for bad, message in [
+        ("bogus", "unknown fault kind"),
+        ("error:status=200", "HTTP error status"),
+        ("slow:delay", "key=value"),
+        ("partial:phase=after", "no phase"),
+        ("error:colour=red", "unknown fault option"),
+        ("error:probability=2", "between 0 and 1"),
+        ("slow:delay=soon", "bad fault"),
+    ]:
         with pytest.raises(FaultSpecError, match=message):
             parse_fault(bad)
-    assert request_key({"path": "/api_v3/service/cuepoint_cuepoint/action/addFromBulk"}) == \
-        "cuepoint_cuepoint.addfrombulk"
+    assert (
+        request_key({"path": "/api_v3/service/cuepoint_cuepoint/action/addFromBulk"}) == "cuepoint_cuepoint.addfrombulk"
+    )
     assert request_key({"path": "/api_v3/", "query_string": b"service=session&action=start"}) == "session.start"
 
 
@@ -239,6 +255,7 @@ def test_commit_k_then_fail_is_settled_by_the_list_check(server: EmulatorServer,
         sizes = result["upload"].value_counts().sort_index().tolist()  # as planned (families stay whole)
         assert recorder.uploads() == [sizes[0], sizes[1], sizes[1] - 7, *sizes[2:]]
     else:
+
         async def run() -> Any:
             async with AsyncClient(server.url, partner_id=PARTNER, admin_secret=ADMIN, retries=FAST) as api:
                 return await api.push(expected, chunk_size=15)
@@ -254,8 +271,12 @@ def test_commit_k_then_fail_is_settled_by_the_list_check(server: EmulatorServer,
 def test_recovery_survives_a_failing_resend(server: EmulatorServer) -> None:
     """Commit 5 of 15, then the re-send of the 10 others (and its one retry) is cut after the server
     committed them: the next round's list check finds all 15 and sends nothing more."""
-    server.faults.replace([Fault("partial", commit=5, action=UPLOAD, after=0),
-                           Fault("reset", phase="after", action=UPLOAD, after=1, times=2)])
+    server.faults.replace(
+        [
+            Fault("partial", commit=5, action=UPLOAD, after=0),
+            Fault("reset", phase="after", action=UPLOAD, after=1, times=2),
+        ]
+    )
     recorder = Recorder()
     expected = cue_points(fresh_entries(1)[0], 15)
     with client(server, transport=recorder, retries=Retries(max_retries=1, backoff=0.05)) as api:
@@ -266,13 +287,15 @@ def test_recovery_survives_a_failing_resend(server: EmulatorServer) -> None:
 
 
 def test_a_storm_of_random_faults(server: EmulatorServer) -> None:
-    server.faults.replace([
-        Fault("error", status=503, action=UPLOAD, times=None, probability=0.15),
-        Fault("error", status=500, action=UPLOAD, times=None, probability=0.1, phase="after"),
-        Fault("reset", action=UPLOAD, times=None, probability=0.1, phase="after"),
-        Fault("partial", commit=4, action=UPLOAD, times=None, probability=0.15),
-        Fault("error", status=502, action="cuepoint.list", times=None, probability=0.1),
-    ])
+    server.faults.replace(
+        [
+            Fault("error", status=503, action=UPLOAD, times=None, probability=0.15),
+            Fault("error", status=500, action=UPLOAD, times=None, probability=0.1, phase="after"),
+            Fault("reset", action=UPLOAD, times=None, probability=0.1, phase="after"),
+            Fault("partial", commit=4, action=UPLOAD, times=None, probability=0.15),
+            Fault("error", status=502, action="cuepoint.list", times=None, probability=0.1),
+        ]
+    )
     entries = fresh_entries(3)
     expected = [r for e in entries for r in cue_points(e, 80)]
     with client(server, retries=Retries(max_retries=8, backoff=0.02, max_backoff=0.1)) as api:
@@ -364,8 +387,12 @@ def test_reads_retry_injected_errors(server: EmulatorServer) -> None:
     expected = cue_points(entry, 25)
     with client(server) as api:
         api.push(expected)
-        server.faults.replace([Fault("error", status=503, action="cuepoint.list|cuepoint.serveBulk", times=3),
-                               Fault("reset", action="cuepoint.serveBulk", phase="after")])
+        server.faults.replace(
+            [
+                Fault("error", status=503, action="cuepoint.list|cuepoint.serveBulk", times=3),
+                Fault("reset", action="cuepoint.serveBulk", phase="after"),
+            ]
+        )
         exact = api.pull({"entryIdEqual": entry}, precision="ms", page_size=10)
         served = api.pull({"entryIdEqual": entry}, page_size=10)
     assert server.faults.hits() == 4

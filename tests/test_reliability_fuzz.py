@@ -23,22 +23,62 @@ from .strategies import records
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 SNIPPETS = [
-    b"<!DOCTYPE scenes [<!ENTITY a 'b'>]>", b"&a;", b"&amp;", b"&#0;", b"&#x1F;", b"&#xD800;", b"&#65536;",
-    b"\x00", b"\x01", b"\x0b", b"\xff", b"\xc3", b"\xed\xa0\x80", b"\xef\xbb\xbf", b"<![CDATA[x]]>", b"]]>",
-    b"<?pi x?>", b"<!-- c -->", b"<scenes>", b"</scenes>", b"<scene-annotation entryId='e'>",
-    b"</scene-annotation>", b"<sceneStartTime>", b"</sceneStartTime>", b"<tags><tag>t</tag></tags>",
-    b' xmlns:x="urn:x"', b' xsi:type="x"', b' xsi:nil="true"', b" sceneId=''", b" entryId='e' entryId='f'",
-    b"99999999999999999999999999", b"-1", b"24:00:00", b"99:99:99.9999999", b"00:00:01Z", b"NaN", b"1e400",
-    b"inf", b"\xe2\x80\xae", b"<x:y xmlns:x='urn:x'/>", b"<optionalAnswers><optionalAnswer/></optionalAnswers>",
-    b"<scene-customData metadataId='x'><a/></scene-customData>", b"<weight>nan</weight>", b"<isCorrect>9e9</isCorrect>",
-    b"<key>k</key>", b"<" * 40, b"\r\n", b"\x1f\x8b",
+    b"<!DOCTYPE scenes [<!ENTITY a 'b'>]>",
+    b"&a;",
+    b"&amp;",
+    b"&#0;",
+    b"&#x1F;",
+    b"&#xD800;",
+    b"&#65536;",
+    b"\x00",
+    b"\x01",
+    b"\x0b",
+    b"\xff",
+    b"\xc3",
+    b"\xed\xa0\x80",
+    b"\xef\xbb\xbf",
+    b"<![CDATA[x]]>",
+    b"]]>",
+    b"<?pi x?>",
+    b"<!-- c -->",
+    b"<scenes>",
+    b"</scenes>",
+    b"<scene-annotation entryId='e'>",
+    b"</scene-annotation>",
+    b"<sceneStartTime>",
+    b"</sceneStartTime>",
+    b"<tags><tag>t</tag></tags>",
+    b' xmlns:x="urn:x"',
+    b' xsi:type="x"',
+    b' xsi:nil="true"',
+    b" sceneId=''",
+    b" entryId='e' entryId='f'",
+    b"99999999999999999999999999",
+    b"-1",
+    b"24:00:00",
+    b"99:99:99.9999999",
+    b"00:00:01Z",
+    b"NaN",
+    b"1e400",
+    b"inf",
+    b"\xe2\x80\xae",
+    b"<x:y xmlns:x='urn:x'/>",
+    b"<optionalAnswers><optionalAnswer/></optionalAnswers>",
+    b"<scene-customData metadataId='x'><a/></scene-customData>",
+    b"<weight>nan</weight>",
+    b"<isCorrect>9e9</isCorrect>",
+    b"<key>k</key>",
+    b"<" * 40,
+    b"\r\n",
+    b"\x1f\x8b",
 ]
 
 
 def documents(kind: voc.Kind) -> st.SearchStrategy[bytes]:
     """Valid documents of the kind, written by cuepipe's own writer."""
     return st.lists(records(kind), min_size=1, max_size=4).map(
-        lambda recs: b"".join(cuepipe.iter_xml_chunks([{**r, "entryId": "0_e"} for r in recs], kind=kind)))
+        lambda recs: b"".join(cuepipe.iter_xml_chunks([{**r, "entryId": "0_e"} for r in recs], kind=kind))
+    )
 
 
 @st.composite
@@ -54,9 +94,9 @@ def mutated(draw: Any) -> bytes:
         elif op == "flip" and at < len(data):
             data[at] ^= draw(st.integers(1, 255))
         elif op == "cut":
-            del data[at:at + draw(st.integers(1, 40))]
+            del data[at : at + draw(st.integers(1, 40))]
         elif op == "repeat":
-            data[at:at] = data[at:at + draw(st.integers(1, 200))]
+            data[at:at] = data[at : at + draw(st.integers(1, 200))]
         elif op == "truncate":
             del data[at:]
         else:
@@ -85,8 +125,9 @@ def _scene(draw: Any) -> str:
     tag = draw(st.sampled_from(SCENES))
     own = sorted({f.xml for f in voc.BY_ELEMENT[tag].all_fields if not f.attribute})
     names = st.one_of(st.sampled_from(own), st.sampled_from(own), st.sampled_from(FIELDS))
-    fields = draw(st.lists(st.builds(_leaf, names, st.sampled_from(VALUES), st.one_of(st.just([]), _inner)),
-                           max_size=6))
+    fields = draw(
+        st.lists(st.builds(_leaf, names, st.sampled_from(VALUES), st.one_of(st.just([]), _inner)), max_size=6)
+    )
     attrs = draw(st.one_of(st.just([("entryId", "0_e")]), _attrs))
     return f"<{tag}" + "".join(f' {a}="{v}"' for a, v in attrs) + ">" + "".join(fields) + f"</{tag}>"
 
@@ -94,7 +135,8 @@ def _scene(draw: Any) -> str:
 #: Documents made of the vocabulary's element and attribute names with plausible and odd values, so
 #: that they get past the parser and deep into the reader's and the validator's per-field code.
 structured = st.lists(_scene(), min_size=1, max_size=4).map(
-    lambda els: ("<scenes>" + "".join(els) + "</scenes>").encode())
+    lambda els: ("<scenes>" + "".join(els) + "</scenes>").encode()
+)
 
 
 def read_everything(data: bytes) -> int | None:
@@ -156,7 +198,10 @@ def test_wrong_argument_types_raise_type_error() -> None:
     import pytest
 
     for bad in (3, None, 2.5, ["<scenes/>"], object()):
-        for call in (lambda b=bad: list(cuepipe.iter_cue_points(b)), lambda b=bad: cuepipe.validate(b),
-                     lambda b=bad: cuepipe.read_xml(b)):
+        for call in (
+            lambda b=bad: list(cuepipe.iter_cue_points(b)),
+            lambda b=bad: cuepipe.validate(b),
+            lambda b=bad: cuepipe.read_xml(b),
+        ):
             with pytest.raises(TypeError):
                 call()

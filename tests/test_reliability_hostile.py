@@ -23,8 +23,7 @@ from cuepipe.errors import CuePointValueError, UnsafeXMLError, XMLFormatError
 from .test_hostile import BILLION_LAUGHS, PLAIN_DTD, XXE_FILE
 from .test_reliability_faults import ADMIN, PARTNER, Recorder, cue_points, emulator_rows
 
-SCENE = ("<scene-code-cue-point entryId='0_h0'><sceneStartTime>00:00:01</sceneStartTime>{}"
-         "</scene-code-cue-point>")
+SCENE = "<scene-code-cue-point entryId='0_h0'><sceneStartTime>00:00:01</sceneStartTime>{}</scene-code-cue-point>"
 
 
 def doc(inner: str = "") -> bytes:
@@ -35,14 +34,13 @@ HOSTILE_XML: dict[str, tuple[bytes, str]] = {
     "external entity": (XXE_FILE, "DTD"),
     "billion laughs": (BILLION_LAUGHS, "DTD"),
     "DTD": (PLAIN_DTD, "DTD"),
-    "deep nesting": (doc("<scene-customData>" + "<a>" * 3000 + "</a>" * 3000 + "</scene-customData>"),
-                     "depth"),
+    "deep nesting": (doc("<scene-customData>" + "<a>" * 3000 + "</a>" * 3000 + "</scene-customData>"), "depth"),
     "huge text node": (doc("<code>" + "x" * 10_500_000 + "</code>"), "not well-formed"),
     "invalid UTF-8": (doc("<code>a").replace(b"<code>a", b"<code>a\xc3\x28"), "not well-formed"),
     "NUL character": (doc("<code>a\x00b</code>"), "Char 0x0"),
     "NUL reference": (doc("<code>a&#0;b</code>"), "invalid xmlChar value 0"),
     "control character": (doc("<code>a\x01b</code>"), "invalid Char value 1"),
-    "truncated": (doc("<code>abc</code>")[:-len(b"</scene-code-cue-point></scenes>")], "truncated"),
+    "truncated": (doc("<code>abc</code>")[: -len(b"</scene-code-cue-point></scenes>")], "truncated"),
     "cut mid-tag": (doc("<code>abc</code>")[:-25], "not well-formed"),
     "wrong root": (b"<mrss><scenes/></mrss>", "root element is <mrss>"),
     "not XML": (b"cuePointType,entryId\nx,y\n", "not well-formed"),
@@ -51,29 +49,44 @@ HOSTILE_XML: dict[str, tuple[bytes, str]] = {
 
 H = "cuePointType,entryId,startTime,endTime,systemName,text\n"
 #: Errors of the table itself (any output); the rest are values the ingest XML cannot carry (XML output only).
-XML_ONLY = {"missing column", "unknown cue point type", "time past 24 h", "NUL in a value",
-            "control character in a value"}
+XML_ONLY = {
+    "missing column",
+    "unknown cue point type",
+    "time past 24 h",
+    "NUL in a value",
+    "control character in a value",
+}
 BROKEN_CSV: dict[str, tuple[bytes, str]] = {
     "missing column": (b"cuePointType,startTime,endTime\nannotation.Annotation,1,2\n", "entryId"),
-    "misspelled column": (b"cuePointType,entryID,startTime,endTime\nannotation.Annotation,0_h,1,2\n",
-                          "did you mean 'entryId'"),
+    "misspelled column": (
+        b"cuePointType,entryID,startTime,endTime\nannotation.Annotation,0_h,1,2\n",
+        "did you mean 'entryId'",
+    ),
     "no type column": (b"entryId,startTime\n0_h,1\n", "'cuePointType' is required"),
     "wrong type": ((H + "annotation.Annotation,0_h,soon,2,a,t\n").encode(), "'soon' is not an integer"),
     "fraction for an integer": ((H + "annotation.Annotation,0_h,1.5,2,a,t\n").encode(), "is not an integer"),
-    "integer beyond 64 bits": ((H + "annotation.Annotation,0_h,99999999999999999999999,2,a,t\n").encode(),
-                               "is not an integer"),
+    "integer beyond 64 bits": (
+        (H + "annotation.Annotation,0_h,99999999999999999999999,2,a,t\n").encode(),
+        "is not an integer",
+    ),
     "unknown cue point type": ((H + "annotation.Bogus,0_h,1,2,a,t\n").encode(), "unknown cue point type"),
     "time past 24 h": ((H + "annotation.Annotation,0_h,90000000,90000001,a,t\n").encode(), "xs:time"),
-    "row longer than the header": ((H + "annotation.Annotation,0_h,1,2,a,t,extra\n").encode(),
-                                   "more fields than the header"),
-    "later row longer": ((H + "annotation.Annotation,0_h,1,2,a,t\nannotation.Annotation,0_h,1,2,b,t,x\n").encode(),
-                         "Expected 6 fields"),
+    "row longer than the header": (
+        (H + "annotation.Annotation,0_h,1,2,a,t,extra\n").encode(),
+        "more fields than the header",
+    ),
+    "later row longer": (
+        (H + "annotation.Annotation,0_h,1,2,a,t\nannotation.Annotation,0_h,1,2,b,t,x\n").encode(),
+        "Expected 6 fields",
+    ),
     "unclosed quote": ((H + 'annotation.Annotation,0_h,1,2,a,"t\n').encode(), "not a readable CSV"),
     "invalid UTF-8": ((H + "annotation.Annotation,0_h,1,2,a,").encode() + b"\xff\xfe\n", "not UTF-8"),
     "NUL in a value": ((H + "annotation.Annotation,0_h,1,2,a,t\x00t\n").encode(), "XML"),
     "control character in a value": ((H + "annotation.Annotation,0_h,1,2,a,t\x07t\n").encode(), "XML"),
-    "bad JSON": (b"cuePointType,entryId,startTime,question,optionalAnswers\nquiz.QUIZ_QUESTION,0_h,1,q,[oops\n",
-                 "not valid JSON"),
+    "bad JSON": (
+        b"cuePointType,entryId,startTime,question,optionalAnswers\nquiz.QUIZ_QUESTION,0_h,1,q,[oops\n",
+        "not valid JSON",
+    ),
     "empty file": (b"", "not a readable CSV"),
 }
 
@@ -133,8 +146,9 @@ def test_xml_reader_and_validator_errors_are_cuepipe_errors() -> None:
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[EmulatorServer]:
-    with EmulatorServer(partner_id=PARTNER, admin_secret=ADMIN, entries=[f"0_h{i}" for i in range(6)],
-                        fault_admin=True) as srv:
+    with EmulatorServer(
+        partner_id=PARTNER, admin_secret=ADMIN, entries=[f"0_h{i}" for i in range(6)], fault_admin=True
+    ) as srv:
         yield srv
 
 
@@ -144,13 +158,15 @@ def test_push_refuses_bad_input_before_sending_anything(server: EmulatorServer, 
     control = [*good, dict(good[1], systemName="zz", code="bell\x07")]
     hostile = tmp_path / "hostile.xml"
     hostile.write_bytes(XXE_FILE)
-    cases = [(duplicate, CuePointValueError, "also used by row 2"),
-             (control, CuePointValueError, "record 6"),
-             ([dict(good[0], cuePointType="nope")], CuePointValueError, "unknown cue point type"),
-             ([dict(good[0], entryId=None)], CuePointValueError, "entryId is required"),
-             (hostile, UnsafeXMLError, "DTD"),
-             (BILLION_LAUGHS, UnsafeXMLError, "DTD"),
-             ({"not": "a list"}, TypeError, "many cue points")]
+    cases = [
+        (duplicate, CuePointValueError, "also used by row 2"),
+        (control, CuePointValueError, "record 6"),
+        ([dict(good[0], cuePointType="nope")], CuePointValueError, "unknown cue point type"),
+        ([dict(good[0], entryId=None)], CuePointValueError, "entryId is required"),
+        (hostile, UnsafeXMLError, "DTD"),
+        (BILLION_LAUGHS, UnsafeXMLError, "DTD"),
+        ({"not": "a list"}, TypeError, "many cue points"),
+    ]
     recorder = Recorder()
     with Client(server.url, partner_id=PARTNER, admin_secret=ADMIN, transport=recorder) as api:
         for data, error, message in cases:
@@ -166,16 +182,31 @@ def test_push_refuses_bad_input_before_sending_anything(server: EmulatorServer, 
     assert emulator_rows(server, ["0_h1"]) == []
 
 
-@pytest.mark.parametrize("name", ["external entity", "billion laughs", "DTD", "deep nesting", "invalid UTF-8",
-                                  "NUL character", "truncated", "wrong root", "empty"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "external entity",
+        "billion laughs",
+        "DTD",
+        "deep nesting",
+        "invalid UTF-8",
+        "NUL character",
+        "truncated",
+        "wrong root",
+        "empty",
+    ],
+)
 def test_emulator_refuses_hostile_uploads_and_writes_nothing(server: EmulatorServer, name: str) -> None:
     data = HOSTILE_XML[name][0].replace(b"entryId='e'", b"entryId='0_h2'").replace(b'entryId="e"', b'entryId="0_h2"')
     with Client(server.url, partner_id=PARTNER, admin_secret=ADMIN) as api:
         ks = api.session.ks if api.session else None
         api.count({"entryIdEqual": "0_h2"})
         ks = api.session.ks
-    answer = httpx.post(server.url + "/api_v3/service/cuepoint_cuepoint/action/addFromBulk",
-                        data={"ks": ks, "format": "1"}, files={"fileData": ("x.xml", data, "text/xml")})
+    answer = httpx.post(
+        server.url + "/api_v3/service/cuepoint_cuepoint/action/addFromBulk",
+        data={"ks": ks, "format": "1"},
+        files={"fileData": ("x.xml", data, "text/xml")},
+    )
     assert answer.status_code == 200 and answer.json()["code"] in ("XML_INVALID", "MISSING_MANDATORY_PARAMETER")
     assert emulator_rows(server, ["0_h2"]) == []
 

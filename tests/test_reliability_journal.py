@@ -151,8 +151,9 @@ def _copy_cue_point(srv: EmulatorServer, system_name: str) -> str:
     return row["id"]
 
 
-def test_copies_left_by_a_late_request_are_swept_but_old_duplicates_kept(server: EmulatorServer,
-                                                                         tmp_path: Path) -> None:
+def test_copies_left_by_a_late_request_are_swept_but_old_duplicates_kept(
+    server: EmulatorServer, tmp_path: Path
+) -> None:
     expected = cue_points(next(_next), 20)
     entry = expected[0]["entryId"]
     with client(server) as api:  # old data with a duplicate, as real entries can have (format.md §4.2)
@@ -172,8 +173,7 @@ def test_copies_left_by_a_late_request_are_swept_but_old_duplicates_kept(server:
     assert_exactly_once(server, expected, "late copy swept, old duplicate kept")
 
 
-def test_a_changed_input_or_target_is_refused_before_anything_is_sent(server: EmulatorServer,
-                                                                        tmp_path: Path) -> None:
+def test_a_changed_input_or_target_is_refused_before_anything_is_sent(server: EmulatorServer, tmp_path: Path) -> None:
     expected = cue_points(next(_next), 20)
     journal = tmp_path / "push.sqlite"
     with client(server) as api:
@@ -186,9 +186,11 @@ def test_a_changed_input_or_target_is_refused_before_anything_is_sent(server: Em
             with pytest.raises(JournalMismatchError, match="different input"):
                 api.push(data, chunk_size=chunk, journal=journal)
     assert recorder.calls == []
-    with EmulatorServer(partner_id=PARTNER, admin_secret=ADMIN, entries=ENTRIES) as other, \
-            Client(other.url, partner_id=PARTNER, admin_secret=ADMIN) as api, \
-            pytest.raises(JournalMismatchError, match="written for http") as info:
+    with (
+        EmulatorServer(partner_id=PARTNER, admin_secret=ADMIN, entries=ENTRIES) as other,
+        Client(other.url, partner_id=PARTNER, admin_secret=ADMIN) as api,
+        pytest.raises(JournalMismatchError, match="written for http") as info,
+    ):
         api.push(expected[:10], chunk_size=10, journal=journal)
     assert server.url in str(info.value) and other.url in str(info.value) and ADMIN not in str(info.value)
     assert states(journal) == {"confirmed": 1}
@@ -225,18 +227,30 @@ def test_one_journal_file_serves_one_push_at_a_time(tmp_path: Path) -> None:
         with pytest.raises(JournalBusyError, match="in use by another push"):
             Journal.open(tmp_path / "j.sqlite", service="cuepoint_cuepoint", target="t", uploads=plan)
         child = subprocess.run(
-            [sys.executable, "-c", "import sys; from cuepipe.client._journal import Journal, PlannedUpload as P\n"
-             "try:\n Journal.open(sys.argv[1], service='cuepoint_cuepoint', target='t', uploads=[P(1, '0_x', "
-             "'d' * 64, 3)])\nexcept Exception as e: print(type(e).__name__)", str(tmp_path / "j.sqlite")],
-            capture_output=True, text=True, timeout=60)
+            [
+                sys.executable,
+                "-c",
+                "import sys; from cuepipe.client._journal import Journal, PlannedUpload as P\n"
+                "try:\n Journal.open(sys.argv[1], service='cuepoint_cuepoint', target='t', uploads=[P(1, '0_x', "
+                "'d' * 64, 3)])\nexcept Exception as e: print(type(e).__name__)",
+                str(tmp_path / "j.sqlite"),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert child.stdout.strip() == "JournalBusyError"
     Journal.open(tmp_path / "j.sqlite", service="cuepoint_cuepoint", target="t", uploads=plan).close()
 
 
 def test_parallel_pushes_with_their_own_journals(server: EmulatorServer, tmp_path: Path) -> None:
     """What a Dask push does (one journal per partition), here with threads and a fault or two."""
-    server.faults.replace([Fault("partial", commit=2, action="cuepoint.addFromBulk", times=3),
-                           Fault("reset", phase="after", action="cuepoint.addFromBulk", after=5, times=2)])
+    server.faults.replace(
+        [
+            Fault("partial", commit=2, action="cuepoint.addFromBulk", times=3),
+            Fault("reset", phase="after", action="cuepoint.addFromBulk", after=5, times=2),
+        ]
+    )
     parts = [cue_points(next(_next), 40) for _ in range(4)]
     errors: list[BaseException] = []
 
@@ -291,8 +305,13 @@ print("done", result.attrs["resumed"], result.attrs["recovered"], flush=True)
 
 
 def _start(env: dict[str, str], journal: Path, data: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-c", CHILD, str(journal), str(data)], env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(journal), str(data)],
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 def _wait_ready(proc: subprocess.Popen[str]) -> None:
@@ -307,15 +326,27 @@ def test_killed_at_random_moments_then_finished_exactly_once(tmp_path: Path) -> 
     seed, while the emulator holds some answers back (slow faults) or commits part of an upload;
     then both are run to the end. Every cue point must be there exactly once."""
     entries = [f"0_kill{i}" for i in range(4)]
-    faults = [Fault("slow", delay=0.3, phase="after", action="cuepoint.addFromBulk", times=None, probability=0.5),
-              Fault("slow", delay=0.2, action="cuepoint.addFromBulk", times=None, probability=0.2),
-              Fault("partial", commit=5, action="cuepoint.addFromBulk", times=None, probability=0.1)]
+    faults = [
+        Fault("slow", delay=0.3, phase="after", action="cuepoint.addFromBulk", times=None, probability=0.5),
+        Fault("slow", delay=0.2, action="cuepoint.addFromBulk", times=None, probability=0.2),
+        Fault("partial", commit=5, action="cuepoint.addFromBulk", times=None, probability=0.1),
+    ]
     killed_in_flight = 0
     kills = 0
-    with EmulatorServer(db=str(tmp_path / "emulator.db"), partner_id=PARTNER, admin_secret=ADMIN, entries=entries,
-                        faults=faults, fault_seed=11) as srv:
-        env = {**os.environ, "KALTURA_SERVICE_URL": srv.url, "KALTURA_PARTNER_ID": str(PARTNER),
-               "KALTURA_ADMIN_SECRET": ADMIN}
+    with EmulatorServer(
+        db=str(tmp_path / "emulator.db"),
+        partner_id=PARTNER,
+        admin_secret=ADMIN,
+        entries=entries,
+        faults=faults,
+        fault_seed=11,
+    ) as srv:
+        env = {
+            **os.environ,
+            "KALTURA_SERVICE_URL": srv.url,
+            "KALTURA_PARTNER_ID": str(PARTNER),
+            "KALTURA_ADMIN_SECRET": ADMIN,
+        }
         for seed in (1, 2):
             rng = random.Random(seed)
             parts = []

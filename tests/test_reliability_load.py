@@ -21,8 +21,10 @@ from benchmarks.load import report, run_load  # noqa: E402
 @pytest.mark.slow
 def test_concurrent_pushes_and_pulls_finish_with_all_data_and_the_emulator_still_answering() -> None:
     result = run_load(tasks=20, per_task=120, chunk_size=40)
-    print(f"\nload: pushed {result.pushed} cue points at {result.push_rate:,.0f}/s, pulled "
-          f"{result.pulled_ms + result.pulled_tenths} at {result.pull_rate:,.0f}/s")
+    print(
+        f"\nload: pushed {result.pushed} cue points at {result.push_rate:,.0f}/s, pulled "
+        f"{result.pulled_ms + result.pulled_tenths} at {result.pull_rate:,.0f}/s"
+    )
     assert result.errors == []
     assert result.pushed == 20 * 120 and result.pulled_ms == result.pulled_tenths == 20 * 120
     assert result.duplicates == 0 and result.missing == 0 and result.still_answering

@@ -34,9 +34,11 @@ USER = "s3cr3t-user-c0ffee1234567890ab"
 ENTRIES = [f"0_s{i:02d}" for i in range(12)]
 KS_SHAPE = re.compile(r"djJ8[A-Za-z0-9+/_\-]{20,}")
 LOGGERS = ("httpx", "httpcore", "cuepipe", "uvicorn", "uvicorn.error", "uvicorn.access", "starlette")
-MRSS = (b'<?xml version="1.0"?><mrss version="1.0"><channel><item><action>update</action><entryId>0_s11</entryId>'
-        b'<scenes><action>update</action><scene-code-cue-point systemName="K1"><sceneStartTime>00:00:04'
-        b"</sceneStartTime><code>bulk</code></scene-code-cue-point></scenes></item></channel></mrss>")
+MRSS = (
+    b'<?xml version="1.0"?><mrss version="1.0"><channel><item><action>update</action><entryId>0_s11</entryId>'
+    b'<scenes><action>update</action><scene-code-cue-point systemName="K1"><sceneStartTime>00:00:04'
+    b"</sceneStartTime><code>bulk</code></scene-code-cue-point></scenes></item></channel></mrss>"
+)
 
 
 class Texts:
@@ -74,16 +76,17 @@ class Texts:
         assert len(self.secrets) >= 4
         for where, text in self.texts:
             for secret in self.secrets:
-                assert secret not in text, f"secret found in {where}: ...{text[max(0, text.find(secret) - 80):][:200]}"
+                assert secret not in text, f"secret found in {where}: ...{text[max(0, text.find(secret) - 80) :][:200]}"
                 assert secret[-24:] not in text, f"part of a secret found in {where}"
             found = KS_SHAPE.search(text)
-            assert found is None, f"a KS in {where}: ...{text[max(0, found.start() - 80):][:200]}"
+            assert found is None, f"a KS in {where}: ...{text[max(0, found.start() - 80) :][:200]}"
 
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[EmulatorServer]:
-    with EmulatorServer(partner_id=PARTNER, admin_secret=ADMIN, user_secret=USER, entries=ENTRIES,
-                        fault_admin=True) as srv:
+    with EmulatorServer(
+        partner_id=PARTNER, admin_secret=ADMIN, user_secret=USER, entries=ENTRIES, fault_admin=True
+    ) as srv:
         yield srv
 
 
@@ -120,8 +123,11 @@ def test_no_secret_in_logs_errors_reprs_or_journal(server: EmulatorServer, logs,
         result = api.push(cue_points(ENTRIES[0], 30), chunk_size=10, journal=journal)
         texts.keep_ks(api)
         texts.add("push result", result.to_string(), result.attrs)
-        texts.add("pull", api.pull({"entryIdEqual": ENTRIES[0]}, precision="ms").to_string(),
-                  api.pull({"entryIdEqual": ENTRIES[0]}).to_string())
+        texts.add(
+            "pull",
+            api.pull({"entryIdEqual": ENTRIES[0]}, precision="ms").to_string(),
+            api.pull({"entryIdEqual": ENTRIES[0]}).to_string(),
+        )
         cue_point = api.get(result["id"].iloc[0])
         texts.add("get", cue_point)
         texts.add("delete", api.delete([result["id"].iloc[1]]))
@@ -134,8 +140,15 @@ def test_no_secret_in_logs_errors_reprs_or_journal(server: EmulatorServer, logs,
     with Client(server.url, partner_id=PARTNER, secret=ADMIN, use_session_start=True, retries=fast) as api:
         api.count({"entryIdEqual": ENTRIES[0]})
         texts.keep_ks(api)
-    with Client(server.url, partner_id=PARTNER, secret=USER, use_session_start=True,
-                session_type=SessionType.USER, user_id="ann", retries=fast) as api:
+    with Client(
+        server.url,
+        partner_id=PARTNER,
+        secret=USER,
+        use_session_start=True,
+        session_type=SessionType.USER,
+        user_id="ann",
+        retries=fast,
+    ) as api:
         api.count({"entryIdEqual": ENTRIES[0]})
         texts.keep_ks(api)
 
@@ -152,10 +165,11 @@ def test_no_secret_in_logs_errors_reprs_or_journal(server: EmulatorServer, logs,
     forged = Session.generate(PARTNER, "not-the-secret", type=SessionType.ADMIN).ks
     texts.secrets.add(forged)
     failures: list[tuple[str, Any]] = [
-        ("wrong admin secret", lambda: Client(server.url, partner_id=PARTNER, admin_secret=ADMIN[::-1],
-                                             retries=fast)),
-        ("wrong session.start secret", lambda: Client(server.url, partner_id=PARTNER, secret="nope" + USER,
-                                                      use_session_start=True, retries=fast)),
+        ("wrong admin secret", lambda: Client(server.url, partner_id=PARTNER, admin_secret=ADMIN[::-1], retries=fast)),
+        (
+            "wrong session.start secret",
+            lambda: Client(server.url, partner_id=PARTNER, secret="nope" + USER, use_session_start=True, retries=fast),
+        ),
         ("forged KS (echoed by INVALID_KS)", lambda: Client(server.url, ks=forged, retries=fast)),
         ("server down", lambda: Client(closed_port_url(), partner_id=PARTNER, admin_secret=ADMIN, retries=fast)),
     ]
@@ -205,17 +219,28 @@ def test_no_secret_in_cli_output_on_success_or_error(server: EmulatorServer, log
         ("push", ["push", str(source), "--journal", str(tmp_path / "j.sqlite"), "--report", str(report)], env, 0),
         ("push again", ["push", str(source), "--journal", str(tmp_path / "j.sqlite")], env, 0),
         ("pull", ["pull", "--entry-id", ENTRIES[6], "-o", str(tmp_path / "out.xml")], env, 0),
-        ("pull with --ks", ["pull", "--entry-id", ENTRIES[6], "--ks", fixed, "-o", str(tmp_path / "o.csv")],
-         {"KALTURA_SERVICE_URL": server.url}, 0),
+        (
+            "pull with --ks",
+            ["pull", "--entry-id", ENTRIES[6], "--ks", fixed, "-o", str(tmp_path / "o.csv")],
+            {"KALTURA_SERVICE_URL": server.url},
+            0,
+        ),
         ("jobs list", ["jobs", "list"], env, 0),
         ("jobs submit", ["jobs", "submit", str(tmp_path / "bulk.xml"), "--wait", "--poll-interval", "0.05"], env, 0),
         ("wrong secret", ["push", str(source)], {**env, "KALTURA_ADMIN_SECRET": "x" + ADMIN}, 1),
-        ("wrong secret as an option", ["pull", "--entry-id", ENTRIES[6], "-o", str(tmp_path / "x.csv"),
-                                       "--admin-secret", ADMIN + "x"], {"KALTURA_SERVICE_URL": server.url,
-                                                                        "KALTURA_PARTNER_ID": str(PARTNER)}, 1),
+        (
+            "wrong secret as an option",
+            ["pull", "--entry-id", ENTRIES[6], "-o", str(tmp_path / "x.csv"), "--admin-secret", ADMIN + "x"],
+            {"KALTURA_SERVICE_URL": server.url, "KALTURA_PARTNER_ID": str(PARTNER)},
+            1,
+        ),
         ("forged KS", ["push", str(source), "--ks", forged], {"KALTURA_SERVICE_URL": server.url}, 1),
-        ("server down", ["push", str(source), "--http-timeout", "2"], {**env, "KALTURA_SERVICE_URL": closed_port_url()},
-         1),
+        (
+            "server down",
+            ["push", str(source), "--http-timeout", "2"],
+            {**env, "KALTURA_SERVICE_URL": closed_port_url()},
+            1,
+        ),
         ("bad fault spec", ["emulator", "--admin-secret", ADMIN, "--fault", "nope"], {}, 2),
     ]
     (tmp_path / "bulk.xml").write_bytes(MRSS.replace(b"0_s11", ENTRIES[7].encode()))
@@ -225,8 +250,9 @@ def test_no_secret_in_cli_output_on_success_or_error(server: EmulatorServer, log
         texts.add(f"CLI {where}", result.output)
         if result.exception is not None and not isinstance(result.exception, SystemExit):
             texts.error(f"CLI {where} exception", result.exception)
-    job_id = next(word for where, text in texts.texts if where == "CLI jobs submit" for word in text.split()
-                  if word.isdigit())
+    job_id = next(
+        word for where, text in texts.texts if where == "CLI jobs submit" for word in text.split() if word.isdigit()
+    )
     for args in (["jobs", "get", job_id], ["jobs", "log", job_id]):
         result = runner.invoke(main, args, env=env)
         assert result.exit_code == 0, result.output

@@ -24,9 +24,7 @@ def _norm(rec: dict) -> dict:
     """NaN != NaN: compare float weights by their text. Custom metadata is XML: compare it canonically."""
     out = dict(rec)
     if "customData" in out:
-        out["customData"] = [
-            {**item, "xml": etree.canonicalize(item["xml"])} for item in out["customData"]
-        ]
+        out["customData"] = [{**item, "xml": etree.canonicalize(item["xml"])} for item in out["customData"]]
     if "optionalAnswers" in out:
         out["optionalAnswers"] = [
             {k: ("nan" if isinstance(v, float) and math.isnan(v) else v) for k, v in a.items()}
@@ -70,9 +68,7 @@ def test_chunked_read_equals_whole_read(recs, chunk):
     parts = list(cuepipe.read_xml(xml, chunksize=chunk))
     assert all(len(p) <= chunk for p in parts)
     joined = pd.concat(parts, ignore_index=True)
-    assert [_norm(r) for r in cuepipe.frame_to_records(joined)] == [
-        _norm(r) for r in cuepipe.frame_to_records(whole)
-    ]
+    assert [_norm(r) for r in cuepipe.frame_to_records(joined)] == [_norm(r) for r in cuepipe.frame_to_records(whole)]
 
 
 @settings(max_examples=60, deadline=None)

@@ -26,8 +26,9 @@ from cuepipe.xml import reader
 
 from .strategies import records
 
-pytestmark = pytest.mark.skipif(not reader.SPEEDUPS and os.environ.get("CUEPIPE_NO_EXTENSIONS") == "1",
-                                reason="pure-Python build asked for")
+pytestmark = pytest.mark.skipif(
+    not reader.SPEEDUPS and os.environ.get("CUEPIPE_NO_EXTENSIONS") == "1", reason="pure-Python build asked for"
+)
 
 
 def test_extension_is_built():
@@ -75,8 +76,11 @@ def test_generated_documents_read_the_same(kind, data):
     assert_same(cuepipe.write_xml(recs, kind=kind))
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                                                  HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture],
+)
 @given(data=st.data())
 def test_generated_documents_read_the_same_across_block_boundaries(blocks, data):
     recs = data.draw(st.lists(records("serve"), max_size=8))
@@ -84,8 +88,10 @@ def test_generated_documents_read_the_same_across_block_boundaries(blocks, data)
 
 
 XSI = 'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"'
-META = ('<scene-customData metadataId="7" metadataVersion="1" metadataProfileId="12" metadataProfileVersion="3">'
-        '{}</scene-customData>')
+META = (
+    '<scene-customData metadataId="7" metadataVersion="1" metadataProfileId="12" metadataProfileVersion="3">'
+    "{}</scene-customData>"
+)
 
 
 def doc(body: str, root: str = "<scenes>", end: str = "</scenes>") -> bytes:
@@ -100,16 +106,22 @@ SHAPES = {
     "plain": code("<sceneStartTime>00:00:01.5</sceneStartTime><code>c</code><description>d</description>"),
     "empty values": code("<sceneStartTime>00:00:01</sceneStartTime><code/><description></description>"),
     "comment and CDATA in a value": code(
-        "<sceneStartTime>00:00:01</sceneStartTime><code>a<!-- c -->b<![CDATA[<&>]]>c</code><description/>"),
+        "<sceneStartTime>00:00:01</sceneStartTime><code>a<!-- c -->b<![CDATA[<&>]]>c</code><description/>"
+    ),
     "PI and comment between cue points": code("<sceneStartTime>00:00:01</sceneStartTime>")
-    + "<!-- between --><?pi data?>" + code("<sceneStartTime>00:00:02</sceneStartTime>"),
+    + "<!-- between --><?pi data?>"
+    + code("<sceneStartTime>00:00:02</sceneStartTime>"),
     "text between cue points": "loose text" + code("<sceneStartTime>00:00:01</sceneStartTime>") + "more",
-    "entities": code("<sceneStartTime>00:00:01</sceneStartTime><code>&lt;&amp;&gt;&#x1F600;&#233;</code>",
-                     attrs='entryId="a&amp;b&#10;c" systemName="  s  "'),
+    "entities": code(
+        "<sceneStartTime>00:00:01</sceneStartTime><code>&lt;&amp;&gt;&#x1F600;&#233;</code>",
+        attrs='entryId="a&amp;b&#10;c" systemName="  s  "',
+    ),
     "whitespace around values": code("<sceneStartTime> 00:00:01 </sceneStartTime><code> c </code>"),
     "general time shapes": code("<sceneStartTime>1:2:3</sceneStartTime>")
-    + code("<sceneStartTime>00:00:01.1234</sceneStartTime>") + code("<sceneStartTime>00:00:05.10</sceneStartTime>")
-    + code("<sceneStartTime>99:59:59.9</sceneStartTime>") + code("<sceneStartTime>00:00:01.</sceneStartTime>"),
+    + code("<sceneStartTime>00:00:01.1234</sceneStartTime>")
+    + code("<sceneStartTime>00:00:05.10</sceneStartTime>")
+    + code("<sceneStartTime>99:59:59.9</sceneStartTime>")
+    + code("<sceneStartTime>00:00:01.</sceneStartTime>"),
     "lenient integers": '<scene-thumb-cue-point entryId="e"><sceneStartTime>00:00:01</sceneStartTime>'
     "<subType> 1 </subType></scene-thumb-cue-point>"
     '<scene-thumb-cue-point entryId="e"><sceneStartTime>00:00:01</sceneStartTime><subType>+2</subType>'
@@ -119,19 +131,34 @@ SHAPES = {
     "<subType>0000000000000000000001</subType></scene-thumb-cue-point>",
     "xsi attributes": code("<sceneStartTime>00:00:01</sceneStartTime>", attrs=f'entryId="e" {XSI} xsi:type="x"'),
     "tags with comments and whitespace": code(
-        "<sceneStartTime>00:00:01</sceneStartTime><tags>\n <tag>a</tag><!-- x --><tag/><tag>b&amp;c</tag>\n</tags>"),
-    "custom metadata": code("<sceneStartTime>00:00:01</sceneStartTime>" + META.format(
-        '<metadata><Note a="1&quot;&lt;&#10;">x &amp; y &gt; z</Note><Empty></Empty><Rating>4</Rating></metadata>')),
-    "custom metadata, namespaced": code("<sceneStartTime>00:00:01</sceneStartTime>" + META.format(
-        '<metadata xmlns:k="urn:k"><k:Note>x</k:Note></metadata>')),
-    "custom metadata, unused declaration": code("<sceneStartTime>00:00:01</sceneStartTime>" + META.format(
-        '<metadata xmlns:k="urn:k"><Note>x</Note></metadata>')),
-    "custom metadata with comments": code("<sceneStartTime>00:00:01</sceneStartTime>" + META.format(
-        "<metadata><!-- c --><Note>x<![CDATA[y]]></Note></metadata>")),
-    "custom metadata holding <scenes>": code("<sceneStartTime>00:00:01</sceneStartTime>" + META.format(
-        "<metadata><scenes><scene-annotation/></scenes></metadata>")),
-    "two custom metadata": code("<sceneStartTime>00:00:01</sceneStartTime>" + META.format("<metadata/>")
-                                + META.format("<metadata><A/></metadata>")),
+        "<sceneStartTime>00:00:01</sceneStartTime><tags>\n <tag>a</tag><!-- x --><tag/><tag>b&amp;c</tag>\n</tags>"
+    ),
+    "custom metadata": code(
+        "<sceneStartTime>00:00:01</sceneStartTime>"
+        + META.format(
+            '<metadata><Note a="1&quot;&lt;&#10;">x &amp; y &gt; z</Note><Empty></Empty><Rating>4</Rating></metadata>'
+        )
+    ),
+    "custom metadata, namespaced": code(
+        "<sceneStartTime>00:00:01</sceneStartTime>"
+        + META.format('<metadata xmlns:k="urn:k"><k:Note>x</k:Note></metadata>')
+    ),
+    "custom metadata, unused declaration": code(
+        "<sceneStartTime>00:00:01</sceneStartTime>" + META.format('<metadata xmlns:k="urn:k"><Note>x</Note></metadata>')
+    ),
+    "custom metadata with comments": code(
+        "<sceneStartTime>00:00:01</sceneStartTime>"
+        + META.format("<metadata><!-- c --><Note>x<![CDATA[y]]></Note></metadata>")
+    ),
+    "custom metadata holding <scenes>": code(
+        "<sceneStartTime>00:00:01</sceneStartTime>"
+        + META.format("<metadata><scenes><scene-annotation/></scenes></metadata>")
+    ),
+    "two custom metadata": code(
+        "<sceneStartTime>00:00:01</sceneStartTime>"
+        + META.format("<metadata/>")
+        + META.format("<metadata><A/></metadata>")
+    ),
     "question": '<scene-question-cue-point entryId="e"><sceneStartTime>00:00:01</sceneStartTime>'
     "<question>q</question><optionalAnswers><optionalAnswer><key>1</key><text>t</text><weight> 1.5 </weight>"
     "<isCorrect>1</isCorrect></optionalAnswer><optionalAnswer/></optionalAnswers></scene-question-cue-point>",
@@ -169,8 +196,9 @@ BAD = {
     "unknown element in a cue point": code("<sceneStartTime>00:00:01</sceneStartTime><bogus>1</bogus>"),
     "unknown attribute": code("<sceneStartTime>00:00:01</sceneStartTime>", attrs='entryId="e" bogus="1"'),
     "namespaced element": code('<sceneStartTime>00:00:01</sceneStartTime><k:code xmlns:k="urn:k">c</k:code>'),
-    "default namespace on a cue point": code("<sceneStartTime>00:00:01</sceneStartTime>",
-                                             attrs='entryId="e" xmlns="urn:x"'),
+    "default namespace on a cue point": code(
+        "<sceneStartTime>00:00:01</sceneStartTime>", attrs='entryId="e" xmlns="urn:x"'
+    ),
     "cue point inside a wrapper": "<wrapper>" + code("<sceneStartTime>00:00:01</sceneStartTime>") + "</wrapper>",
     "element inside a value": code("<sceneStartTime>00:00:01</sceneStartTime><code>a<b/>c</code>"),
     "bad time": code("<sceneStartTime>soon</sceneStartTime>"),
@@ -186,7 +214,8 @@ BAD = {
     "<optionalAnswers><answer/></optionalAnswers></scene-question-cue-point>",
     "custom metadata, two elements": code("<sceneStartTime>00:00:01</sceneStartTime>" + META.format("<a/><b/>")),
     "custom metadata, bad attribute": code(
-        '<sceneStartTime>00:00:01</sceneStartTime><scene-customData metadataId="x"><m/></scene-customData>'),
+        '<sceneStartTime>00:00:01</sceneStartTime><scene-customData metadataId="x"><m/></scene-customData>'
+    ),
 }
 
 
@@ -197,12 +226,31 @@ def test_bad_cue_points_raise_the_same_error(body, blocks):
     assert isinstance(result, tuple), "expected an error"
 
 
-@pytest.mark.parametrize("source", [
-    b"", b"<?xml version='1.0'?>", b"<other/>", b"<k:scenes xmlns:k='urn:k'/>", b"<scenes xmlns='urn:x'/>",
-    b"<scene-annotation entryId='e'><sceneStartTime>00:00:01</sceneStartTime></scene-annotation>",
-    b"<scenes/>", b"<scenes></scenes>", b"<scenes>\n</scenes>",
-], ids=["empty", "prolog only", "other root", "prefixed root", "default namespace root", "cue point as root",
-        "empty root", "empty root pair", "blank root"])
+@pytest.mark.parametrize(
+    "source",
+    [
+        b"",
+        b"<?xml version='1.0'?>",
+        b"<other/>",
+        b"<k:scenes xmlns:k='urn:k'/>",
+        b"<scenes xmlns='urn:x'/>",
+        b"<scene-annotation entryId='e'><sceneStartTime>00:00:01</sceneStartTime></scene-annotation>",
+        b"<scenes/>",
+        b"<scenes></scenes>",
+        b"<scenes>\n</scenes>",
+    ],
+    ids=[
+        "empty",
+        "prolog only",
+        "other root",
+        "prefixed root",
+        "default namespace root",
+        "cue point as root",
+        "empty root",
+        "empty root pair",
+        "blank root",
+    ],
+)
 def test_document_level_cases_read_the_same(source):
     assert_same(source)
 
@@ -268,13 +316,16 @@ def test_records_are_the_same(body, blocks, monkeypatch):
     if slow and slow[-1][0] == "error":
         # Same error; the pure-Python reader notices an unknown child of <scenes> only when it next
         # sweeps, after yielding the cue points that follow it, the compiled one where it stands.
-        assert fast[-1] == slow[-1] and fast[:-1] == slow[:len(fast) - 1]
+        assert fast[-1] == slow[-1] and fast[:-1] == slow[: len(fast) - 1]
     else:
         assert fast == slow
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                                                  HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture],
+)
 @given(kind=st.sampled_from(["ingest", "serve"]), data=st.data())
 def test_generated_records_are_the_same(kind, monkeypatch, data):
     recs = data.draw(st.lists(records(kind), min_size=1, max_size=8))
@@ -321,8 +372,11 @@ def assert_same_write(df, monkeypatch, **kw):
     return fast
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                                                  HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture],
+)
 @given(kind=st.sampled_from(["ingest", "serve"]), data=st.data())
 def test_generated_frames_write_the_same(kind, monkeypatch, data):
     recs = data.draw(st.lists(records(kind), min_size=1, max_size=12))
@@ -368,8 +422,10 @@ CHANGES = {
     "enum as int": (AD, {"adType": 1, "protocolType": 2}),
     "enum with spaces": (AD, {"adType": " 1 "}),
     "bad enum": (AD, {"adType": "3"}),
-    "answers": (QUESTION, {"optionalAnswers": [{"key": "1", "text": "a&<", "weight": 0.1, "isCorrect": 1},
-                                               {}, {"weight": 2.0}]}),
+    "answers": (
+        QUESTION,
+        {"optionalAnswers": [{"key": "1", "text": "a&<", "weight": 0.1, "isCorrect": 1}, {}, {"weight": 2.0}]},
+    ),
     "answers with odd values": (QUESTION, {"optionalAnswers": [{"key": "1", "weight": 1, "isCorrect": True}]}),
     "answers with missing values": (QUESTION, {"optionalAnswers": [{"key": None, "text": float("nan")}]}),
     "answers with special floats": (QUESTION, {"optionalAnswers": [{"weight": float("inf")}, {"weight": 1e300}]}),

@@ -42,15 +42,21 @@ def test_errors_carry_line_record_path_and_message():
 
 
 def test_attribute_errors_name_the_attribute():
-    report = cuepipe.validate(doc("<scene-code-cue-point entryId='" + "x" * 21 + "'><sceneStartTime>00:00:01"
-                                  "</sceneStartTime></scene-code-cue-point>"))
+    report = cuepipe.validate(
+        doc(
+            "<scene-code-cue-point entryId='" + "x" * 21 + "'><sceneStartTime>00:00:01"
+            "</sceneStartTime></scene-code-cue-point>"
+        )
+    )
     (err,) = report.errors
     assert err.message.startswith("attribute 'entryId'")
 
 
 def test_kind_matters():
-    served = cuepipe.write_xml([{"cuePointType": "codeCuePoint.Code", "entryId": "e", "startTime": 0,
-                                 "id": "1_a", "userId": "u"}], kind="serve")
+    served = cuepipe.write_xml(
+        [{"cuePointType": "codeCuePoint.Code", "entryId": "e", "startTime": 0, "id": "1_a", "userId": "u"}],
+        kind="serve",
+    )
     assert cuepipe.validate(served, kind="serve").ok
     report = cuepipe.validate(served, kind="ingest")
     assert not report.ok and "userId" in report.errors[0].message
@@ -88,24 +94,37 @@ def test_seekable_file_object_is_read_twice(tmp_path):
 
 CASES = [
     doc(CODE),
-    doc("<scene-thumb-cue-point entryId='e'><sceneStartTime>00:00:01</sceneStartTime><title/><description/>"
-        "<subType> 2 </subType></scene-thumb-cue-point>"),
-    doc("<scene-ad-cue-point entryId='e'><sceneStartTime>00:00:01</sceneStartTime><adType> 1</adType>"
-        "<protocolType>1</protocolType></scene-ad-cue-point>"),
-    doc("<scene-annotation entryId='e'><sceneStartTime>00:00:01</sceneStartTime><sceneEndTime>00:00:01"
-        "</sceneEndTime><parent>a</parent><parentId>b</parentId></scene-annotation>"),
+    doc(
+        "<scene-thumb-cue-point entryId='e'><sceneStartTime>00:00:01</sceneStartTime><title/><description/>"
+        "<subType> 2 </subType></scene-thumb-cue-point>"
+    ),
+    doc(
+        "<scene-ad-cue-point entryId='e'><sceneStartTime>00:00:01</sceneStartTime><adType> 1</adType>"
+        "<protocolType>1</protocolType></scene-ad-cue-point>"
+    ),
+    doc(
+        "<scene-annotation entryId='e'><sceneStartTime>00:00:01</sceneStartTime><sceneEndTime>00:00:01"
+        "</sceneEndTime><parent>a</parent><parentId>b</parentId></scene-annotation>"
+    ),
     doc("<scene-code-cue-point entryId='e'><sceneStartTime>00:00:05Z</sceneStartTime></scene-code-cue-point>"),
     doc("<scene-code-cue-point entryId='e'><sceneStartTime>0:00:05</sceneStartTime></scene-code-cue-point>"),
-    doc("<scene-code-cue-point entryId='e'><sceneStartTime>00:00:01</sceneStartTime><scene-customData>"
-        "<a/><b/></scene-customData></scene-code-cue-point>"),
-    doc("<scene-code-cue-point entryId='e'><sceneStartTime>00:00:01</sceneStartTime><scene-customData>"
-        "<m/></scene-customData></scene-code-cue-point>"),
-    doc("<scene-question-cue-point entryId='e'><sceneStartTime>00:00:01</sceneStartTime><question/>"
-        "<optionalAnswers><optionalAnswer/></optionalAnswers><key>1</key></scene-question-cue-point>"),
-    doc("<scene-code-cue-point entryId='e'><sceneStartTime>00:00:01</sceneStartTime><tags/>"
-        "</scene-code-cue-point>"),
-    doc("<scene-code-cue-point entryId='e'><sceneStartTime>00:00:01</sceneStartTime><tags><tag/></tags>"
-        "</scene-code-cue-point>"),
+    doc(
+        "<scene-code-cue-point entryId='e'><sceneStartTime>00:00:01</sceneStartTime><scene-customData>"
+        "<a/><b/></scene-customData></scene-code-cue-point>"
+    ),
+    doc(
+        "<scene-code-cue-point entryId='e'><sceneStartTime>00:00:01</sceneStartTime><scene-customData>"
+        "<m/></scene-customData></scene-code-cue-point>"
+    ),
+    doc(
+        "<scene-question-cue-point entryId='e'><sceneStartTime>00:00:01</sceneStartTime><question/>"
+        "<optionalAnswers><optionalAnswer/></optionalAnswers><key>1</key></scene-question-cue-point>"
+    ),
+    doc("<scene-code-cue-point entryId='e'><sceneStartTime>00:00:01</sceneStartTime><tags/></scene-code-cue-point>"),
+    doc(
+        "<scene-code-cue-point entryId='e'><sceneStartTime>00:00:01</sceneStartTime><tags><tag/></tags>"
+        "</scene-code-cue-point>"
+    ),
 ]
 
 
@@ -130,8 +149,9 @@ def many(*bodies: str, root: str = "<scenes>") -> bytes:
     return ('<?xml version="1.0"?>\n' + root + "\n" + "\n".join(bodies) + "\n</scenes>").encode()
 
 
-GOOD = ("<scene-code-cue-point entryId='e'><sceneStartTime>00:00:01</sceneStartTime><code>c</code>"
-        "</scene-code-cue-point>")
+GOOD = (
+    "<scene-code-cue-point entryId='e'><sceneStartTime>00:00:01</sceneStartTime><code>c</code></scene-code-cue-point>"
+)
 BLOCK_CASES = {
     "all good": many(*[GOOD] * 30),
     "bad first": many(GOOD.replace("00:00:01", "soon"), *[GOOD] * 29),
@@ -140,8 +160,10 @@ BLOCK_CASES = {
     "long cue point": many(GOOD, GOOD.replace("<code>c</code>", "<code>" + "x" * 5000 + "</code>"), GOOD),
     "comments and PIs": many(GOOD, "<!-- c -->", "<?pi x?>", GOOD),
     "text between": many(GOOD, "stray text", GOOD),
-    "root attributes": many(GOOD, root="<scenes xmlns:xsi='http://www.w3.org/2001/XMLSchema-instance' "
-                                       "xsi:noNamespaceSchemaLocation='x.xsd'>"),
+    "root attributes": many(
+        GOOD,
+        root="<scenes xmlns:xsi='http://www.w3.org/2001/XMLSchema-instance' xsi:noNamespaceSchemaLocation='x.xsd'>",
+    ),
     "bad root attribute": many(GOOD, root="<scenes bogus='1'>"),
     "empty root": b"<scenes></scenes>",
     "other root": b"<other/>",

@@ -49,9 +49,18 @@ def test_format_time_shapes():
 
 # format.md §3.1: what the server's integerToTime writes
 SERVER_TABLE = [
-    (0, "00:00:00"), (49, "00:00:00"), (50, "00:00:00.1"), (149, "00:00:00.1"), (5_300, "00:00:05.3"),
-    (1_250, "00:00:01.3"), (5_949, "00:00:05.9"), (5_950, "00:00:05.10"), (5_999, "00:00:05.10"),
-    (86_400_000, "24:00:00"), (90_061_000, "25:01:01"), (360_000_000, "100:00:00"),
+    (0, "00:00:00"),
+    (49, "00:00:00"),
+    (50, "00:00:00.1"),
+    (149, "00:00:00.1"),
+    (5_300, "00:00:05.3"),
+    (1_250, "00:00:01.3"),
+    (5_949, "00:00:05.9"),
+    (5_950, "00:00:05.10"),
+    (5_999, "00:00:05.10"),
+    (86_400_000, "24:00:00"),
+    (90_061_000, "25:01:01"),
+    (360_000_000, "100:00:00"),
 ]
 
 
@@ -90,8 +99,13 @@ def test_to_milliseconds():
     assert to_milliseconds(5.0) == 5
     assert to_milliseconds(dt.timedelta(minutes=1, milliseconds=2)) == 60_002
     assert to_milliseconds(np.timedelta64(3, "s")) == 3_000
-    for bad, exc in [(True, TypeError), ("5", TypeError), (5.5, ValueError), (float("nan"), ValueError),
-                     (dt.timedelta(microseconds=1), ValueError)]:
+    for bad, exc in [
+        (True, TypeError),
+        ("5", TypeError),
+        (5.5, ValueError),
+        (float("nan"), ValueError),
+        (dt.timedelta(microseconds=1), ValueError),
+    ]:
         with pytest.raises(exc):
             to_milliseconds(bad)
 

@@ -42,8 +42,7 @@ class Xsd:
             out += self.content(ext.get("base"))
             t = ext
         for a in t.findall(XS + "attribute"):
-            out.append(("@" + a.get("name"), "required" if a.get("use") == "required" else "optional",
-                        a.get("type")))
+            out.append(("@" + a.get("name"), "required" if a.get("use") == "required" else "optional", a.get("type")))
         seq = t.find(XS + "sequence")
         if seq is not None:
             for item in seq:

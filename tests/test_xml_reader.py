@@ -23,21 +23,26 @@ def read(text: str) -> list[dict]:
 
 def test_server_one_line_serve_output_with_tenths_and_dot_ten_bug():
     doc = (
-        SERVE_HEAD
-        + '<scene-code-cue-point sceneId="1_a" entryId="1_e"><sceneStartTime>00:00:05.10</sceneStartTime>'
+        SERVE_HEAD + '<scene-code-cue-point sceneId="1_a" entryId="1_e"><sceneStartTime>00:00:05.10</sceneStartTime>'
         "<userId>u@example.com</userId><sceneEndTime>00:00:07.3</sceneEndTime><code/></scene-code-cue-point>"
         "</scenes>\n"
     )
     (rec,) = read(doc)
     # the server wrote 5950..5999 ms as "05.10"; read as the server itself would: 5.1 s
-    assert rec == {"cuePointType": "codeCuePoint.Code", "id": "1_a", "entryId": "1_e", "startTime": 5100,
-                   "userId": "u@example.com", "endTime": 7300, "code": ""}
+    assert rec == {
+        "cuePointType": "codeCuePoint.Code",
+        "id": "1_a",
+        "entryId": "1_e",
+        "startTime": 5100,
+        "userId": "u@example.com",
+        "endTime": 7300,
+        "code": "",
+    }
 
 
 def test_thumb_serve_quirks_are_read():
     doc = (
-        SERVE_HEAD
-        + '<scene-thumb-cue-point sceneId="1_t" entryId="1_e"><sceneStartTime>00:01:00</sceneStartTime>'
+        SERVE_HEAD + '<scene-thumb-cue-point sceneId="1_t" entryId="1_e"><sceneStartTime>00:01:00</sceneStartTime>'
         "<sceneEndTime>00:01:05</sceneEndTime><title/><description>d</description><subType>2</subType>"
         "<thumbAssetId>1_asset</thumbAssetId></scene-thumb-cue-point></scenes>"
     )
@@ -49,8 +54,7 @@ def test_thumb_serve_quirks_are_read():
 
 def test_question_layout_the_server_writes():
     doc = (
-        SERVE_HEAD
-        + '<scene-question-cue-point sceneId="1_q" entryId="1_e"><sceneStartTime>00:12:00</sceneStartTime>'
+        SERVE_HEAD + '<scene-question-cue-point sceneId="1_q" entryId="1_e"><sceneStartTime>00:12:00</sceneStartTime>'
         "<question>Q</question><optionalAnswers><optionalAnswer/><optionalAnswer/><optionalAnswer/>"
         "</optionalAnswers><key>1</key><text>A</text><weight>1</weight><isCorrect>1</isCorrect>"
         "<key>2</key><text>B</text><weight>0.5</weight><key>3</key><text>C</text>"
@@ -93,8 +97,10 @@ def test_pretty_printed_with_comments_and_xsi_attributes():
 
 def test_time_rounding_follows_the_server():
     def start(t: str) -> int:
-        doc = f"<scenes><scene-code-cue-point entryId='e'><sceneStartTime>{t}</sceneStartTime>" \
-              "</scene-code-cue-point></scenes>"
+        doc = (
+            f"<scenes><scene-code-cue-point entryId='e'><sceneStartTime>{t}</sceneStartTime>"
+            "</scene-code-cue-point></scenes>"
+        )
         return read(doc)[0]["startTime"]
 
     assert start("00:00:05.3") == 5300
@@ -133,18 +139,42 @@ def test_sources_path_bytes_fileobj_gzip(tmp_path):
         ("<scenes><scene-annotation entryId='e'>", "truncated", 1),
         ("<root/>", "root element is <root>", 1),
         ("", "empty", None),
-        ("<scenes>\n<scene-event entryId='e'/>\n<scene-code-cue-point entryId='e'><sceneStartTime>00:00:01"
-         "</sceneStartTime></scene-code-cue-point></scenes>", "unexpected element <scene-event>", 2),
-        ("<scenes><scene-code-cue-point entryId='e' bogus='1'><sceneStartTime>00:00:01</sceneStartTime>"
-         "</scene-code-cue-point></scenes>", "unexpected attribute 'bogus'", 1),
-        ("<scenes><scene-code-cue-point entryId='e'>\n<sceneStartTime>00:00:01</sceneStartTime>\n<oops/>"
-         "</scene-code-cue-point></scenes>", "unexpected element <oops>", 3),
-        ("<scenes><scene-code-cue-point entryId='e'><sceneStartTime>soon</sceneStartTime>"
-         "</scene-code-cue-point></scenes>", "cannot read <sceneStartTime>", 1),
-        ("<scenes><x><scene-code-cue-point entryId='e'><sceneStartTime>00:00:01</sceneStartTime>"
-         "</scene-code-cue-point></x></scenes>", "must be children of <scenes>", 1),
-        ("<scenes><scene-code-cue-point entryId='e'><sceneStartTime>00:00:01</sceneStartTime>"
-         "</scene-code-cue-point>&undefined;</scenes>", "Entity 'undefined' not defined", 1),
+        (
+            "<scenes>\n<scene-event entryId='e'/>\n<scene-code-cue-point entryId='e'><sceneStartTime>00:00:01"
+            "</sceneStartTime></scene-code-cue-point></scenes>",
+            "unexpected element <scene-event>",
+            2,
+        ),
+        (
+            "<scenes><scene-code-cue-point entryId='e' bogus='1'><sceneStartTime>00:00:01</sceneStartTime>"
+            "</scene-code-cue-point></scenes>",
+            "unexpected attribute 'bogus'",
+            1,
+        ),
+        (
+            "<scenes><scene-code-cue-point entryId='e'>\n<sceneStartTime>00:00:01</sceneStartTime>\n<oops/>"
+            "</scene-code-cue-point></scenes>",
+            "unexpected element <oops>",
+            3,
+        ),
+        (
+            "<scenes><scene-code-cue-point entryId='e'><sceneStartTime>soon</sceneStartTime>"
+            "</scene-code-cue-point></scenes>",
+            "cannot read <sceneStartTime>",
+            1,
+        ),
+        (
+            "<scenes><x><scene-code-cue-point entryId='e'><sceneStartTime>00:00:01</sceneStartTime>"
+            "</scene-code-cue-point></x></scenes>",
+            "must be children of <scenes>",
+            1,
+        ),
+        (
+            "<scenes><scene-code-cue-point entryId='e'><sceneStartTime>00:00:01</sceneStartTime>"
+            "</scene-code-cue-point>&undefined;</scenes>",
+            "Entity 'undefined' not defined",
+            1,
+        ),
         (b"<scenes><scene-code-cue-point entryId='\xff'/></scenes>", "not well-formed", 1),
     ],
 )

@@ -25,9 +25,11 @@ def one(rec, **kw):
 def test_ingest_document_shape():
     text = one({**ANN, "systemName": "S1", "tags": "a,b", "text": "x & y < z"})
     assert text.startswith('<?xml version="1.0" encoding="UTF-8"?>\n<scenes>\n')
-    assert ('<scene-annotation systemName="S1" entryId="0_abc"><sceneStartTime>00:00:01.500</sceneStartTime>'
-            "<tags><tag>a</tag><tag>b</tag></tags><sceneEndTime>00:00:02</sceneEndTime>"
-            "<sceneText>x &amp; y &lt; z</sceneText></scene-annotation>") in text
+    assert (
+        '<scene-annotation systemName="S1" entryId="0_abc"><sceneStartTime>00:00:01.500</sceneStartTime>'
+        "<tags><tag>a</tag><tag>b</tag></tags><sceneEndTime>00:00:02</sceneEndTime>"
+        "<sceneText>x &amp; y &lt; z</sceneText></scene-annotation>"
+    ) in text
     assert text.endswith("</scenes>\n")
 
 
@@ -85,8 +87,13 @@ def test_bad_records_name_record_and_field(change, field, message):
 
 def test_ad_enums_accept_values_names_and_members():
     base = {"cuePointType": "adCuePoint.Ad", "entryId": "e", "startTime": 0}
-    for ad_type, protocol in [("1", "2"), (1, 2), ("VIDEO", "VAST_2_0"), ("overlay", "vpaid"),
-                              (cuepipe.vocabulary.AdType.OVERLAY, cuepipe.vocabulary.AdProtocolType.CUSTOM)]:
+    for ad_type, protocol in [
+        ("1", "2"),
+        (1, 2),
+        ("VIDEO", "VAST_2_0"),
+        ("overlay", "vpaid"),
+        (cuepipe.vocabulary.AdType.OVERLAY, cuepipe.vocabulary.AdProtocolType.CUSTOM),
+    ]:
         assert cuepipe.validate(cuepipe.write_xml([{**base, "adType": ad_type, "protocolType": protocol}])).ok
     with pytest.raises(CuePointValueError, match=r"not a valid AdType; expected one of 1 \(VIDEO\)"):
         cuepipe.write_xml([{**base, "adType": "3", "protocolType": "1"}])
@@ -172,13 +179,29 @@ def test_custom_metadata_must_be_one_plain_element():
         with pytest.raises(CuePointValueError, match=msg):
             one({**base, "customData": [{"metadataProfileId": 1, "xml": bad}]})
     with pytest.raises(CuePointValueError, match="needs 'metadataVersion'"):
-        one({**base, "id": "1_x", "customData": [{"metadataId": 1, "metadataProfileId": 2,
-                                                   "metadataProfileVersion": 1, "xml": "<m/>"}]}, kind="serve")
+        one(
+            {
+                **base,
+                "id": "1_x",
+                "customData": [{"metadataId": 1, "metadataProfileId": 2, "metadataProfileVersion": 1, "xml": "<m/>"}],
+            },
+            kind="serve",
+        )
 
 
 def test_unsupported_ignore_drops_serve_only_metadata_attributes():
-    rec = {**ANN, "customData": [{"metadataId": 5, "metadataVersion": 1, "metadataProfileId": 12,
-                                  "metadataProfileVersion": 3, "xml": "<metadata><Note>x</Note></metadata>"}]}
+    rec = {
+        **ANN,
+        "customData": [
+            {
+                "metadataId": 5,
+                "metadataVersion": 1,
+                "metadataProfileId": 12,
+                "metadataProfileVersion": 3,
+                "xml": "<metadata><Note>x</Note></metadata>",
+            }
+        ],
+    }
     with pytest.raises(CuePointValueError, match="not carried by the ingest format"):
         one(rec)
     text = one(rec, unsupported="ignore")

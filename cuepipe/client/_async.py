@@ -50,12 +50,28 @@ class AsyncClient(ClientBase):
         verify: bool | str = True,
         client_tag: str = DEFAULT_CLIENT_TAG,
     ) -> None:
-        super().__init__(service_url, ks=ks, partner_id=partner_id, admin_secret=admin_secret, secret=secret,
-                         use_session_start=use_session_start, user_id=user_id, session_type=session_type,
-                         session_expiry=session_expiry, privileges=privileges, retries=retries,
-                         client_tag=client_tag)
-        self._http = httpx.AsyncClient(timeout=timeout, limits=limits, transport=transport, verify=verify,
-                                       follow_redirects=False, headers={"User-Agent": f"cuepipe/{__version__}"})
+        super().__init__(
+            service_url,
+            ks=ks,
+            partner_id=partner_id,
+            admin_secret=admin_secret,
+            secret=secret,
+            use_session_start=use_session_start,
+            user_id=user_id,
+            session_type=session_type,
+            session_expiry=session_expiry,
+            privileges=privileges,
+            retries=retries,
+            client_tag=client_tag,
+        )
+        self._http = httpx.AsyncClient(
+            timeout=timeout,
+            limits=limits,
+            transport=transport,
+            verify=verify,
+            follow_redirects=False,
+            headers={"User-Agent": f"cuepipe/{__version__}"},
+        )
         self.bulk_uploads = AsyncBulkUploads(self)
 
     @classmethod
@@ -63,33 +79,74 @@ class AsyncClient(ClientBase):
         """See :meth:`Client.from_env`."""
         return cls(**settings_from_env(**kwargs))
 
-    async def push(self, data: Any, *, service: str = "cuepoint", chunk_size: int = 500,
-                   unsupported: Unsupported = "error", errors: Errors = "raise", detect_actions: bool = True,
-                   progress: ProgressCallback | None = None, journal: JournalPath = None) -> pd.DataFrame:
+    async def push(
+        self,
+        data: Any,
+        *,
+        service: str = "cuepoint",
+        chunk_size: int = 500,
+        unsupported: Unsupported = "error",
+        errors: Errors = "raise",
+        detect_actions: bool = True,
+        progress: ProgressCallback | None = None,
+        journal: JournalPath = None,
+    ) -> pd.DataFrame:
         """See :meth:`Client.push` (``journal`` included: its small SQLite writes run on the event loop)."""
-        plan, opened = prepare_push(self._engine, data, service=service, chunk_size=chunk_size,
-                                    unsupported=unsupported, errors=errors, detect_actions=detect_actions,
-                                    journal=journal)
+        plan, opened = prepare_push(
+            self._engine,
+            data,
+            service=service,
+            chunk_size=chunk_size,
+            unsupported=unsupported,
+            errors=errors,
+            detect_actions=detect_actions,
+            journal=journal,
+        )
         try:
             return await self._run(push_op(plan, progress, opened))
         finally:
             if opened is not None:
                 opened.close()
 
-    def iter_pull(self, filter: Filter = None, *, service: str = "cuepoint", precision: Precision = "tenths",
-                  page_size: int = 500, unservable: Unservable = "error", extra_columns: bool = False,
-                  progress: ProgressCallback | None = None) -> AsyncIterator[pd.DataFrame]:
+    def iter_pull(
+        self,
+        filter: Filter = None,
+        *,
+        service: str = "cuepoint",
+        precision: Precision = "tenths",
+        page_size: int = 500,
+        unservable: Unservable = "error",
+        extra_columns: bool = False,
+        progress: ProgressCallback | None = None,
+    ) -> AsyncIterator[pd.DataFrame]:
         """See :meth:`Client.iter_pull`; ``async for frame in client.iter_pull(...)``."""
         spec = self._pull_spec(filter, service, precision, page_size, unservable, extra_columns)
         return self._iterate(pull_op(spec, progress))
 
-    async def pull(self, filter: Filter = None, *, service: str = "cuepoint", precision: Precision = "tenths",
-                   page_size: int = 500, unservable: Unservable = "error", extra_columns: bool = False,
-                   progress: ProgressCallback | None = None) -> pd.DataFrame:
+    async def pull(
+        self,
+        filter: Filter = None,
+        *,
+        service: str = "cuepoint",
+        precision: Precision = "tenths",
+        page_size: int = 500,
+        unservable: Unservable = "error",
+        extra_columns: bool = False,
+        progress: ProgressCallback | None = None,
+    ) -> pd.DataFrame:
         """See :meth:`Client.pull`."""
-        pages = [frame async for frame in self.iter_pull(
-            filter, service=service, precision=precision, page_size=page_size, unservable=unservable,
-            extra_columns=extra_columns, progress=progress)]
+        pages = [
+            frame
+            async for frame in self.iter_pull(
+                filter,
+                service=service,
+                precision=precision,
+                page_size=page_size,
+                unservable=unservable,
+                extra_columns=extra_columns,
+                progress=progress,
+            )
+        ]
         return self._concat(pages)
 
     async def count(self, filter: Filter = None, *, service: str = "cuepoint") -> int:
@@ -100,8 +157,9 @@ class AsyncClient(ClientBase):
         """See :meth:`Client.get`."""
         return await self._run(self._get_op(id, service))
 
-    async def delete(self, ids: str | Iterable[str], *, service: str = "cuepoint",
-                     missing_ok: bool = False) -> list[str]:
+    async def delete(
+        self, ids: str | Iterable[str], *, service: str = "cuepoint", missing_ok: bool = False
+    ) -> list[str]:
         """See :meth:`Client.delete`."""
         return await self._run(self._delete_op(ids, service, missing_ok))
 

@@ -93,9 +93,7 @@ class StaticAuth(Auth):
             raise ConfigurationError("ks must be a non-empty string")
         session = Session.from_ks(ks.strip())
         if partner_id is not None and partner_id != session.partner_id:
-            raise ConfigurationError(
-                f"the KS belongs to partner {session.partner_id}, not to partner_id={partner_id}"
-            )
+            raise ConfigurationError(f"the KS belongs to partner {session.partner_id}, not to partner_id={partner_id}")
         super().__init__(session.partner_id, client_tag=client_tag)
         self._session = session
 
@@ -109,9 +107,17 @@ class _SecretAuth(Auth):
     can_renew = True
     secret_name = "secret"
 
-    def __init__(self, partner_id: int, secret: str, *, client_tag: str, user_id: str = "",
-                 type: SessionType | int = SessionType.ADMIN, expiry: int = DEFAULT_EXPIRY,
-                 privileges: Privileges = None) -> None:
+    def __init__(
+        self,
+        partner_id: int,
+        secret: str,
+        *,
+        client_tag: str,
+        user_id: str = "",
+        type: SessionType | int = SessionType.ADMIN,
+        expiry: int = DEFAULT_EXPIRY,
+        privileges: Privileges = None,
+    ) -> None:
         if not isinstance(secret, str) or not secret:
             raise ConfigurationError(f"{self.secret_name} must be a non-empty string")
         super().__init__(partner_id, client_tag=client_tag)
@@ -136,8 +142,13 @@ class SecretAuth(_SecretAuth):
 
     def refresh_locally(self) -> bool:
         self._session = Session.generate(
-            self.partner_id, self._secret, user_id=self._user_id, type=self._type, expiry=self._expiry,
-            privileges=self._privileges, now=self.clock(),
+            self.partner_id,
+            self._secret,
+            user_id=self._user_id,
+            type=self._type,
+            expiry=self._expiry,
+            privileges=self._privileges,
+            now=self.clock(),
         )
         self._invalid = False
         return True
@@ -150,27 +161,45 @@ class SessionStartAuth(_SecretAuth):
 
     def start_request(self) -> Request:
         ctx = Context(partner_id=self.partner_id, client_tag=self.client_tag)
-        return session_start(ctx, self._secret, user_id=self._user_id, type=self._type, expiry=self._expiry,
-                             privileges=self._privileges)
+        return session_start(
+            ctx, self._secret, user_id=self._user_id, type=self._type, expiry=self._expiry, privileges=self._privileges
+        )
 
     def accept(self, ks: str) -> None:
         self._session = Session.from_session_start(
-            ks, partner_id=self.partner_id, expiry=self._expiry, user_id=self._user_id, type=self._type,
-            privileges=self._privileges, secret=self._secret, now=self.clock(),
+            ks,
+            partner_id=self.partner_id,
+            expiry=self._expiry,
+            user_id=self._user_id,
+            type=self._type,
+            privileges=self._privileges,
+            secret=self._secret,
+            now=self.clock(),
         )
         self._invalid = False
 
 
-def make_auth(*, ks: str | None, partner_id: int | None, admin_secret: str | None, secret: str | None,
-              use_session_start: bool, client_tag: str, user_id: str, session_type: SessionType | int,
-              session_expiry: int, privileges: Privileges) -> Auth:
+def make_auth(
+    *,
+    ks: str | None,
+    partner_id: int | None,
+    admin_secret: str | None,
+    secret: str | None,
+    use_session_start: bool,
+    client_tag: str,
+    user_id: str,
+    session_type: SessionType | int,
+    session_expiry: int,
+    privileges: Privileges,
+) -> Auth:
     """Pick the KS source from the constructor arguments, refusing ambiguous combinations."""
     if partner_id is not None and (isinstance(partner_id, bool) or not isinstance(partner_id, int)):
         raise ConfigurationError(f"partner_id must be an int, got {type(partner_id).__name__}")
     if isinstance(session_expiry, bool) or not isinstance(session_expiry, int) or session_expiry <= 0:
         raise ConfigurationError("session_expiry must be a positive number of seconds")
-    options = dict(client_tag=client_tag, user_id=user_id, type=session_type, expiry=session_expiry,
-                   privileges=privileges)
+    options = dict(
+        client_tag=client_tag, user_id=user_id, type=session_type, expiry=session_expiry, privileges=privileges
+    )
     if ks is not None:
         if admin_secret is not None or secret is not None or use_session_start:
             raise ConfigurationError("give either ks= or a secret, not both")

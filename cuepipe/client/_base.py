@@ -317,8 +317,14 @@ class Engine:
                         raise
                     raise final from exc
                 attempt += 1
-                log.warning("%s failed (%s); retry %d of %d in %.1f s", call.what, self.scrub(describe(exc)),
-                            attempt, self.retries.max_retries, delay)
+                log.warning(
+                    "%s failed (%s); retry %d of %d in %.1f s",
+                    call.what,
+                    self.scrub(describe(exc)),
+                    attempt,
+                    self.retries.max_retries,
+                    delay,
+                )
                 yield Sleep(delay)
 
     def _retry_delay(self, call: Call, kind: Failure, attempt: int) -> float | None:
@@ -333,8 +339,9 @@ class Engine:
     def _final_error(self, call: Call, kind: Failure, exc: Exception) -> Exception:
         if kind == "unknown" and call.write:
             reason = call.unsafe_reason if not call.replay_safe else "retries exhausted"
-            return OutcomeUnknownError(call.what, exc, rows=call.rows, entry_id=call.entry_id, upload=call.upload,
-                                       reason=self.scrub(reason))
+            return OutcomeUnknownError(
+                call.what, exc, rows=call.rows, entry_id=call.entry_id, upload=call.upload, reason=self.scrub(reason)
+            )
         if isinstance(exc, httpx.HTTPError):
             return TransportError(self.scrub(f"{call.what} failed: {describe(exc)}"), sent=kind != "not_sent")
         return exc

@@ -68,9 +68,18 @@ class ClientBase:
         client_tag: str = DEFAULT_CLIENT_TAG,
     ) -> None:
         url = normalize_service_url(service_url)
-        auth = make_auth(ks=ks, partner_id=partner_id, admin_secret=admin_secret, secret=secret,
-                         use_session_start=use_session_start, client_tag=client_tag, user_id=user_id,
-                         session_type=session_type, session_expiry=session_expiry, privileges=privileges)
+        auth = make_auth(
+            ks=ks,
+            partner_id=partner_id,
+            admin_secret=admin_secret,
+            secret=secret,
+            use_session_start=use_session_start,
+            client_tag=client_tag,
+            user_id=user_id,
+            session_type=session_type,
+            session_expiry=session_expiry,
+            privileges=privileges,
+        )
         if isinstance(retries, bool) or not isinstance(retries, int | Retries):
             raise ConfigurationError("retries must be an int or a Retries")
         policy = retries if isinstance(retries, Retries) else Retries(max_retries=max(0, retries))
@@ -90,15 +99,24 @@ class ClientBase:
         return self._engine.auth.session
 
     def __repr__(self) -> str:
-        return (f"<{type(self).__name__} service_url={self.service_url!r} partner_id={self.partner_id} "
-                f"auth={self._engine.auth.kind!r}>")
+        return (
+            f"<{type(self).__name__} service_url={self.service_url!r} partner_id={self.partner_id} "
+            f"auth={self._engine.auth.kind!r}>"
+        )
 
     # -- argument checking: done when the method is called, before any request ------------------
 
-    def _pull_spec(self, flt: Any, service: str, precision: str, page_size: int, unservable: str,
-                   extra_columns: bool) -> PullSpec:
-        return make_spec(flt, service=cue_point_service(service), precision=precision, page_size=page_size,
-                         unservable=unservable, extra_columns=extra_columns)
+    def _pull_spec(
+        self, flt: Any, service: str, precision: str, page_size: int, unservable: str, extra_columns: bool
+    ) -> PullSpec:
+        return make_spec(
+            flt,
+            service=cue_point_service(service),
+            precision=precision,
+            page_size=page_size,
+            unservable=unservable,
+            extra_columns=extra_columns,
+        )
 
     def _count_op(self, flt: Any, service: str) -> Op:
         wire = cue_point_service(service)
@@ -111,8 +129,10 @@ class ClientBase:
         wire = cue_point_service(service)
 
         def op() -> Op:
-            obj = yield Call(build=lambda ctx: cue_point_get(ctx, cue_point_id, service=wire),  # type: ignore[arg-type]
-                             what=f"{wire}.get")
+            obj = yield Call(
+                build=lambda ctx: cue_point_get(ctx, cue_point_id, service=wire),  # type: ignore[arg-type]
+                what=f"{wire}.get",
+            )
             return obj if not isinstance(obj, Mapping) else ms_record(obj, {})
 
         return op()
@@ -129,8 +149,12 @@ class ClientBase:
             deleted: list[str] = []
             for cue_point_id in todo:
                 try:
-                    yield Call(build=lambda ctx, i=cue_point_id: cue_point_delete(ctx, i, service=wire),  # type: ignore[arg-type]
-                               write=True, replay_safe=True, what=f"{wire}.delete({cue_point_id})")
+                    yield Call(
+                        build=lambda ctx, i=cue_point_id: cue_point_delete(ctx, i, service=wire),  # type: ignore[arg-type]
+                        write=True,
+                        replay_safe=True,
+                        what=f"{wire}.delete({cue_point_id})",
+                    )
                 except KalturaNotFoundError:
                     if not missing_ok:
                         raise

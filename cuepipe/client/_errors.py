@@ -54,8 +54,16 @@ class OutcomeUnknownError(ClientError):
     of the affected upload, when the write was a push.
     """
 
-    def __init__(self, what: str, cause: BaseException, *, rows: Sequence[Hashable] = (),
-                 entry_id: str | None = None, upload: int | None = None, reason: str = "") -> None:
+    def __init__(
+        self,
+        what: str,
+        cause: BaseException,
+        *,
+        rows: Sequence[Hashable] = (),
+        entry_id: str | None = None,
+        upload: int | None = None,
+        reason: str = "",
+    ) -> None:
         self.what = what
         self.rows = list(rows)
         self.entry_id = entry_id
@@ -79,8 +87,14 @@ class PushError(ClientError):
     their server ids; rows of later uploads have action ``not_sent``.
     """
 
-    def __init__(self, upload: int, entry_id: str, rows: Sequence[Hashable], cause: BaseException,
-                 result: pd.DataFrame | None = None) -> None:
+    def __init__(
+        self,
+        upload: int,
+        entry_id: str,
+        rows: Sequence[Hashable],
+        cause: BaseException,
+        result: pd.DataFrame | None = None,
+    ) -> None:
         self.upload = upload
         self.entry_id = entry_id
         self.rows = list(rows)

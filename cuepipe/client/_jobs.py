@@ -58,11 +58,13 @@ def _file_chunks(path: str) -> Iterator[bytes]:
             yield chunk
 
 
-def submit_op(source: str | os.PathLike[str] | bytes, *, filename: str | None,
-              job_data: KalturaBulkUploadJobData | None, via: Via) -> Op:
+def submit_op(
+    source: str | os.PathLike[str] | bytes, *, filename: str | None, job_data: KalturaBulkUploadJobData | None, via: Via
+) -> Op:
     if via not in ("bulk", "media"):
-        raise ValueError(f"via must be 'bulk' (bulkupload_bulk.addEntries) or 'media' (media.bulkUploadAdd), "
-                         f"not {via!r}")
+        raise ValueError(
+            f"via must be 'bulk' (bulkupload_bulk.addEntries) or 'media' (media.bulkUploadAdd), not {via!r}"
+        )
     data = job_data if job_data is not None else KalturaBulkUploadXmlJobData()
     if isinstance(source, str | os.PathLike):
         path = os.fspath(source)
@@ -82,10 +84,14 @@ def submit_op(source: str | os.PathLike[str] | bytes, *, filename: str | None,
     else:
         raise TypeError(f"submit takes a path or bytes, not {type(source).__name__}")
     job: BulkUpload = yield Call(
-        build=lambda ctx: bulk_upload_add_entries(ctx, content(), filename=name, size=size, job_data=data,
-                                                  via_media_alias=via == "media"),
-        write=True, replay_safe=False, what=f"bulk upload of {name}",
-        unsafe_reason="sending it again could start a second job; look for it with bulk_uploads.list()")
+        build=lambda ctx: bulk_upload_add_entries(
+            ctx, content(), filename=name, size=size, job_data=data, via_media_alias=via == "media"
+        ),
+        write=True,
+        replay_safe=False,
+        what=f"bulk upload of {name}",
+        unsafe_reason="sending it again could start a second job; look for it with bulk_uploads.list()",
+    )
     return job
 
 
@@ -100,21 +106,24 @@ def list_op(flt: Any, page_size: int, page_index: int) -> Op:
     if flt is not None and not isinstance(flt, KalturaBulkUploadFilter):
         raise TypeError(f"filter must be a KalturaBulkUploadFilter or a dict of its fields, not {type(flt).__name__}")
     pager = KalturaFilterPager(pageSize=page_size, pageIndex=page_index)
-    page: ListPage[BulkUpload] = yield Call(build=lambda ctx: bulk_upload_list(ctx, flt, pager),
-                                            what=f"{BULK_SERVICE}.list")
+    page: ListPage[BulkUpload] = yield Call(
+        build=lambda ctx: bulk_upload_list(ctx, flt, pager), what=f"{BULK_SERVICE}.list"
+    )
     return page
 
 
 def abort_op(job_id: int) -> Op:
-    job: BulkUpload = yield Call(build=lambda ctx: bulk_upload_abort(ctx, job_id), write=True, replay_safe=True,
-                                 what=f"{BULK_SERVICE}.abort")
+    job: BulkUpload = yield Call(
+        build=lambda ctx: bulk_upload_abort(ctx, job_id), write=True, replay_safe=True, what=f"{BULK_SERVICE}.abort"
+    )
     return job
 
 
 def serve_op(job_id: int, log: bool) -> Op:
     build = bulk_upload_serve_log if log else bulk_upload_serve
-    body: bytes = yield Call(build=lambda ctx: build(ctx, job_id),
-                             what=f"{BULK_SERVICE}.{'serveLog' if log else 'serve'}")
+    body: bytes = yield Call(
+        build=lambda ctx: build(ctx, job_id), what=f"{BULK_SERVICE}.{'serveLog' if log else 'serve'}"
+    )
     return body
 
 
@@ -145,8 +154,14 @@ class BulkUploads:
     def __init__(self, client: Client) -> None:
         self._client = client
 
-    def submit(self, source: str | os.PathLike[str] | bytes, *, filename: str | None = None,
-               job_data: KalturaBulkUploadJobData | None = None, via: Via = "bulk") -> BulkUpload:
+    def submit(
+        self,
+        source: str | os.PathLike[str] | bytes,
+        *,
+        filename: str | None = None,
+        job_data: KalturaBulkUploadJobData | None = None,
+        via: Via = "bulk",
+    ) -> BulkUpload:
         """Start a job from an XML bulk file (path, streamed) or bytes; returns it (usually PENDING).
 
         ``job_data`` defaults to :class:`~cuepipe.kaltura.KalturaBulkUploadXmlJobData` (the XML engine);
@@ -157,15 +172,26 @@ class BulkUploads:
     def get(self, job_id: int) -> BulkUpload:
         return self._client._run(get_op(_job_id(job_id)))
 
-    def list(self, filter: KalturaBulkUploadFilter | Mapping[str, Any] | None = None, *, page_size: int = 30,
-             page_index: int = 1) -> ListPage[BulkUpload]:
+    def list(
+        self,
+        filter: KalturaBulkUploadFilter | Mapping[str, Any] | None = None,
+        *,
+        page_size: int = 30,
+        page_index: int = 1,
+    ) -> ListPage[BulkUpload]:
         """One page of jobs, newest first (the server leaves aborted jobs out)."""
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise ValueError(_PAGE)
         return self._client._run(list_op(filter, page_size, page_index))
 
-    def wait(self, job_id: int, *, timeout: float = 600.0, poll_interval: float = 2.0,
-             progress: ProgressCallback | None = None) -> BulkUpload:
+    def wait(
+        self,
+        job_id: int,
+        *,
+        timeout: float = 600.0,
+        poll_interval: float = 2.0,
+        progress: ProgressCallback | None = None,
+    ) -> BulkUpload:
         """Poll until the job reaches a final state and return it; check ``.succeeded`` / ``.status``.
 
         Raises :class:`~cuepipe.client.JobTimeoutError` (with ``.job``, the last state) after ``timeout``.
@@ -190,21 +216,38 @@ class AsyncBulkUploads:
     def __init__(self, client: AsyncClient) -> None:
         self._client = client
 
-    async def submit(self, source: str | os.PathLike[str] | bytes, *, filename: str | None = None,
-                     job_data: KalturaBulkUploadJobData | None = None, via: Via = "bulk") -> BulkUpload:
+    async def submit(
+        self,
+        source: str | os.PathLike[str] | bytes,
+        *,
+        filename: str | None = None,
+        job_data: KalturaBulkUploadJobData | None = None,
+        via: Via = "bulk",
+    ) -> BulkUpload:
         return await self._client._run(submit_op(source, filename=filename, job_data=job_data, via=via))
 
     async def get(self, job_id: int) -> BulkUpload:
         return await self._client._run(get_op(_job_id(job_id)))
 
-    async def list(self, filter: KalturaBulkUploadFilter | Mapping[str, Any] | None = None, *,
-                   page_size: int = 30, page_index: int = 1) -> ListPage[BulkUpload]:
+    async def list(
+        self,
+        filter: KalturaBulkUploadFilter | Mapping[str, Any] | None = None,
+        *,
+        page_size: int = 30,
+        page_index: int = 1,
+    ) -> ListPage[BulkUpload]:
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise ValueError(_PAGE)
         return await self._client._run(list_op(filter, page_size, page_index))
 
-    async def wait(self, job_id: int, *, timeout: float = 600.0, poll_interval: float = 2.0,
-                   progress: ProgressCallback | None = None) -> BulkUpload:
+    async def wait(
+        self,
+        job_id: int,
+        *,
+        timeout: float = 600.0,
+        poll_interval: float = 2.0,
+        progress: ProgressCallback | None = None,
+    ) -> BulkUpload:
         return await self._client._run(wait_op(_job_id(job_id), timeout, poll_interval, progress))
 
     async def abort(self, job_id: int) -> BulkUpload:

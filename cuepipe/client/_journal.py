@@ -126,8 +126,9 @@ class Journal:
         self.resumed = 0
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str], *, service: str, target: str,
-             uploads: Sequence[PlannedUpload]) -> Journal:
+    def open(
+        cls, path: str | os.PathLike[str], *, service: str, target: str, uploads: Sequence[PlannedUpload]
+    ) -> Journal:
         """Open or create the journal for this plan; refuse one written for other input or target."""
         if isinstance(path, bool) or not isinstance(path, str | os.PathLike):
             raise TypeError(f"journal must be a path (str or os.PathLike) or None, not {type(path).__name__}")
@@ -151,7 +152,8 @@ class Journal:
             if isinstance(exc, sqlite3.OperationalError) and ("locked" in str(exc) or "busy" in str(exc)):
                 raise JournalBusyError(
                     f"journal {path!r} is in use by another push (one journal file per push; give each "
-                    "concurrent push its own file)") from None
+                    "concurrent push its own file)"
+                ) from None
             raise JournalError(f"journal {path!r} is not a usable cuepipe journal: {exc}") from None
         except BaseException:
             conn.close()
@@ -163,35 +165,47 @@ class Journal:
         version = c.execute("PRAGMA user_version").fetchone()[0]
         tables = {r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         if version not in (0, FORMAT) or (version == 0 and tables):
-            raise JournalError(f"{self.path!r} is not a cuepipe push journal (format {version}, tables "
-                               f"{sorted(tables)}); refusing to change it")
+            raise JournalError(
+                f"{self.path!r} is not a cuepipe push journal (format {version}, tables "
+                f"{sorted(tables)}); refusing to change it"
+            )
         for stmt in _SCHEMA:
             c.execute(stmt)
         meta = dict(c.execute("SELECT key, value FROM meta").fetchall())
         wanted = fingerprint(service, uploads)
         if not meta:
             c.execute(f"PRAGMA user_version = {FORMAT}")
-            c.executemany("INSERT INTO meta VALUES (?, ?)", [
-                ("fingerprint", wanted), ("target", target), ("service", service),
-                ("uploads", str(len(uploads))), ("cue_points", str(sum(u.cue_points for u in uploads))),
-                ("created", time.strftime("%Y-%m-%dT%H:%M:%S%z")), ("cuepipe", __version__),
-            ])
+            c.executemany(
+                "INSERT INTO meta VALUES (?, ?)",
+                [
+                    ("fingerprint", wanted),
+                    ("target", target),
+                    ("service", service),
+                    ("uploads", str(len(uploads))),
+                    ("cue_points", str(sum(u.cue_points for u in uploads))),
+                    ("created", time.strftime("%Y-%m-%dT%H:%M:%S%z")),
+                    ("cuepipe", __version__),
+                ],
+            )
             now = time.time()
             c.executemany(
                 "INSERT INTO uploads (number, entry_id, digest, cue_points, state, updated_at) "
                 "VALUES (?, ?, ?, ?, 'pending', ?)",
-                [(u.number, u.entry_id, u.digest, u.cue_points, now) for u in uploads])
+                [(u.number, u.entry_id, u.digest, u.cue_points, now) for u in uploads],
+            )
             return
         if meta.get("target") != target:
             raise JournalMismatchError(
                 f"journal {self.path!r} was written for {meta.get('target')}, not for {target}: its confirmed "
-                "uploads say nothing about this server. Use another journal file for this target")
+                "uploads say nothing about this server. Use another journal file for this target"
+            )
         if meta.get("fingerprint") != wanted:
             raise JournalMismatchError(
                 f"journal {self.path!r} was written for a different input ({meta.get('uploads')} uploads, "
                 f"{meta.get('cue_points')} cue points, created {meta.get('created')}): the data, its order, "
                 "chunk_size, unsupported or service changed since. Re-run with the original input to finish "
-                "that push, or start this one with a new journal file")
+                "that push, or start this one with a new journal file"
+            )
         self.resumed = c.execute("SELECT COUNT(*) FROM uploads WHERE state = 'confirmed'").fetchone()[0]
 
     # -- reading -----------------------------------------------------------------------------
@@ -204,8 +218,13 @@ class Journal:
             raise JournalError(f"journal {self.path!r} has no upload {number}")
         result = json.loads(row[4]) if row[4] else None
         return UploadRecord(
-            number=row[0], state=row[1], attempts=row[2], before=json.loads(row[3]) if row[3] else None,
-            result=[(r[0], r[1]) for r in result] if result is not None else None, error=row[5])
+            number=row[0],
+            state=row[1],
+            attempts=row[2],
+            before=json.loads(row[3]) if row[3] else None,
+            result=[(r[0], r[1]) for r in result] if result is not None else None,
+            error=row[5],
+        )
 
     def counts(self) -> dict[str, int]:
         """Uploads per state."""
@@ -216,13 +235,17 @@ class Journal:
     def _set(self, number: int, sql: str, args: Sequence[Any]) -> None:
         with self._conn:
             self._conn.execute("BEGIN IMMEDIATE")
-            self._conn.execute(f"UPDATE uploads SET {sql}, updated_at = ? WHERE number = ?",
-                               (*args, time.time(), number))
+            self._conn.execute(
+                f"UPDATE uploads SET {sql}, updated_at = ? WHERE number = ?", (*args, time.time(), number)
+            )
 
     def sending(self, number: int, before: dict[str, Any] | None) -> None:
         """About to send: remember what existed before, so a later run can tell what the upload added."""
-        self._set(number, "state = 'sending', attempts = attempts + 1, before = COALESCE(before, ?), error = NULL",
-                  (json.dumps(before) if before is not None else None,))
+        self._set(
+            number,
+            "state = 'sending', attempts = attempts + 1, before = COALESCE(before, ?), error = NULL",
+            (json.dumps(before) if before is not None else None,),
+        )
 
     def resending(self, number: int) -> None:
         """A recovery is about to send (part of) the upload again; ``before`` stays the first one."""

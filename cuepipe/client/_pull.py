@@ -79,8 +79,9 @@ def coerce_filter(flt: Any, service: str) -> KalturaCuePointFilter:
             try:
                 cls = CUE_POINT_FILTERS[str(object_type)]
             except KeyError:
-                raise FilterError(f"unknown cue point filter class {object_type!r}; "
-                                  f"known: {', '.join(CUE_POINT_FILTERS)}") from None
+                raise FilterError(
+                    f"unknown cue point filter class {object_type!r}; known: {', '.join(CUE_POINT_FILTERS)}"
+                ) from None
         else:
             kind = fields.get("cuePointTypeEqual", fields.get("cue_point_type_equal"))
             cls = filter_class_for(kind) if kind is not None else default
@@ -88,8 +89,10 @@ def coerce_filter(flt: Any, service: str) -> KalturaCuePointFilter:
     else:
         raise TypeError(f"filter must be a Kaltura cue point filter or a dict of its fields, not {type(flt).__name__}")
     if result.values().get("orderBy") is not None:
-        raise FilterError(f"pull sets orderBy itself ({ORDER_BY}) to page without gaps or repeats; remove "
-                          "orderBy and sort the DataFrame instead")
+        raise FilterError(
+            f"pull sets orderBy itself ({ORDER_BY}) to page without gaps or repeats; remove "
+            "orderBy and sort the DataFrame instead"
+        )
     return result
 
 
@@ -151,19 +154,25 @@ class KeysetPager:
             self.bound, self.index = last, 1
         self.stalls = 0 if new else self.stalls + 1
         if self.stalls >= 3:
-            raise KalturaResponseError("paging made no progress: the server returns the same cue points for "
-                                       "different pages (does it honour orderBy and createdAtGreaterThanOrEqual?)")
+            raise KalturaResponseError(
+                "paging made no progress: the server returns the same cue points for "
+                "different pages (does it honour orderBy and createdAtGreaterThanOrEqual?)"
+            )
         return new
 
 
 def _list_page(flt: KalturaCuePointFilter, pager: KalturaFilterPager, service: str) -> Call:
-    return Call(build=lambda ctx: cue_point_list(ctx, flt, pager, service=service),  # type: ignore[arg-type]
-                what=f"{service}.list")
+    return Call(
+        build=lambda ctx: cue_point_list(ctx, flt, pager, service=service),  # type: ignore[arg-type]
+        what=f"{service}.list",
+    )
 
 
 def _serve(flt: KalturaCuePointFilter, pager: KalturaFilterPager, service: str) -> Call:
-    return Call(build=lambda ctx: cue_point_serve_bulk(ctx, flt, pager, service=service),  # type: ignore[arg-type]
-                what=f"{service}.serveBulk")
+    return Call(
+        build=lambda ctx: cue_point_serve_bulk(ctx, flt, pager, service=service),  # type: ignore[arg-type]
+        what=f"{service}.serveBulk",
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -216,7 +225,8 @@ def _serve_failed(exc: KalturaServerError) -> ClientError:
     return ClientError(
         f"serveBulk failed ({exc.code}): the server's serve output failed its own schema, e.g. a tag longer than "
         "30 characters, a time of 24 h or more, a thumb cue point or a quiz question with answers "
-        "(format.md §4.7); pull with precision='ms' instead")
+        "(format.md §4.7); pull with precision='ms' instead"
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -234,8 +244,9 @@ class PullSpec:
     extra_columns: bool
 
 
-def make_spec(flt: Any, *, service: str, precision: str, page_size: int, unservable: str,
-              extra_columns: bool) -> PullSpec:
+def make_spec(
+    flt: Any, *, service: str, precision: str, page_size: int, unservable: str, extra_columns: bool
+) -> PullSpec:
     """Check the arguments of pull/iter_pull before anything is sent."""
     if precision not in ("tenths", "ms"):
         raise ValueError(f"precision must be 'tenths' or 'ms', not {precision!r}")
@@ -315,8 +326,7 @@ def _serve_offset_pages(spec: PullSpec, progress: ProgressCallback | None) -> Op
     stalls = 0
     while True:
         try:
-            body: bytes = yield _serve(flt, KalturaFilterPager(pageSize=spec.page_size, pageIndex=index),
-                                       spec.service)
+            body: bytes = yield _serve(flt, KalturaFilterPager(pageSize=spec.page_size, pageIndex=index), spec.service)
         except KalturaServerError as exc:
             raise _serve_failed(exc) from exc
         served = list(iter_cue_points(body))
@@ -329,14 +339,18 @@ def _serve_offset_pages(spec: PullSpec, progress: ProgressCallback | None) -> Op
             progress(Progress("pull", done, None))
         stalls = 0 if new else stalls + 1
         if stalls >= 2:
-            raise KalturaResponseError("paging made no progress: serveBulk returns the same cue points for "
-                                       "different pages (does the server honour pageIndex?)")
+            raise KalturaResponseError(
+                "paging made no progress: serveBulk returns the same cue points for "
+                "different pages (does the server honour pageIndex?)"
+            )
         if new:
             yield Emit(to_frame(new, False))
         index += 1
 
 
 def count_op(flt: KalturaCuePointFilter, service: str) -> Op:
-    result: int = yield Call(build=lambda ctx: cue_point_count(ctx, flt, service=service),  # type: ignore[arg-type]
-                             what=f"{service}.count")
+    result: int = yield Call(
+        build=lambda ctx: cue_point_count(ctx, flt, service=service),  # type: ignore[arg-type]
+        what=f"{service}.count",
+    )
     return result

@@ -125,8 +125,11 @@ class Existing:
     def from_json(cls, data: Mapping[str, Any] | None) -> Existing | None:
         if data is None:
             return None
-        return cls(ids=dict(data.get("ids", {})), names={k: (v[0], v[1]) for k, v in data.get("names", {}).items()},
-                   seen=set(data.get("seen", ())))
+        return cls(
+            ids=dict(data.get("ids", {})),
+            names={k: (v[0], v[1]) for k, v in data.get("names", {}).items()},
+            seen=set(data.get("seen", ())),
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -180,14 +183,25 @@ def make_items(labels: list[Hashable], records: list[dict[str, Any]]) -> list[It
     for position, (row, rec) in enumerate(zip(labels, records, strict=True)):
         entry = rec.get("entryId")
         if is_missing(entry) or entry == "":
-            raise CuePointValueError("entryId is required: every cue point belongs to an entry", record=row,
-                                     field="entryId")
+            raise CuePointValueError(
+                "entryId is required: every cue point belongs to an entry", record=row, field="entryId"
+            )
         if not isinstance(entry, str):
-            raise CuePointValueError(f"expected text, got {type(entry).__name__} {entry!r}", record=row,
-                                     field="entryId")
-        items.append(Item(row=row, position=position, record=rec, type=_type_of(rec.get("cuePointType")),
-                          entry_id=entry, system_name=_text(rec.get("systemName")), id=_text(rec.get("id")),
-                          parent_name=_text(rec.get("parentSystemName"))))
+            raise CuePointValueError(
+                f"expected text, got {type(entry).__name__} {entry!r}", record=row, field="entryId"
+            )
+        items.append(
+            Item(
+                row=row,
+                position=position,
+                record=rec,
+                type=_type_of(rec.get("cuePointType")),
+                entry_id=entry,
+                system_name=_text(rec.get("systemName")),
+                id=_text(rec.get("id")),
+                parent_name=_text(rec.get("parentSystemName")),
+            )
+        )
     return items
 
 
@@ -206,7 +220,9 @@ def _check_unique(group: list[Item], entry: str) -> dict[str, Item]:
                 raise CuePointValueError(
                     f"systemName {item.system_name!r} is also used by row {first.row} on entry {entry}; the server "
                     "would update the first cue point with the second, so one of them would be lost",
-                    record=item.row, field="systemName")
+                    record=item.row,
+                    field="systemName",
+                )
     return by_name
 
 
@@ -217,8 +233,7 @@ def _check_ids(items: list[Item]) -> None:
         if item.id is not None:
             first = by_id.setdefault(item.id, item)
             if first is not item:
-                raise CuePointValueError(f"id {item.id!r} is also used by row {first.row}", record=item.row,
-                                         field="id")
+                raise CuePointValueError(f"id {item.id!r} is also used by row {first.row}", record=item.row, field="id")
 
 
 def _order(group: list[Item], by_name: dict[str, Item]) -> list[Item]:
@@ -241,8 +256,9 @@ def _order(group: list[Item], by_name: dict[str, Item]) -> list[Item]:
     if len(ordered) != len(group):
         stuck = [item for item in group if item not in ordered]
         rows = ", ".join(str(item.row) for item in stuck[:10])
-        raise CuePointValueError(f"parentSystemName references form a cycle (rows {rows})", record=stuck[0].row,
-                                 field="parentSystemName")
+        raise CuePointValueError(
+            f"parentSystemName references form a cycle (rows {rows})", record=stuck[0].row, field="parentSystemName"
+        )
     return ordered
 
 
@@ -325,7 +341,10 @@ def require_keys(items: list[Item]) -> None:
             raise CuePointValueError(
                 "a push with journal= needs a systemName (or the id of an existing cue point) on every cue point: "
                 "after an interrupted upload it is how the journal finds out what landed, and it makes a "
-                "re-send an update instead of a duplicate", record=item.row, field="systemName")
+                "re-send an update instead of a duplicate",
+                record=item.row,
+                field="systemName",
+            )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -335,7 +354,7 @@ def require_keys(items: list[Item]) -> None:
 
 def _batches(values: list[str], size: int = MAX_PAGE_SIZE) -> Iterator[list[str]]:
     for start in range(0, len(values), size):
-        yield values[start:start + size]
+        yield values[start : start + size]
 
 
 def _list_all(flt: KalturaCuePointFilter) -> Op:
@@ -346,7 +365,8 @@ def _list_all(flt: KalturaCuePointFilter) -> Op:
         pager = KalturaFilterPager(pageSize=MAX_PAGE_SIZE, pageIndex=index)
         page: ListPage[dict[str, Any]] = yield Call(
             build=lambda ctx, f=flt, p=pager: cue_point_list(ctx, f, p, service=CUE_POINT_SERVICE),
-            what="cuePoint.list (existing cue points)")
+            what="cuePoint.list (existing cue points)",
+        )
         out.extend(page.objects)
         if len(page.objects) < MAX_PAGE_SIZE:
             return out
@@ -376,8 +396,10 @@ def lookup_existing(upload: Upload) -> Op:
 def named_cue_points(upload: Upload) -> Op:
     """Every live cue point on the upload's entry carrying one of its systemNames: name -> [objects]."""
     names = sorted({item.system_name for item in upload.items if item.system_name is not None})
-    filters = [KalturaCuePointFilter(entryIdEqual=upload.entry_id, systemNameIn=batch)
-               for batch in _batches([n for n in names if "," not in n])]
+    filters = [
+        KalturaCuePointFilter(entryIdEqual=upload.entry_id, systemNameIn=batch)
+        for batch in _batches([n for n in names if "," not in n])
+    ]
     filters += [KalturaCuePointFilter(entryIdEqual=upload.entry_id, systemNameEqual=n) for n in names if "," in n]
     out: dict[str, list[dict[str, Any]]] = {}
     for flt in filters:
@@ -389,13 +411,17 @@ def named_cue_points(upload: Upload) -> Op:
 
 def replay_safety(upload: Upload, existing: Existing | None) -> tuple[bool, str]:
     """Whether sending the upload again cannot create duplicates, and why not."""
-    unsafe = [item for item in upload.items
-              if item.system_name is None
-              and (item.id is None or (existing is not None and item.id not in existing.ids))]
+    unsafe = [
+        item
+        for item in upload.items
+        if item.system_name is None and (item.id is None or (existing is not None and item.id not in existing.ids))
+    ]
     if not unsafe:
         return True, ""
-    return False, (f"{len(unsafe)} of its cue points have neither a systemName nor an id known to the server, "
-                   "so sending it again could create duplicates")
+    return False, (
+        f"{len(unsafe)} of its cue points have neither a systemName nor an id known to the server, "
+        "so sending it again could create duplicates"
+    )
 
 
 def predict(item: Item, existing: Existing | None) -> str | None:
@@ -434,11 +460,13 @@ def matches(item: Item, obj: Mapping[str, Any], existing: Existing | None) -> bo
     return start is not None and isinstance(got, int) and abs(got - start) <= 1
 
 
-def align(items: list[Item], objects: list[Mapping[str, Any]],
-          existing: Existing | None) -> tuple[list[Mapping[str, Any] | None], list[Mapping[str, Any]]]:
+def align(
+    items: list[Item], objects: list[Mapping[str, Any]], existing: Existing | None
+) -> tuple[list[Mapping[str, Any] | None], list[Mapping[str, Any]]]:
     """Pair each item with its response object (None when skipped); also return unmatched objects."""
-    if len(objects) == len(items) and all(obj.get("cuePointType") == item.type
-                                          for item, obj in zip(items, objects, strict=True)):
+    if len(objects) == len(items) and all(
+        obj.get("cuePointType") == item.type for item, obj in zip(items, objects, strict=True)
+    ):
         return list(objects), []
     paired: list[Mapping[str, Any] | None] = [None] * len(items)
     j = 0
@@ -478,8 +506,9 @@ class ResultTable:
     def apply(self, upload: Upload, objects: list[Mapping[str, Any]], existing: Existing | None) -> None:
         self.apply_items(upload.number, upload.items, objects, existing)
 
-    def apply_items(self, number: int, items: list[Item], objects: list[Mapping[str, Any]],
-                    existing: Existing | None) -> None:
+    def apply_items(
+        self, number: int, items: list[Item], objects: list[Mapping[str, Any]], existing: Existing | None
+    ) -> None:
         """Map a response to its items (all of an upload, or the part a recovery sent again)."""
         paired, extra = align(items, objects, existing)
         for item, obj in zip(items, paired, strict=True):
@@ -488,10 +517,12 @@ class ResultTable:
             if obj is None:
                 self.ids[pos] = None
                 self.actions[pos] = "skipped"
-                self.errors[pos] = ("the server skipped this cue point: the existing cue point with this "
-                                    "id/systemName is of another type (format.md §4.2)"
-                                    if predict(item, existing) == "skipped"
-                                    else "the server did not return this cue point")
+                self.errors[pos] = (
+                    "the server skipped this cue point: the existing cue point with this "
+                    "id/systemName is of another type (format.md §4.2)"
+                    if predict(item, existing) == "skipped"
+                    else "the server did not return this cue point"
+                )
                 continue
             self.ids[pos] = str(obj.get("id"))
             action = predict(item, existing)
@@ -499,8 +530,12 @@ class ResultTable:
                 action = "updated" if item.id is not None and obj.get("id") == item.id else None
             self.actions[pos] = action
         if extra:
-            log.warning("upload %d: the server returned %d cue point(s) no input row matches: %s", number,
-                        len(extra), ", ".join(str(o.get("id")) for o in extra[:10]))
+            log.warning(
+                "upload %d: the server returned %d cue point(s) no input row matches: %s",
+                number,
+                len(extra),
+                ", ".join(str(o.get("id")) for o in extra[:10]),
+            )
 
     def landed(self, item: Item, cue_point_id: str) -> None:
         """A recovery found this cue point on the server, created by an earlier attempt."""
@@ -522,8 +557,9 @@ class ResultTable:
     def frame(self) -> pd.DataFrame:
         starts = [_start(item) for item in self.items]
         data = {
-            "cuePointType": pd.array([item.type or _text(item.record.get("cuePointType")) for item in self.items],
-                                     dtype="string"),
+            "cuePointType": pd.array(
+                [item.type or _text(item.record.get("cuePointType")) for item in self.items], dtype="string"
+            ),
             "entryId": pd.array([item.entry_id for item in self.items], dtype="string"),
             "systemName": pd.array([item.system_name for item in self.items], dtype="string"),
             "startTime": pd.array(starts, dtype="Int64"),
@@ -541,8 +577,7 @@ def failure_action(exc: BaseException) -> str:
     if isinstance(exc, OutcomeUnknownError):
         return "unknown"
     # Refused before the first scene: a bad file, an unknown entry (one entry per upload), no rights.
-    if isinstance(exc, InvalidEntryIdError | KalturaInvalidRequestError | KalturaPermissionError
-                  | KalturaSessionError):
+    if isinstance(exc, InvalidEntryIdError | KalturaInvalidRequestError | KalturaPermissionError | KalturaSessionError):
         return "failed"
     if isinstance(exc, KalturaHTTPError) and (not exc.retryable or exc.status == 429):
         return "failed"  # 429: refused unprocessed (rate limited)
@@ -573,8 +608,17 @@ class PushPlan:
         return [PlannedUpload(u.number, u.entry_id, u.digest, len(u.items)) for u in self.uploads]
 
 
-def plan_push(data: Any, *, service: str, chunk_size: int, unsupported: Unsupported, errors: Errors,
-              detect_actions: bool, retries: Retries | None = None, journaled: bool = False) -> PushPlan:
+def plan_push(
+    data: Any,
+    *,
+    service: str,
+    chunk_size: int,
+    unsupported: Unsupported,
+    errors: Errors,
+    detect_actions: bool,
+    retries: Retries | None = None,
+    journaled: bool = False,
+) -> PushPlan:
     """Read, check and split the input; renders everything once, so input errors surface now.
 
     ``journaled``: every cue point must have a systemName or an id, and each upload's XML is hashed
@@ -594,28 +638,57 @@ def plan_push(data: Any, *, service: str, chunk_size: int, unsupported: Unsuppor
             upload.size, upload.digest = measure_and_digest(upload, unsupported)
         else:
             upload.size = measure(upload, unsupported)
-    return PushPlan(items, index, uploads, service, unsupported, errors, detect_actions or journaled,
-                    retries or Retries(), journaled)
+    return PushPlan(
+        items,
+        index,
+        uploads,
+        service,
+        unsupported,
+        errors,
+        detect_actions or journaled,
+        retries or Retries(),
+        journaled,
+    )
 
 
 JournalPath = str | os.PathLike[str] | None
 
 
-def prepare_push(engine: Engine, data: Any, *, service: str, chunk_size: int, unsupported: Unsupported,
-                 errors: Errors, detect_actions: bool, journal: JournalPath) -> tuple[PushPlan, Journal | None]:
+def prepare_push(
+    engine: Engine,
+    data: Any,
+    *,
+    service: str,
+    chunk_size: int,
+    unsupported: Unsupported,
+    errors: Errors,
+    detect_actions: bool,
+    journal: JournalPath,
+) -> tuple[PushPlan, Journal | None]:
     """The plan, and the journal opened for it (checked against the plan's fingerprint and the target)."""
     if journal is not None and (isinstance(journal, bool) or not isinstance(journal, str | os.PathLike)):
         raise TypeError(f"journal must be a path (str or os.PathLike) or None, not {type(journal).__name__}")
-    plan = plan_push(data, service=cue_point_service(service), chunk_size=chunk_size, unsupported=unsupported,
-                     errors=errors, detect_actions=detect_actions, retries=engine.retries,
-                     journaled=journal is not None)
+    plan = plan_push(
+        data,
+        service=cue_point_service(service),
+        chunk_size=chunk_size,
+        unsupported=unsupported,
+        errors=errors,
+        detect_actions=detect_actions,
+        retries=engine.retries,
+        journaled=journal is not None,
+    )
     if journal is None:
         return plan, None
     target = f"{engine.service_url} (partner {engine.auth.partner_id})"
     opened = Journal.open(journal, service=str(plan.service), target=target, uploads=plan.planned_uploads())
     if opened.resumed:
-        log.info("journal %s: %d of %d uploads already confirmed; resuming", os.fspath(journal), opened.resumed,
-                 len(plan.uploads))
+        log.info(
+            "journal %s: %d of %d uploads already confirmed; resuming",
+            os.fspath(journal),
+            opened.resumed,
+            len(plan.uploads),
+        )
     return plan, opened
 
 
@@ -623,10 +696,20 @@ def _send_upload(plan: PushPlan, upload: Upload, what: str, *, safe: bool, reaso
     """One ``addFromBulk`` of ``upload`` (streamed from the writer; rendered again on every attempt)."""
     page: ListPage[dict[str, Any]] = yield Call(
         build=lambda ctx, u=upload: cue_point_add_from_bulk(
-            ctx, render(u, plan.unsupported), filename=f"cuepipe-upload-{u.number}.xml", size=u.size,
-            service=plan.service),  # type: ignore[arg-type]
-        write=True, replay_safe=safe, what=what, rows=upload.rows, entry_id=upload.entry_id,
-        upload=upload.number, unsafe_reason=reason)
+            ctx,
+            render(u, plan.unsupported),
+            filename=f"cuepipe-upload-{u.number}.xml",
+            size=u.size,
+            service=plan.service,
+        ),  # type: ignore[arg-type]
+        write=True,
+        replay_safe=safe,
+        what=what,
+        rows=upload.rows,
+        entry_id=upload.entry_id,
+        upload=upload.number,
+        unsafe_reason=reason,
+    )
     return list(page.objects)
 
 
@@ -660,16 +743,28 @@ def split_landed(upload: Upload, before: Existing | None, now: Existing) -> tupl
     rest: list[Item] = []
     for item in upload.items:
         name = item.system_name
-        if (before is not None and name is not None and name not in before.names and name in now.names
-                and (item.type is None or now.names[name][1] == item.type)):
+        if (
+            before is not None
+            and name is not None
+            and name not in before.names
+            and name in now.names
+            and (item.type is None or now.names[name][1] == item.type)
+        ):
             landed[item.position] = now.names[name][0]
         else:
             rest.append(item)
     return landed, rest
 
 
-def recover(plan: PushPlan, upload: Upload, before: Existing | None, table: ResultTable, journal: Journal | None,
-            what: str, cause: BaseException | None) -> Op:
+def recover(
+    plan: PushPlan,
+    upload: Upload,
+    before: Existing | None,
+    table: ResultTable,
+    journal: Journal | None,
+    what: str,
+    cause: BaseException | None,
+) -> Op:
     """Finish an upload whose outcome is unknown: look up what landed, send only the rest, check.
 
     The outcome is unknown after a timeout or dropped connection that retries did not settle, after
@@ -680,14 +775,16 @@ def recover(plan: PushPlan, upload: Upload, before: Existing | None, table: Resu
     replay safe because each one is found by its systemName or id. Then :func:`sweep_duplicates`.
     """
     policy = plan.retries
-    last: BaseException = cause if cause is not None else RuntimeError(
-        "an earlier run stopped while this upload was in flight")
+    last: BaseException = (
+        cause if cause is not None else RuntimeError("an earlier run stopped while this upload was in flight")
+    )
     for attempt in range(policy.max_retries + 1):
         yield Sleep(max(policy.backoff / 2, policy.delay(attempt)))
         now = yield from lookup_existing(upload)
         landed, rest = split_landed(upload, before, now)
-        log.info("%s: %d of %d cue points landed; sending the other %d", what, len(landed), len(upload.items),
-                 len(rest))
+        log.info(
+            "%s: %d of %d cue points landed; sending the other %d", what, len(landed), len(upload.items), len(rest)
+        )
         for item in upload.items:
             if item.position in landed:
                 table.landed(item, landed[item.position])
@@ -696,13 +793,15 @@ def recover(plan: PushPlan, upload: Upload, before: Existing | None, table: Resu
             part.size = measure(part, plan.unsupported)
             safe, reason = replay_safety(part, now)
             if not safe:
-                raise OutcomeUnknownError(what, last, rows=upload.rows, entry_id=upload.entry_id,
-                                          upload=upload.number, reason=reason)
+                raise OutcomeUnknownError(
+                    what, last, rows=upload.rows, entry_id=upload.entry_id, upload=upload.number, reason=reason
+                )
             if journal is not None:
                 journal.resending(upload.number)
             try:
-                objects = yield from _send_upload(plan, part, f"{what}, {len(rest)} cue points again", safe=True,
-                                                  reason="")
+                objects = yield from _send_upload(
+                    plan, part, f"{what}, {len(rest)} cue points again", safe=True, reason=""
+                )
             except CuepipeError as exc:
                 if failure_action(exc) != "unknown":
                     raise
@@ -714,9 +813,15 @@ def recover(plan: PushPlan, upload: Upload, before: Existing | None, table: Resu
         return
     if isinstance(last, OutcomeUnknownError) and last.__cause__ is not None:
         last = last.__cause__
-    raise OutcomeUnknownError(what, last, rows=upload.rows, entry_id=upload.entry_id, upload=upload.number,
-                              reason=f"still unknown after {policy.max_retries + 1} checks with list; the "
-                                     "journal (if any) keeps it for the next run")
+    raise OutcomeUnknownError(
+        what,
+        last,
+        rows=upload.rows,
+        entry_id=upload.entry_id,
+        upload=upload.number,
+        reason=f"still unknown after {policy.max_retries + 1} checks with list; the "
+        "journal (if any) keeps it for the next run",
+    )
 
 
 def sweep_duplicates(upload: Upload, before: Existing | None, table: ResultTable) -> Op:
@@ -736,11 +841,20 @@ def sweep_duplicates(upload: Upload, before: Existing | None, table: ResultTable
             extra = str(obj.get("id"))
             if extra == keep or extra in before.seen:
                 continue
-            log.warning("upload %d: deleting %s, a second copy of systemName %r on entry %s left by an "
-                        "interrupted request", upload.number, extra, item.system_name, upload.entry_id)
+            log.warning(
+                "upload %d: deleting %s, a second copy of systemName %r on entry %s left by an interrupted request",
+                upload.number,
+                extra,
+                item.system_name,
+                upload.entry_id,
+            )
             try:
-                yield Call(build=lambda ctx, i=extra: cue_point_delete(ctx, i, service=CUE_POINT_SERVICE),
-                           write=True, replay_safe=True, what=f"cuePoint.delete({extra}) (duplicate)")
+                yield Call(
+                    build=lambda ctx, i=extra: cue_point_delete(ctx, i, service=CUE_POINT_SERVICE),
+                    write=True,
+                    replay_safe=True,
+                    what=f"cuePoint.delete({extra}) (duplicate)",
+                )
             except KalturaNotFoundError:
                 pass
 
@@ -761,8 +875,9 @@ def push_op(plan: PushPlan, progress: ProgressCallback | None, journal: Journal 
         progress(Progress("push", 0, total, f"{len(plan.uploads)} upload(s)"))
     resumed = recovered = 0
     for upload in plan.uploads:
-        what = (f"upload {upload.number} of {len(plan.uploads)} (entry {upload.entry_id}, "
-                f"{len(upload.items)} cue points)")
+        what = (
+            f"upload {upload.number} of {len(plan.uploads)} (entry {upload.entry_id}, {len(upload.items)} cue points)"
+        )
         record = journal.record(upload.number) if journal is not None else None
         try:
             if record is not None and record.state == "confirmed" and record.result is not None:

@@ -64,12 +64,28 @@ class Client(ClientBase):
         verify: bool | str = True,
         client_tag: str = DEFAULT_CLIENT_TAG,
     ) -> None:
-        super().__init__(service_url, ks=ks, partner_id=partner_id, admin_secret=admin_secret, secret=secret,
-                         use_session_start=use_session_start, user_id=user_id, session_type=session_type,
-                         session_expiry=session_expiry, privileges=privileges, retries=retries,
-                         client_tag=client_tag)
-        self._http = httpx.Client(timeout=timeout, limits=limits, transport=transport, verify=verify,
-                                  follow_redirects=False, headers={"User-Agent": f"cuepipe/{__version__}"})
+        super().__init__(
+            service_url,
+            ks=ks,
+            partner_id=partner_id,
+            admin_secret=admin_secret,
+            secret=secret,
+            use_session_start=use_session_start,
+            user_id=user_id,
+            session_type=session_type,
+            session_expiry=session_expiry,
+            privileges=privileges,
+            retries=retries,
+            client_tag=client_tag,
+        )
+        self._http = httpx.Client(
+            timeout=timeout,
+            limits=limits,
+            transport=transport,
+            verify=verify,
+            follow_redirects=False,
+            headers={"User-Agent": f"cuepipe/{__version__}"},
+        )
         self.bulk_uploads = BulkUploads(self)
 
     @classmethod
@@ -80,9 +96,18 @@ class Client(ClientBase):
 
     # -- cue points ---------------------------------------------------------------------------
 
-    def push(self, data: Any, *, service: str = "cuepoint", chunk_size: int = 500, unsupported: Unsupported = "error",
-             errors: Errors = "raise", detect_actions: bool = True, progress: ProgressCallback | None = None,
-             journal: JournalPath = None) -> pd.DataFrame:
+    def push(
+        self,
+        data: Any,
+        *,
+        service: str = "cuepoint",
+        chunk_size: int = 500,
+        unsupported: Unsupported = "error",
+        errors: Errors = "raise",
+        detect_actions: bool = True,
+        progress: ProgressCallback | None = None,
+        journal: JournalPath = None,
+    ) -> pd.DataFrame:
         """Create or update cue points with ``addFromBulk``; return one result row per input row.
 
         ``data``: a DataFrame, an iterable of records (dicts keyed by API field names), a path to an
@@ -121,25 +146,48 @@ class Client(ClientBase):
         journal turns ``detect_actions`` on (the lookups are what an interrupted upload is checked against).
         ``result.attrs`` has ``uploads``, ``resumed`` (taken from the journal) and ``recovered``.
         """
-        plan, opened = prepare_push(self._engine, data, service=service, chunk_size=chunk_size,
-                                    unsupported=unsupported, errors=errors, detect_actions=detect_actions,
-                                    journal=journal)
+        plan, opened = prepare_push(
+            self._engine,
+            data,
+            service=service,
+            chunk_size=chunk_size,
+            unsupported=unsupported,
+            errors=errors,
+            detect_actions=detect_actions,
+            journal=journal,
+        )
         try:
             return self._run(push_op(plan, progress, opened))
         finally:
             if opened is not None:
                 opened.close()
 
-    def iter_pull(self, filter: Filter = None, *, service: str = "cuepoint", precision: Precision = "tenths",
-                  page_size: int = 500, unservable: Unservable = "error", extra_columns: bool = False,
-                  progress: ProgressCallback | None = None) -> Iterator[pd.DataFrame]:
+    def iter_pull(
+        self,
+        filter: Filter = None,
+        *,
+        service: str = "cuepoint",
+        precision: Precision = "tenths",
+        page_size: int = 500,
+        unservable: Unservable = "error",
+        extra_columns: bool = False,
+        progress: ProgressCallback | None = None,
+    ) -> Iterator[pd.DataFrame]:
         """Like :meth:`pull`, one DataFrame per page, fetched as you iterate."""
         spec = self._pull_spec(filter, service, precision, page_size, unservable, extra_columns)
         return self._iterate(pull_op(spec, progress))
 
-    def pull(self, filter: Filter = None, *, service: str = "cuepoint", precision: Precision = "tenths",
-             page_size: int = 500, unservable: Unservable = "error", extra_columns: bool = False,
-             progress: ProgressCallback | None = None) -> pd.DataFrame:
+    def pull(
+        self,
+        filter: Filter = None,
+        *,
+        service: str = "cuepoint",
+        precision: Precision = "tenths",
+        page_size: int = 500,
+        unservable: Unservable = "error",
+        extra_columns: bool = False,
+        progress: ProgressCallback | None = None,
+    ) -> pd.DataFrame:
         """Every cue point matching ``filter``, as a DataFrame with cuepipe's columns.
 
         ``filter``: a typed filter (:class:`~cuepipe.kaltura.KalturaAnnotationFilter`, ...) or a dict
@@ -155,9 +203,19 @@ class Client(ClientBase):
         snapshot: cue points created, updated or deleted while a pull runs may appear in their old
         or new state or not at all (never twice). Pause writers to the entries for an exact copy.
         """
-        return self._concat(list(self.iter_pull(filter, service=service, precision=precision, page_size=page_size,
-                                                unservable=unservable, extra_columns=extra_columns,
-                                                progress=progress)))
+        return self._concat(
+            list(
+                self.iter_pull(
+                    filter,
+                    service=service,
+                    precision=precision,
+                    page_size=page_size,
+                    unservable=unservable,
+                    extra_columns=extra_columns,
+                    progress=progress,
+                )
+            )
+        )
 
     def count(self, filter: Filter = None, *, service: str = "cuepoint") -> int:
         """How many cue points match (needs an entry or id filter)."""

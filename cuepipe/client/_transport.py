@@ -45,14 +45,24 @@ def to_response(response: httpx.Response) -> Response:
 def send_sync(http: httpx.Client, send: Send) -> Response:
     started = time.monotonic()
     response = to_response(http.send(build_request(send, asynchronous=False)))
-    log.debug("%r -> HTTP %d, %d bytes in %.2f s", send.request, response.status, len(response.body),
-              time.monotonic() - started)
+    log.debug(
+        "%r -> HTTP %d, %d bytes in %.2f s",
+        send.request,
+        response.status,
+        len(response.body),
+        time.monotonic() - started,
+    )
     return response
 
 
 async def send_async(http: httpx.AsyncClient, send: Send) -> Response:
     started = time.monotonic()
     response = to_response(await http.send(build_request(send, asynchronous=True)))
-    log.debug("%r -> HTTP %d, %d bytes in %.2f s", send.request, response.status, len(response.body),
-              time.monotonic() - started)
+    log.debug(
+        "%r -> HTTP %d, %d bytes in %.2f s",
+        send.request,
+        response.status,
+        len(response.body),
+        time.monotonic() - started,
+    )
     return response

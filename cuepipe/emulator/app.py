@@ -30,8 +30,7 @@ from .store import Store
 _CORS = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Allow-Methods": "POST, GET, HEAD, OPTIONS",
-    "Access-Control-Expose-Headers": "Server, Content-Length, Content-Range, Date, X-Kaltura, "
-    "X-Kaltura-Session, X-Me",
+    "Access-Control-Expose-Headers": "Server, Content-Length, Content-Range, Date, X-Kaltura, X-Kaltura-Session, X-Me",
 }
 
 
@@ -123,9 +122,7 @@ def create_app(
     emulator = Emulator(
         store,
         worker,
-        Options(
-            server_bugs=server_bugs, cdn_host=cdn_host, annotation_bulk_permitted=annotation_bulk_permitted
-        ),
+        Options(server_bugs=server_bugs, cdn_host=cdn_host, annotation_bulk_permitted=annotation_bulk_permitted),
         faults=fault_layer,
     )
 

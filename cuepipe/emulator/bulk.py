@@ -87,7 +87,7 @@ class JobAborted(Exception):
 # ---------------------------------------------------------------------------- batch result logic
 
 
-_RESULT_COLUMNS = RESULT_FIELDS[RESULT_FIELDS.index("status"):]  # what a result says, without its keys
+_RESULT_COLUMNS = RESULT_FIELDS[RESULT_FIELDS.index("status") :]  # what a result says, without its keys
 
 
 def add_result(store: Store, result: Mapping[str, Any], plugins_data: Any = None) -> dict[str, Any]:
@@ -124,9 +124,7 @@ def add_result(store: Store, result: Mapping[str, Any], plugins_data: Any = None
             sets = ", ".join(f'"{k}" = ?' for k in data)
             c.execute(f"UPDATE bulk_results SET {sets} WHERE id = ?", (*data.values(), row["id"]))
     return dict(
-        store.query_one(
-            "SELECT * FROM bulk_results WHERE bulkUploadJobId = ? AND lineIndex = ?", (job_id, line)
-        )
+        store.query_one("SELECT * FROM bulk_results WHERE bulkUploadJobId = ? AND lineIndex = ?", (job_id, line))
     )
 
 
@@ -141,8 +139,7 @@ def last_result(store: Store, job_id: int) -> dict[str, Any] | None:
 def count_entries(store: Store, job_id: int) -> list[dict[str, Any]]:
     """``batch.countBulkUploadEntries``: created (results with an object, not in error) and error."""
     created = store.query_one(
-        "SELECT COUNT(*) AS n FROM bulk_results WHERE bulkUploadJobId = ? AND objectId IS NOT NULL "
-        "AND status != ?",
+        "SELECT COUNT(*) AS n FROM bulk_results WHERE bulkUploadJobId = ? AND objectId IS NOT NULL AND status != ?",
         (job_id, RESULT_ERROR),
     )["n"]
     error = store.query_one(
@@ -161,9 +158,7 @@ def update_results(store: Store, job_id: int) -> int:
     Entries have no media in the emulator, so an existing entry (ready or without content) makes its
     result OK; returns how many results are still IN_PROGRESS.
     """
-    rows = store.query(
-        "SELECT id, status, objectId, action FROM bulk_results WHERE bulkUploadJobId = ?", (job_id,)
-    )
+    rows = store.query("SELECT id, status, objectId, action FROM bulk_results WHERE bulkUploadJobId = ?", (job_id,))
     with store.transaction() as c:
         for r in rows:
             if r["status"] != RESULT_IN_PROGRESS or not r["objectId"]:
@@ -192,9 +187,7 @@ def update_results(store: Store, job_id: int) -> int:
 
 
 def get_job(store: Store, partner_id: int | None, job_id: Any) -> dict[str, Any]:
-    row = store.query_one(
-        "SELECT * FROM bulk_jobs WHERE id = ? AND partnerId = ?", (php_int(job_id), partner_id)
-    )
+    row = store.query_one("SELECT * FROM bulk_jobs WHERE id = ? AND partnerId = ?", (php_int(job_id), partner_id))
     if row is None:
         raise ApiError(BULK_UPLOAD_NOT_FOUND, job_id)
     return dict(row)
@@ -239,9 +232,7 @@ def list_jobs(
 
 def serve_log(store: Store, job: Mapping[str, Any], host: str) -> bytes:
     """``BulkUploadXmlPlugin::getBulkUploadMrssXml``: one ``<item>`` per result, then the entry's MRSS."""
-    results = store.query(
-        "SELECT * FROM bulk_results WHERE bulkUploadJobId = ? ORDER BY lineIndex", (job["id"],)
-    )
+    results = store.query("SELECT * FROM bulk_results WHERE bulkUploadJobId = ? ORDER BY lineIndex", (job["id"],))
     if not results:
         return b'<?xml version="1.0" encoding="UTF-8"?><mrss><error>Log file is not ready</error></mrss>'
     items = []
@@ -341,9 +332,7 @@ class BulkWorker:
     def _set(self, job_id: int, **values: Any) -> None:
         sets = ", ".join(f'"{k}" = ?' for k in values)
         with self.store.transaction() as c:
-            c.execute(
-                f"UPDATE bulk_jobs SET {sets}, updatedAt = ? WHERE id = ?", (*values.values(), now(), job_id)
-            )
+            c.execute(f"UPDATE bulk_jobs SET {sets}, updatedAt = ? WHERE id = ?", (*values.values(), now(), job_id))
 
     def _close(
         self,
@@ -378,8 +367,7 @@ class BulkWorker:
             self._step(job_id, PROCESSING)
             if job["bulkUploadType"] != TYPE_XML:
                 raise JobFailure(
-                    f"Error: bulk upload type [{job['bulkUploadType']}] is not supported by the "
-                    "cuepipe emulator",
+                    f"Error: bulk upload type [{job['bulkUploadType']}] is not supported by the cuepipe emulator",
                     ERR_APP,
                     0,
                 )
@@ -482,9 +470,7 @@ class BulkWorker:
                 code = ACTION_ADD
             elif action in ("update", "delete"):
                 if not entry_id:
-                    raise JobFailure(
-                        "Error: Missing entry id element", ERR_APP, BULK_MISSING_MANDATORY_PARAMETER
-                    )
+                    raise JobFailure("Error: Missing entry id element", ERR_APP, BULK_MISSING_MANDATORY_PARAMETER)
                 if store.entry(ctx.partner_id or 0, entry_id) is None:
                     raise JobFailure(f'Error: Entry id "{entry_id}" not found', ERR_KALTURA_API, 0)
                 if action == "delete":
@@ -499,14 +485,10 @@ class BulkWorker:
                                 ERR_APP,
                                 BULK_ACTION_NOT_SUPPORTED,
                             )
-                        apply_scenes(
-                            store, ctx, scenes, IngestMode(scene_id_must_exist=True), entry_override=entry_id
-                        )
+                        apply_scenes(store, ctx, scenes, IngestMode(scene_id_must_exist=True), entry_override=entry_id)
                     code = ACTION_UPDATE
             else:
-                raise JobFailure(
-                    f"Error: Action: {action} is not supported", ERR_APP, BULK_ACTION_NOT_SUPPORTED
-                )
+                raise JobFailure(f"Error: Action: {action} is not supported", ERR_APP, BULK_ACTION_NOT_SUPPORTED)
         except ApiError as exc:
             raise JobFailure(f"Error: {exc.message or exc.code}", ERR_RUNTIME, 0) from exc
         entry = store.query_one("SELECT * FROM entries WHERE id = ?", (entry_id,))

@@ -42,9 +42,7 @@ from .server import run
     help="KS format session.start issues.",
 )
 @click.option("--entries", default="", help="Comma-separated entry ids to create, e.g. 0_abc,0_def.")
-@click.option(
-    "--no-server-bugs", is_flag=True, help="Serve valid XML instead of reproducing the server's bugs."
-)
+@click.option("--no-server-bugs", is_flag=True, help="Serve valid XML instead of reproducing the server's bugs.")
 @click.option("--cdn-host", default=None, help="Host written into served XML (default: the request's Host).")
 @click.option(
     "--fault",
@@ -89,9 +87,7 @@ def emulator(
             + ")",
             err=True,
         )
-    click.echo(
-        f"cuepipe emulator: partner {partner_id}, database {db}, http://{host}:{port}/api_v3/", err=True
-    )
+    click.echo(f"cuepipe emulator: partner {partner_id}, database {db}, http://{host}:{port}/api_v3/", err=True)
     run(
         host,
         port,

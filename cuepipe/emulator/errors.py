@@ -21,8 +21,7 @@ INVALID_ENUM_VALUE = (
     '"@PARAM_NAME@", expecting enumeration type "@ENUM_TYPE@"'
 )
 OBJECT_TYPE_ABSTRACT = (
-    'OBJECT_TYPE_ABSTRACT;OBJ_TYPE;The object type "@OBJ_TYPE@" is abstract, use one of the object '
-    "implementations"
+    'OBJECT_TYPE_ABSTRACT;OBJ_TYPE;The object type "@OBJ_TYPE@" is abstract, use one of the object implementations'
 )
 PROPERTY_VALIDATION_CANNOT_BE_NULL = (
     'PROPERTY_VALIDATION_CANNOT_BE_NULL;PROP_NAME;The property "@PROP_NAME@" cannot be null'

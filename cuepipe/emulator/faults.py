@@ -311,10 +311,12 @@ class Faults:
                 if wait > 0:
                     rule.hits += 1
                     return Decision(throttle=rule.retry_after if rule.retry_after is not None else wait)
-            chosen = [r for r in self._rules if r.kind in _HTTP_KINDS - {"rate_limit"} and r.matches(key)
-                      and self._fires(r)]
-        return Decision(before=tuple(r for r in chosen if r.phase == "before"),
-                        after=tuple(r for r in chosen if r.phase == "after"))
+            chosen = [
+                r for r in self._rules if r.kind in _HTTP_KINDS - {"rate_limit"} and r.matches(key) and self._fires(r)
+            ]
+        return Decision(
+            before=tuple(r for r in chosen if r.phase == "before"), after=tuple(r for r in chosen if r.phase == "after")
+        )
 
     def partial_commit(self, key: str) -> int | None:
         """For ``addFromBulk``: how many scenes to commit before failing, or None (no fault)."""
@@ -348,8 +350,9 @@ class Faults:
         if decision.throttle is not None:
             await _drain(receive)
             retry = max(1, math.ceil(decision.throttle))
-            await _plain_response(send, 429, b"Too Many Requests (cuepipe emulator fault)",
-                                  [(b"retry-after", str(retry).encode())])
+            await _plain_response(
+                send, 429, b"Too Many Requests (cuepipe emulator fault)", [(b"retry-after", str(retry).encode())]
+            )
             return
         for rule in decision.before:
             if rule.kind == "slow":
@@ -448,9 +451,17 @@ async def _read_some(receive: Receive, limit: int) -> None:
 
 
 async def _plain_response(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"text/plain; charset=utf-8"),
-                            (b"content-length", str(len(body)).encode()), *headers]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"content-length", str(len(body)).encode()),
+                *headers,
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 

@@ -203,17 +203,13 @@ def _answers(scene: Node) -> list[dict[str, Any]] | None:
         for f in voc.OPTIONAL_ANSWER_FIELDS:
             value = node.text(f.xml)
             if value is not None:
-                answer[f.column] = (
-                    float(value) if f.kind == "float" else int(value) if f.kind == "int" else value
-                )
+                answer[f.column] = float(value) if f.kind == "float" else int(value) if f.kind == "int" else value
         answer.setdefault("weight", 1.0)
         out.append(answer)
     return out
 
 
-def scene_values(
-    store: Store, ctx: Context, scene: Node, info: voc.CuePointTypeInfo, entry_id: str
-) -> dict[str, Any]:
+def scene_values(store: Store, ctx: Context, scene: Node, info: voc.CuePointTypeInfo, entry_id: str) -> dict[str, Any]:
     """The columns this scene's parser sets (format.md §4.1 table)."""
     tags = [n.value for n in (scene.first("tags") or Node("tags")).all("tag")]
     values: dict[str, Any] = {
@@ -258,9 +254,7 @@ def _on_answer_insert(store: Store, ctx: Context, values: dict[str, Any]) -> Non
     if question is None or question["cuePointType"] != voc.CuePointType.QUIZ_QUESTION.value:
         raise ApiError(INTERNAL_SERVERL_ERROR)
     correct = [
-        str(a.get("key"))
-        for a in question.get("optionalAnswers") or []
-        if a.get("isCorrect") not in (None, 0, "0", "")
+        str(a.get("key")) for a in question.get("optionalAnswers") or [] if a.get("isCorrect") not in (None, 0, "0", "")
     ]
     values["correctAnswerKeys"] = ",".join(correct)
     values["isCorrect"] = 1 if str(values.get("answerKey")) in correct else 0
@@ -277,9 +271,7 @@ def _count_child(c: Any, parent_id: str) -> None:
     current: str | None = parent_id
     while current and current not in seen:
         seen.add(current)
-        c.execute(
-            "UPDATE cue_points SET childrenCount = COALESCE(childrenCount, 0) + 1 WHERE id = ?", (current,)
-        )
+        c.execute("UPDATE cue_points SET childrenCount = COALESCE(childrenCount, 0) + 1 WHERE id = ?", (current,))
         row = c.execute(f"SELECT {q('parentId')} AS p FROM cue_points WHERE id = ?", (current,)).fetchone()
         current = row["p"] if row else None
 

@@ -186,9 +186,7 @@ def generate_v1(
 ) -> str:
     """``generateKsV1``: base64(sha1_hex(secret + info) + '|' + info)."""
     rand = f"{time.time():.4f}"
-    info = ";".join(
-        [str(partner_id), str(partner_id), str(valid_until), str(session_type), rand, user, privileges]
-    )
+    info = ";".join([str(partner_id), str(partner_id), str(valid_until), str(session_type), rand, user, privileges])
     signature = hashlib.sha1((admin_secret + info).encode()).hexdigest()
     return base64.b64encode(f"{signature}|{info}".encode()).decode()
 

@@ -48,9 +48,7 @@ _EXTRA_FIELDS: dict[voc.CuePointType, tuple[str, ...]] = {
     voc.CuePointType.SESSION: ("duration",),
     voc.CuePointType.QUIZ_ANSWER: ("isCorrect", "correctAnswerKeys", "explanation"),
 }
-_BOOLEAN_FIELDS = frozenset(
-    {"isPublic", "searchableOnEntry"}
-)  # NullableBoolean kept as PHP bool (api.md §2.1)
+_BOOLEAN_FIELDS = frozenset({"isPublic", "searchableOnEntry"})  # NullableBoolean kept as PHP bool (api.md §2.1)
 
 
 def _api_fields(info: voc.CuePointTypeInfo) -> tuple[str, ...]:
@@ -74,9 +72,7 @@ def cue_point(row: Mapping[str, Any]) -> dict[str, Any]:
             value = [dict(a, objectType="KalturaOptionalAnswer") for a in row.get(name) or []] or None
         elif name == "correctAnswerKeys":
             keys = row.get(name)
-            value = (
-                [{"value": k, "objectType": "KalturaString"} for k in keys.split(",") if k] if keys else None
-            )
+            value = [{"value": k, "objectType": "KalturaString"} for k in keys.split(",") if k] if keys else None
         elif name in _BOOLEAN_FIELDS:
             value = None if row.get(name) is None else bool(row[name])
         else:

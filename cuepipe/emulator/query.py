@@ -174,11 +174,7 @@ def relative_time(value: Any) -> int:
 
 def concrete_filter_class(declared: str, given: Any) -> str:
     """The objectType is honoured only when it names the declared class or a subclass of it."""
-    if (
-        isinstance(given, str)
-        and given in FILTER_CLASS_TYPES
-        and (given == declared or declared == BASE_FILTER_CLASS)
-    ):
+    if isinstance(given, str) and given in FILTER_CLASS_TYPES and (given == declared or declared == BASE_FILTER_CLASS):
         return given
     return declared
 
@@ -260,9 +256,7 @@ def build_cue_point_query(
     return CuePointQuery(filter_class, w, _order_by(fp.get("orderBy"), class_type))
 
 
-def _apply(
-    store: Store, ctx: Context, w: Where, fields: Mapping[str, FilterField], prop: str, value: Any
-) -> None:
+def _apply(store: Store, ctx: Context, w: Where, fields: Mapping[str, FilterField], prop: str, value: Any) -> None:
     for op in _OPERATORS:
         if prop.endswith(op) and prop[: -len(op)] in fields:
             name = prop[: -len(op)]
@@ -339,9 +333,7 @@ def pager_window(pager: Mapping[str, Any] | None, *, default_size: int) -> tuple
     return size, (index - 1) * size
 
 
-def select_cue_points(
-    store: Store, query: CuePointQuery, limit: int | None, offset: int = 0
-) -> list[dict[str, Any]]:
+def select_cue_points(store: Store, query: CuePointQuery, limit: int | None, offset: int = 0) -> list[dict[str, Any]]:
     sql = f"SELECT * FROM cue_points WHERE {query.where.sql} ORDER BY {query.order_by}"
     args = list(query.where.args)
     if limit is not None:

@@ -212,8 +212,7 @@ class ServeWriter:
                 *(values(a) for a in answers),
             ]
         inner = "".join(
-            f"<optionalAnswer>{values(a)}</optionalAnswer>" if values(a) else "<optionalAnswer/>"
-            for a in answers
+            f"<optionalAnswer>{values(a)}</optionalAnswer>" if values(a) else "<optionalAnswer/>" for a in answers
         )
         return [f"<{wrapper}>{inner}</{wrapper}>"]
 

@@ -62,9 +62,7 @@ from .store import Store, now, q
 
 log = logging.getLogger(__name__)
 _ANNOTATION = voc.BY_NAME["annotation"]
-SERVE_MAX_RECORDS = (
-    1000  # KalturaCriteria::$maxRecords: serveBulk without a pager (ambiguous, format.md §4.6)
-)
+SERVE_MAX_RECORDS = 1000  # KalturaCriteria::$maxRecords: serveBulk without a pager (ambiguous, format.md §4.6)
 
 
 @dataclass(frozen=True)
@@ -131,9 +129,7 @@ class Action:
 class Emulator:
     """All state of one emulator: storage, KS verifier, bulk worker and options."""
 
-    def __init__(
-        self, store: Store, worker: bulk.BulkWorker, options: Options, faults: Faults | None = None
-    ) -> None:
+    def __init__(self, store: Store, worker: bulk.BulkWorker, options: Options, faults: Faults | None = None) -> None:
         self.store = store
         self.worker = worker
         self.options = options
@@ -192,11 +188,7 @@ class Emulator:
     def handle(self, request: RequestParams, host: str, scheme: str = "http") -> Response:
         started = time.perf_counter()
         p = request.params
-        fmt = (
-            php_int(p["format"])
-            if isinstance(p.get("format"), str | int) and str(p["format"])
-            else FORMAT_XML
-        )
+        fmt = php_int(p["format"]) if isinstance(p.get("format"), str | int) and str(p["format"]) else FORMAT_XML
         action_info: Action | None = None
         try:
             if fmt not in KNOWN_FORMATS:
@@ -303,9 +295,7 @@ class Emulator:
         list_class = "KalturaAnnotationListResponse" if forced_type else "KalturaCuePointListResponse"
 
         def list_(ctx: Context, a: Args) -> dict[str, Any]:
-            query = build_cue_point_query(
-                self.store, ctx, a.obj("filter"), declared=declared, forced_type=forced_type
-            )
+            query = build_cue_point_query(self.store, ctx, a.obj("filter"), declared=declared, forced_type=forced_type)
             limit, offset = pager_window(a.obj("pager"), default_size=500)
             rows = select_cue_points(self.store, query, limit, offset)
             return objects.list_response(
@@ -313,9 +303,7 @@ class Emulator:
             )
 
         def count(ctx: Context, a: Args) -> int:
-            query = build_cue_point_query(
-                self.store, ctx, a.obj("filter"), declared=declared, forced_type=forced_type
-            )
+            query = build_cue_point_query(self.store, ctx, a.obj("filter"), declared=declared, forced_type=forced_type)
             return count_cue_points(self.store, query)
 
         def get(ctx: Context, a: Args) -> dict[str, Any]:
@@ -355,9 +343,7 @@ class Emulator:
             rows = select_cue_points(self.store, query, limit, offset)
             parent_ids = sorted({str(r["parentId"]) for r in rows if r.get("parentId")})
             parents = {r["id"]: r for r in self._rows_by_id(parent_ids, partner_id=ctx.partner_id)}
-            writer = ServeWriter(
-                server_bugs=self.options.server_bugs, cdn_host=self.options.cdn_host or ctx.host
-            )
+            writer = ServeWriter(server_bugs=self.options.server_bugs, cdn_host=self.options.cdn_host or ctx.host)
             document = writer.document(rows, parents)
             validate_served(document)
             return Response(document, media_type="text/xml; charset=UTF-8")
@@ -406,9 +392,7 @@ class Emulator:
                 if current in seen:
                     continue
                 seen.add(current)
-                c.execute(
-                    "UPDATE cue_points SET status = ?, updatedAt = ? WHERE id = ?", (deleted, now(), current)
-                )
+                c.execute("UPDATE cue_points SET status = ?, updatedAt = ? WHERE id = ?", (deleted, now(), current))
                 pending += [
                     r["id"]
                     for r in c.execute(

@@ -323,9 +323,7 @@ class Store:
             return
         sets = ", ".join(f"{q(k)} = ?" for k in values)
         with self.transaction() as c:
-            c.execute(
-                f"UPDATE entries SET {sets}, updatedAt = ? WHERE id = ?", (*values.values(), now(), entry_id)
-            )
+            c.execute(f"UPDATE entries SET {sets}, updatedAt = ? WHERE id = ?", (*values.values(), now(), entry_id))
 
     # ------------------------------------------------------------------ cue points
 
@@ -349,9 +347,7 @@ class Store:
     def insert_cue_point(self, c: sqlite3.Connection, values: Mapping[str, Any]) -> None:
         enc = self.encode_cue_point(values)
         cols = ", ".join(q(k) for k in enc)
-        c.execute(
-            f"INSERT INTO cue_points ({cols}) VALUES ({', '.join('?' * len(enc))})", tuple(enc.values())
-        )
+        c.execute(f"INSERT INTO cue_points ({cols}) VALUES ({', '.join('?' * len(enc))})", tuple(enc.values()))
 
     def update_cue_point(self, c: sqlite3.Connection, cue_point_id: str, values: Mapping[str, Any]) -> None:
         enc = self.encode_cue_point(values)

@@ -30,6 +30,4 @@ def to_httpx(
 
 def from_httpx(response: httpx.Response) -> Response:
     """A :class:`Response` from a fully read ``httpx.Response``."""
-    return Response(
-        status=response.status_code, headers=list(response.headers.multi_items()), body=response.content
-    )
+    return Response(status=response.status_code, headers=list(response.headers.multi_items()), body=response.content)

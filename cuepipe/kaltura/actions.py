@@ -83,8 +83,7 @@ def _cue_point_filter(service: str, flt: Any) -> KalturaCuePointFilter | None:
         return None
     if not isinstance(flt, KalturaCuePointFilter):
         raise KalturaParamTypeError(
-            f"filter must be a cue point filter (KalturaCuePointFilter or a subclass), "
-            f"not {type(flt).__name__}"
+            f"filter must be a cue point filter (KalturaCuePointFilter or a subclass), not {type(flt).__name__}"
         )
     if service == ANNOTATION_SERVICE and type(flt) not in (KalturaCuePointFilter, KalturaAnnotationFilter):
         raise KalturaParamError(
@@ -390,9 +389,7 @@ def batch_count_bulk_upload_entries(
     """``batch.countBulkUploadEntries(bulkUploadJobId, bulkUploadObjectType)`` -> created/error counts."""
     params = {
         "bulkUploadJobId": _int_id("bulk_upload_job_id", bulk_upload_job_id),
-        "bulkUploadObjectType": _enum(
-            "bulk_upload_object_type", BulkUploadObjectType, bulk_upload_object_type
-        ),
+        "bulkUploadObjectType": _enum("bulk_upload_object_type", BulkUploadObjectType, bulk_upload_object_type),
     }
     return build(ctx, BATCH_SERVICE, "countBulkUploadEntries", params, "key_value_counts")
 

@@ -242,9 +242,7 @@ class KalturaHTTPError(KalturaError):
 
     RETRYABLE_STATUSES: ClassVar[frozenset[int]] = frozenset({408, 429, 500, 502, 503, 504})
 
-    def __init__(
-        self, status: int, message: str, *, body_excerpt: str = "", session_id: str | None = None
-    ) -> None:
+    def __init__(self, status: int, message: str, *, body_excerpt: str = "", session_id: str | None = None) -> None:
         self.status = status
         self.body_excerpt = redact(body_excerpt)
         self.session_id = session_id

@@ -44,9 +44,7 @@ def _signed(*fields: str) -> tuple[str, ...]:
     return tuple(f"{sign}{f}" for f in fields for sign in "+-")
 
 
-CUE_POINT_ORDER_BY = _signed(
-    "createdAt", "intId", "partnerSortValue", "startTime", "triggeredAt", "updatedAt"
-)
+CUE_POINT_ORDER_BY = _signed("createdAt", "intId", "partnerSortValue", "startTime", "triggeredAt", "updatedAt")
 END_DURATION_ORDER_BY = CUE_POINT_ORDER_BY + _signed("endTime", "duration")
 
 

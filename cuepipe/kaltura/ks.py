@@ -56,9 +56,7 @@ FIELD_TYPE = "_t"
 FIELD_USER = "_u"
 FIELD_MASTER_PARTNER_ID = "_m"
 FIELD_ADDITIONAL_DATA = "_d"
-RESERVED_FIELDS = frozenset(
-    {FIELD_EXPIRY, FIELD_TYPE, FIELD_USER, FIELD_MASTER_PARTNER_ID, FIELD_ADDITIONAL_DATA}
-)
+RESERVED_FIELDS = frozenset({FIELD_EXPIRY, FIELD_TYPE, FIELD_USER, FIELD_MASTER_PARTNER_ID, FIELD_ADDITIONAL_DATA})
 
 Privileges = str | Mapping[str, "str | Sequence[str] | None"] | None
 
@@ -498,9 +496,7 @@ class Session:
             return None
         return self.expires_at - (time.time() if now is None else now)
 
-    def needs_renewal(
-        self, margin: float | dt.timedelta = DEFAULT_RENEW_MARGIN, now: float | None = None
-    ) -> bool:
+    def needs_renewal(self, margin: float | dt.timedelta = DEFAULT_RENEW_MARGIN, now: float | None = None) -> bool:
         """True when the KS expires within ``margin`` seconds (or already has)."""
         remaining = self.expires_in(now)
         if remaining is None:

@@ -236,9 +236,7 @@ class KalturaObject:
         return hash((type(self), tuple((k, _hashable(v)) for k, v in self._values.items())))
 
     def __repr__(self) -> str:
-        inner = ", ".join(
-            f"{k}={MASK!r}" if is_secret_key(k) else f"{k}={_short(v)}" for k, v in self._values.items()
-        )
+        inner = ", ".join(f"{k}={MASK!r}" if is_secret_key(k) else f"{k}={_short(v)}" for k, v in self._values.items())
         return f"{type(self).__name__}({inner})"
 
     def __reduce__(self) -> tuple[Any, ...]:

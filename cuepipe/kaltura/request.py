@@ -69,9 +69,7 @@ class FilePart:
             )
         if isinstance(self.content, bytes):
             if self.size is not None and self.size != len(self.content):
-                raise KalturaParamError(
-                    f"size {self.size} does not match the {len(self.content)} bytes given"
-                )
+                raise KalturaParamError(f"size {self.size} does not match the {len(self.content)} bytes given")
             object.__setattr__(self, "size", len(self.content))
         elif self.size is not None and self.size < 0:
             raise KalturaParamError("size must not be negative")
@@ -99,9 +97,7 @@ class FilePart:
             if chunk:
                 yield chunk
         if self.size is not None and total != self.size:
-            raise KalturaParamError(
-                f"file {self.filename!r}: streamed {total} bytes but size said {self.size}"
-            )
+            raise KalturaParamError(f"file {self.filename!r}: streamed {total} bytes but size said {self.size}")
 
     def __repr__(self) -> str:
         return f"FilePart(field={self.field!r}, filename={self.filename!r}, size={self.size})"
@@ -166,9 +162,7 @@ class Request:
     result: ResultKind
     files: tuple[FilePart, ...] = ()
     method: Literal["POST", "GET"] = "POST"
-    headers: Mapping[str, str] = field(
-        default_factory=lambda: MappingProxyType({"Accept": "application/json"})
-    )
+    headers: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({"Accept": "application/json"}))
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "params", MappingProxyType(dict(self.params)))
@@ -270,8 +264,7 @@ def encode_multipart(
         dash
         + b"\r\n"
         + (
-            f'Content-Disposition: form-data; name="{_quote_field(p.field)}"; '
-            f'filename="{_quote_field(p.filename)}"\r\n'
+            f'Content-Disposition: form-data; name="{_quote_field(p.field)}"; filename="{_quote_field(p.filename)}"\r\n'
         ).encode()
         + f"Content-Type: {p.content_type}\r\n\r\n".encode()
         for p in parts
@@ -280,18 +273,14 @@ def encode_multipart(
     sizes = [p.size for p in parts]
     length = None
     if all(size is not None for size in sizes):
-        length = len(head) + sum(
-            len(h) + s + 2 for h, s in zip(file_heads, sizes, strict=True) if s is not None
-        )
+        length = len(head) + sum(len(h) + s + 2 for h, s in zip(file_heads, sizes, strict=True) if s is not None)
         length += len(tail)
     content_type = f"multipart/form-data; boundary={boundary}"
     if all(p.replayable for p in parts):
         data = (
             head
             + b"".join(
-                h + p.content + b"\r\n"
-                for h, p in zip(file_heads, parts, strict=True)
-                if isinstance(p.content, bytes)
+                h + p.content + b"\r\n" for h, p in zip(file_heads, parts, strict=True) if isinstance(p.content, bytes)
             )
             + tail
         )

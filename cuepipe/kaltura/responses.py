@@ -126,9 +126,7 @@ def error_args(raw: Any) -> dict[str, str]:
 def raise_for_api_error(data: Any) -> None:
     """Raise the typed error if ``data`` is a ``KalturaAPIException`` object."""
     if isinstance(data, Mapping) and data.get("objectType") == API_EXCEPTION:
-        raise api_error(
-            str(data.get("code") or ""), str(data.get("message") or ""), error_args(data.get("args"))
-        )
+        raise api_error(str(data.get("code") or ""), str(data.get("message") or ""), error_args(data.get("args")))
 
 
 _HEADER_CODE = re.compile(r"\s*error-\s*(\S+)")
@@ -164,9 +162,7 @@ def xml_api_error(body: bytes) -> KalturaAPIError | None:
     error = root.find("result/error")
     if root.tag != "xml" or error is None:
         return None
-    args = {
-        (item.findtext("name") or ""): (item.findtext("value") or "") for item in error.findall("args/item")
-    }
+    args = {(item.findtext("name") or ""): (item.findtext("value") or "") for item in error.findall("args/item")}
     return api_error(error.findtext("code") or "", error.findtext("message") or "", args)
 
 

@@ -120,8 +120,7 @@ def syntax_error(exc: Any, record: int | None) -> XMLFormatError:
     msg = re.sub(r"\s*\n\s*", " ", msg.strip()).replace(" ,", ",")  # libxml2 messages end in a newline
     if "premature end" in msg.lower() or (msg == "no element found" and not line):
         msg = f"the document ends before its root element is closed (truncated?): {msg}"
-    return XMLFormatError(f"not well-formed XML: {msg}", line=line or None, column=column or None,
-                          record=record)
+    return XMLFormatError(f"not well-formed XML: {msg}", line=line or None, column=column or None, record=record)
 
 
 def scenes_parser() -> Any:
@@ -195,9 +194,7 @@ def open_source(source: Source) -> Iterator[IO[bytes]]:
         elif hasattr(source, "read"):
             raw = source  # type: ignore[assignment]
         else:
-            raise TypeError(
-                f"cannot read XML from {type(source).__name__}; pass a path, bytes or a binary file object"
-            )
+            raise TypeError(f"cannot read XML from {type(source).__name__}; pass a path, bytes or a binary file object")
         is_gz, stream = _peek_gzip(raw)
         if is_gz:
             stream = gzip.GzipFile(fileobj=stream, mode="rb")  # type: ignore[assignment]

@@ -77,8 +77,15 @@ def _as_time(text: str | None) -> int:
 
 # How a child element's text becomes a value; one small int per value kind, checked in order of frequency.
 _STR, _TIME, _INT, _FLOAT, _TAGS, _ANSWERS, _CUSTOM = range(7)
-_CODES = {"str": _STR, "time": _TIME, "int": _INT, "float": _FLOAT, "tags": _TAGS, "answers": _ANSWERS,
-          "custom": _CUSTOM}
+_CODES = {
+    "str": _STR,
+    "time": _TIME,
+    "int": _INT,
+    "float": _FLOAT,
+    "tags": _TAGS,
+    "answers": _ANSWERS,
+    "custom": _CUSTOM,
+}
 
 
 def _code(field: voc.Field) -> int:
@@ -127,8 +134,7 @@ def _read_answers(wrapper: Any) -> list[dict[str, Any]]:
         if not isinstance(tag, str):
             continue
         if tag != voc.OPTIONAL_ANSWER_ITEM:
-            raise XMLFormatError(f"unexpected <{tag}> inside <optionalAnswers>", line=opt.sourceline,
-                                 element=tag)
+            raise XMLFormatError(f"unexpected <{tag}> inside <optionalAnswers>", line=opt.sourceline, element=tag)
         answer: dict[str, Any] = {}
         for part in opt:
             ptag = part.tag
@@ -169,14 +175,16 @@ def _read_custom_data(el: Any) -> dict[str, Any]:
             continue
         f = _CUSTOM_ATTRS.get(name)
         if f is None:
-            raise XMLFormatError(f"unexpected attribute {name!r} on <scene-customData>", line=el.sourceline,
-                                 element="scene-customData")
+            raise XMLFormatError(
+                f"unexpected attribute {name!r} on <scene-customData>", line=el.sourceline, element="scene-customData"
+            )
         item[f.column] = int(value) if f.kind == "int" else value
     children = [c for c in el if isinstance(c.tag, str)]
     if len(children) != 1:
         raise XMLFormatError(
             f"<scene-customData> must hold exactly one element, found {len(children)}",
-            line=el.sourceline, element="scene-customData",
+            line=el.sourceline,
+            element="scene-customData",
         )
     metadata = copy.deepcopy(children[0])
     etree.cleanup_namespaces(metadata)  # drop declarations inherited from <scenes> (e.g. xmlns:xsi)
@@ -215,8 +223,7 @@ def _read_row(elem: Any, plan: _TypePlan) -> list[Any]:
                 continue
             if tag[0] == "{":
                 raise XMLFormatError(f"unexpected namespaced element {tag}", line=child.sourceline)
-            raise XMLFormatError(f"unexpected element <{tag}> in <{elem.tag}>", line=child.sourceline,
-                                 element=tag)
+            raise XMLFormatError(f"unexpected element <{tag}> in <{elem.tag}>", line=child.sourceline, element=tag)
         slot, code = spec
         try:
             if code <= _INT:
@@ -245,8 +252,11 @@ def _read_row(elem: Any, plan: _TypePlan) -> list[Any]:
         slot = plan.children["optionalAnswers"][0]
         placeholders = row[slot] or []
         if any(placeholders):
-            raise XMLFormatError("a question has both filled optional answers and loose answer values",
-                                 line=elem.sourceline, element=elem.tag)
+            raise XMLFormatError(
+                "a question has both filled optional answers and loose answer values",
+                line=elem.sourceline,
+                element=elem.tag,
+            )
         row[slot] = quirk_answers + [{} for _ in range(len(placeholders) - len(quirk_answers))]
     return row
 
@@ -273,7 +283,8 @@ def _check_skipped(parent: Any, upto: Any) -> int:
         if isinstance(tag, str) and tag not in _PLANS:
             raise XMLFormatError(
                 f"unexpected element <{tag}> in <scenes>; cue point elements are: {', '.join(_SCENE_TAGS)}",
-                line=sib.sourceline, element=tag,
+                line=sib.sourceline,
+                element=tag,
             )
     return n
 
@@ -306,15 +317,19 @@ def iter_rows(source: Source) -> Iterator[tuple[_TypePlan, list[Any]]]:
                         where = "the document root" if parent is None else f"<{parent.tag}>"
                         raise XMLFormatError(
                             f"<{elem.tag}> found in {where}; cue points must be children of <scenes>",
-                            line=elem.sourceline, element=elem.tag, record=index)
+                            line=elem.sourceline,
+                            element=elem.tag,
+                            record=index,
+                        )
                     root = parent
                 plan = plans[elem.tag]
                 try:
                     row = _read_row(elem, plan)
                 except XMLFormatError as exc:
                     if exc.record is None:
-                        exc = XMLFormatError(exc.reason, line=exc.line, column=exc.column, record=index,
-                                             element=exc.element)
+                        exc = XMLFormatError(
+                            exc.reason, line=exc.line, column=exc.column, record=index, element=exc.element
+                        )
                     raise exc from None
                 yield plan, row
                 index += 1
@@ -327,8 +342,11 @@ def iter_rows(source: Source) -> Iterator[tuple[_TypePlan, list[Any]]]:
         if top is None:
             raise XMLFormatError("the document is empty")
         if top.tag != "scenes":
-            raise XMLFormatError(f"the root element is <{top.tag}>; cue point documents start with <scenes>",
-                                 line=top.sourceline, element=str(top.tag))
+            raise XMLFormatError(
+                f"the root element is <{top.tag}>; cue point documents start with <scenes>",
+                line=top.sourceline,
+                element=str(top.tag),
+            )
 
 
 def iter_cue_points(source: Source) -> Iterator[Record]:
@@ -415,7 +433,10 @@ def _slow_element(elem: Any, key: str | None, index: int) -> list[Any]:
         if nested is not None:
             raise XMLFormatError(
                 f"<{nested.tag}> found in <{nested.getparent().tag}>; cue points must be children of <scenes>",
-                line=nested.sourceline, element=nested.tag, record=index)
+                line=nested.sourceline,
+                element=nested.tag,
+                record=index,
+            )
         _check_skipped(elem.getparent(), elem.getnext())
         raise AssertionError(f"unexpected child of <scenes>: {elem.tag!r}")  # pragma: no cover
     plan = _PLANS[key]
@@ -443,9 +464,17 @@ def iter_columns(source: Source) -> Iterator[list[Any]]:
         seen: list[bytes] = []  # bytes fed before <scenes> started, for handing over to iter_rows
         root = None
         index = 0
-        ctx = _speedups.Context(_SPECS, _ANSWER_SPECS, _CUSTOM_SPECS, _as_float, _read_custom_data, _slow_element,
-                                etree.tostring, voc.CUSTOM_DATA_XML_KEY,
-                                voc.OPTIONAL_ANSWER_ITEM.encode())
+        ctx = _speedups.Context(
+            _SPECS,
+            _ANSWER_SPECS,
+            _CUSTOM_SPECS,
+            _as_float,
+            _read_custom_data,
+            _slow_element,
+            etree.tostring,
+            voc.CUSTOM_DATA_XML_KEY,
+            voc.OPTIONAL_ANSWER_ITEM.encode(),
+        )
         run = _speedups.Run(_STORAGE)
         harvest = _speedups.harvest
         while True:

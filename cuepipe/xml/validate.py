@@ -228,8 +228,9 @@ def _is_schema_error(exc: etree.XMLSyntaxError) -> bool:
     return last is not None and last.domain == etree.ErrorDomains.SCHEMASV
 
 
-def _detailed_pass(data: Any, schema: etree.XMLSchema, kind: voc.Kind, report: ValidationReport,
-                   max_errors: int) -> None:
+def _detailed_pass(
+    data: Any, schema: etree.XMLSchema, kind: voc.Kind, report: ValidationReport, max_errors: int
+) -> None:
     errors = report.errors
     count = 0
 
@@ -251,8 +252,13 @@ def _detailed_pass(data: Any, schema: etree.XMLSchema, kind: voc.Kind, report: V
                     if depth == 1:
                         root = elem
                         if elem.tag != "scenes":
-                            add(ValidationIssue(f"the root element must be <scenes>, not <{elem.tag}>",
-                                                elem.sourceline, element=f"/{elem.tag}"))
+                            add(
+                                ValidationIssue(
+                                    f"the root element must be <scenes>, not <{elem.tag}>",
+                                    elem.sourceline,
+                                    element=f"/{elem.tag}",
+                                )
+                            )
                             return
                     continue
                 depth -= 1
@@ -263,23 +269,44 @@ def _detailed_pass(data: Any, schema: etree.XMLSchema, kind: voc.Kind, report: V
                 if not isinstance(elem.tag, str):
                     continue
                 if elem.tag not in _SCENE_TAGS:
-                    ok = add(ValidationIssue(
-                        f"<{elem.tag}> is not a cue point element; expected one of {', '.join(_SCENE_TAGS)}",
-                        elem.sourceline, record=count, element=path))
+                    ok = add(
+                        ValidationIssue(
+                            f"<{elem.tag}> is not a cue point element; expected one of {', '.join(_SCENE_TAGS)}",
+                            elem.sourceline,
+                            record=count,
+                            element=path,
+                        )
+                    )
                 elif not schema.validate(elem):
                     ok = True
                     for entry in schema.error_log:
                         sub = entry.path or ""
-                        sub = sub[len("/" + elem.tag):] if sub.startswith("/" + elem.tag) else sub
-                        ok = add(ValidationIssue(_plain(entry.message), entry.line or elem.sourceline,
-                                                 entry.column or None, count, path + sub))
+                        sub = sub[len("/" + elem.tag) :] if sub.startswith("/" + elem.tag) else sub
+                        ok = add(
+                            ValidationIssue(
+                                _plain(entry.message),
+                                entry.line or elem.sourceline,
+                                entry.column or None,
+                                count,
+                                path + sub,
+                            )
+                        )
                         if not ok:
                             break
                 else:
                     ok = True
                 if elem.tail and elem.tail.strip():
-                    ok = add(ValidationIssue("text is not allowed between cue point elements",
-                                             elem.sourceline, record=count, element="/scenes")) and ok
+                    ok = (
+                        add(
+                            ValidationIssue(
+                                "text is not allowed between cue point elements",
+                                elem.sourceline,
+                                record=count,
+                                element="/scenes",
+                            )
+                        )
+                        and ok
+                    )
                 count += 1
                 elem.clear(keep_tail=False)
                 while elem.getprevious() is not None:
@@ -292,8 +319,10 @@ def _detailed_pass(data: Any, schema: etree.XMLSchema, kind: voc.Kind, report: V
             return
         if root is not None:
             if root.text and root.text.strip():
-                add(ValidationIssue("text is not allowed directly inside <scenes>", root.sourceline,
-                                    element="/scenes"))
+                add(ValidationIssue("text is not allowed directly inside <scenes>", root.sourceline, element="/scenes"))
             if kind == "ingest" and count == 0:
-                add(ValidationIssue("an ingest document needs at least one cue point element",
-                                    root.sourceline, element="/scenes"))
+                add(
+                    ValidationIssue(
+                        "an ingest document needs at least one cue point element", root.sourceline, element="/scenes"
+                    )
+                )

@@ -50,8 +50,12 @@ def _esc_text(s: str) -> str:
 
 def _esc_attr(s: str) -> str:
     return (
-        s.replace("&", "&amp;").replace("<", "&lt;").replace('"', "&quot;")
-        .replace("\t", "&#9;").replace("\n", "&#10;").replace("\r", "&#13;")
+        s.replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace('"', "&quot;")
+        .replace("\t", "&#9;")
+        .replace("\n", "&#10;")
+        .replace("\r", "&#13;")
     )
 
 
@@ -179,8 +183,11 @@ def _make_renderer(field: voc.Field, kind: voc.Kind, ignore: bool = False) -> Ca
             _require_str(v, max_length)  # raises with the precise reason
         if not v:
             return empty
-        return open_tag + v.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace(
-            "\r", "&#13;") + close_tag
+        return (
+            open_tag
+            + v.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
+            + close_tag
+        )
 
     return render_str
 
@@ -305,7 +312,8 @@ class _Plan:
 # Per (kind, unsupported == "ignore"): how to write each type.
 _PLANS: dict[tuple[voc.Kind, bool], dict[str, _Plan]] = {
     (kind, ignore): {t.api_type.value: _Plan(t, kind, ignore) for t in voc.XML_TYPES}
-    for kind in voc.KINDS for ignore in (False, True)
+    for kind in voc.KINDS
+    for ignore in (False, True)
 }
 
 
@@ -395,8 +403,10 @@ class _Renderer:
                 raise CuePointValueError(self._unsupported_message(b, column), record=index, field=column)
 
     def _unsupported_message(self, b: _Bound, column: str) -> str:
-        return (f"{b.plan.info.api_type.value} cue points cannot carry {column!r} in the {self.kind} format "
-                "(pass unsupported='ignore' to leave such fields out)")
+        return (
+            f"{b.plan.info.api_type.value} cue points cannot carry {column!r} in the {self.kind} format "
+            "(pass unsupported='ignore' to leave such fields out)"
+        )
 
     def render(self, b: _Bound, row: Any, index: int) -> str:
         plan = b.plan
@@ -427,10 +437,10 @@ class _Renderer:
         bad = find_bad_xml_char(text)
         if bad >= 0:
             ch = text[bad]
-            column = next((c for c, v in zip(self.columns, row, strict=False) if isinstance(v, str) and ch in v),
-                          None)
-            raise CuePointValueError(f"contains the character {describe_char(ch)}, which XML 1.0 cannot carry",
-                                     record=index, field=column)
+            column = next((c for c, v in zip(self.columns, row, strict=False) if isinstance(v, str) and ch in v), None)
+            raise CuePointValueError(
+                f"contains the character {describe_char(ch)}, which XML 1.0 cannot carry", record=index, field=column
+            )
         return text
 
 
@@ -478,7 +488,7 @@ def _frame_blocks(df: Any, renderer: _Renderer) -> Iterator[tuple[int, list[list
         raise CuePointValueError("the DataFrame has no 'cuePointType' column", field="cuePointType")
     bounds: dict[Any, _Bound] = {}
     for start in range(0, len(df), _FRAME_BLOCK):
-        block = df.iloc[start:start + _FRAME_BLOCK]
+        block = df.iloc[start : start + _FRAME_BLOCK]
         columns = [block[c].to_numpy(dtype=object, na_value=None).tolist() for c in renderer.columns]
         types = columns[renderer.type_pos]
         try:
@@ -515,13 +525,25 @@ _ANSWER_SPEC = tuple(
 
 def _custom_spec(field: voc.Field, kind: voc.Kind, ignore: bool) -> tuple[Any, ...]:
     """What the compiled writer needs to write custom metadata as _custom_renderer does."""
-    attrs = tuple((f.column, f' {f.xml}="'.encode(), f.kind == "int", f.occurs(kind) == "required")
-                  for f in voc.CUSTOM_DATA_ATTRIBUTES if f.occurs(kind) is not None)
+    attrs = tuple(
+        (f.column, f' {f.xml}="'.encode(), f.kind == "int", f.occurs(kind) == "required")
+        for f in voc.CUSTOM_DATA_ATTRIBUTES
+        if f.occurs(kind) is not None
+    )
     every = {f.column for f in voc.CUSTOM_DATA_ATTRIBUTES} | {voc.CUSTOM_DATA_XML_KEY}
-    known = every if ignore else {f.column for f in voc.CUSTOM_DATA_ATTRIBUTES if f.occurs(kind) is not None} | {
-        voc.CUSTOM_DATA_XML_KEY}
-    return (attrs, frozenset(known), _checked_metadata, voc.CUSTOM_DATA_XML_KEY, f"<{field.xml}".encode(),
-            f"</{field.xml}>".encode())
+    known = (
+        every
+        if ignore
+        else {f.column for f in voc.CUSTOM_DATA_ATTRIBUTES if f.occurs(kind) is not None} | {voc.CUSTOM_DATA_XML_KEY}
+    )
+    return (
+        attrs,
+        frozenset(known),
+        _checked_metadata,
+        voc.CUSTOM_DATA_XML_KEY,
+        f"<{field.xml}".encode(),
+        f"</{field.xml}>".encode(),
+    )
 
 
 def _fast_spec(b: _Bound, kind: voc.Kind, ignore: bool) -> tuple[Any, ...]:
@@ -552,8 +574,9 @@ def _fast_spec(b: _Bound, kind: voc.Kind, ignore: bool) -> tuple[Any, ...]:
         else:
             code, open_tag = _W_STR, f"<{xml}>"
         max_length = TAG_MAX_LENGTH if f.kind == "tags" else -1 if f.max_length is None else f.max_length
-        steps.append((code, pos, step.required, open_tag.encode(), f"</{xml}>".encode(), f"<{xml}/>".encode(),
-                      max_length, aux))
+        steps.append(
+            (code, pos, step.required, open_tag.encode(), f"</{xml}>".encode(), f"<{xml}/>".encode(), max_length, aux)
+        )
     choices = [tuple(pos for _, pos in group) for group in b.choices]
     return (b.plan.open.encode(), b.plan.close.encode(), steps, choices)
 
@@ -574,8 +597,9 @@ def _compiled_frame_chunks(df: Any, renderer: _Renderer) -> Iterator[tuple[bytes
         yield _speedups.render_block(columns, types, specs, fallback, start, serve), len(types)
 
 
-def _check_unsupported(block: Any, types: list[Any], bounds: dict[Any, _Bound], renderer: _Renderer,
-                       offset: int) -> None:
+def _check_unsupported(
+    block: Any, types: list[Any], bounds: dict[Any, _Bound], renderer: _Renderer, offset: int
+) -> None:
     """Raise for the first row holding a value its type cannot carry, checked column-wise."""
     checked = {t: b for t, b in bounds.items() if b.disallowed}
     if not checked:
@@ -650,7 +674,10 @@ def _document_end(count: int, kind: voc.Kind, counter: list[int] | None) -> byte
 
 
 def iter_xml_chunks(
-    data: Iterable[Mapping[str, Any]] | Any, *, kind: voc.Kind = "ingest", unsupported: Unsupported = "error",
+    data: Iterable[Mapping[str, Any]] | Any,
+    *,
+    kind: voc.Kind = "ingest",
+    unsupported: Unsupported = "error",
     counter: list[int] | None = None,
 ) -> Iterator[bytes]:
     """Yield the document as UTF-8 byte chunks, one batch of records at a time (for uploads and pipes).
