@@ -19,8 +19,8 @@ from .errors import CuepipeError
 from .xml import iter_cue_points, validate, write_xml
 
 KIND = click.Choice(["ingest", "serve"])
-err_console = Console(stderr=True, highlight=False)
-console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+console = Console(highlight=False, soft_wrap=True)
 
 
 class _Group(click.Group):
@@ -61,12 +61,23 @@ def _records_from(path: str, chunksize: int) -> Iterator[dict[str, Any]]:
 @main.command()
 @click.argument("source", type=click.Path(exists=True, dir_okay=False))
 @click.argument("dest", type=click.Path(dir_okay=False, writable=True))
-@click.option("--kind", type=KIND, default="ingest", show_default=True,
-              help="XML output: ingest (for addFromBulk) or serve (serveBulk's format).")
-@click.option("--unsupported", type=click.Choice(["error", "ignore"]), default="error", show_default=True,
-              help="What to do with values the output kind cannot carry (e.g. userId in ingest).")
-@click.option("--chunksize", type=click.IntRange(min=1), default=50_000, show_default=True,
-              help="Rows held in memory at a time.")
+@click.option(
+    "--kind",
+    type=KIND,
+    default="ingest",
+    show_default=True,
+    help="XML output: ingest (for addFromBulk) or serve (serveBulk's format).",
+)
+@click.option(
+    "--unsupported",
+    type=click.Choice(["error", "ignore"]),
+    default="error",
+    show_default=True,
+    help="What to do with values the output kind cannot carry (e.g. userId in ingest).",
+)
+@click.option(
+    "--chunksize", type=click.IntRange(min=1), default=50_000, show_default=True, help="Rows held in memory at a time."
+)
 def convert(source: str, dest: str, kind: str, unsupported: str, chunksize: int) -> None:
     """Convert SOURCE to DEST; formats by extension: .csv, .parquet, .jsonl, .xml (each may end in .gz).
 
@@ -74,8 +85,12 @@ def convert(source: str, dest: str, kind: str, unsupported: str, chunksize: int)
     """
     out_fmt = frames.table_format(dest)
     if out_fmt == "xml":
-        count = write_xml(_records_from(source, chunksize), dest, kind=kind,  # type: ignore[arg-type]
-                          unsupported=unsupported)  # type: ignore[arg-type]
+        count = write_xml(
+            _records_from(source, chunksize),
+            dest,
+            kind=kind,  # type: ignore[arg-type]
+            unsupported=unsupported,
+        )  # type: ignore[arg-type]
     else:
         with frames.TableWriter(dest) as writer:
             if frames.table_format(source) == "xml":
@@ -91,8 +106,9 @@ def convert(source: str, dest: str, kind: str, unsupported: str, chunksize: int)
 @main.command("validate")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--kind", type=KIND, default="ingest", show_default=True, help="Schema to validate against.")
-@click.option("--max-errors", type=click.IntRange(min=1), default=20, show_default=True,
-              help="Errors to report per file.")
+@click.option(
+    "--max-errors", type=click.IntRange(min=1), default=20, show_default=True, help="Errors to report per file."
+)
 def validate_cmd(files: tuple[str, ...], kind: str, max_errors: int) -> None:
     """Validate XML FILES against the server's ingest or serve schema; exit code 1 if any is invalid."""
     bad = 0
@@ -102,8 +118,9 @@ def validate_cmd(files: tuple[str, ...], kind: str, max_errors: int) -> None:
             console.print(f"[green]OK[/]      {f}: {report.records} cue points, valid {kind} document")
             continue
         bad += 1
-        console.print(f"[red]INVALID[/] {f}: {len(report.errors)} error(s)"
-                      + (" (more not shown)" if report.truncated else ""))
+        console.print(
+            f"[red]INVALID[/] {f}: {len(report.errors)} error(s)" + (" (more not shown)" if report.truncated else "")
+        )
         for e in report.errors:
             console.print(f"  {e}", markup=False, soft_wrap=True)
     if bad:
@@ -111,8 +128,12 @@ def validate_cmd(files: tuple[str, ...], kind: str, max_errors: int) -> None:
 
 
 @main.command()
-@click.option("--workdir", type=click.Path(file_okay=False), default=None,
-              help="Where to write the demo's files (default: a temporary folder).")
+@click.option(
+    "--workdir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Where to write the demo's files (default: a temporary folder).",
+)
 def demo(workdir: str | None) -> None:
     """Run the main job end to end: sample CSV -> XML -> validate -> push to the emulator -> pull back."""
     from .demo import run_demo

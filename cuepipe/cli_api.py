@@ -37,8 +37,8 @@ from .xml import write_xml
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-err = Console(stderr=True, highlight=False)
-out = Console(highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+out = Console(highlight=False, soft_wrap=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -49,16 +49,36 @@ out = Console(highlight=False)
 def connection_options(func: F) -> F:
     """``--service-url``, ``--partner-id``, ``--ks``, ``--admin-secret``, ``--http-timeout`` (with env vars)."""
     options = [
-        click.option("--service-url", envvar=ENV_SERVICE_URL, show_envvar=True, metavar="URL",
-                     help="Kaltura service URL, e.g. https://www.kaltura.com."),
-        click.option("--partner-id", envvar=ENV_PARTNER_ID, show_envvar=True, type=int, metavar="ID",
-                     help="Partner id (read from the KS when --ks is given)."),
-        click.option("--ks", envvar=ENV_KS, show_envvar=True, metavar="KS",
-                     help="A KS to use as is."),
-        click.option("--admin-secret", envvar=ENV_ADMIN_SECRET, show_envvar=True, metavar="SECRET",
-                     help="Admin secret: a KS is made locally and renewed before it expires."),
-        click.option("--http-timeout", type=click.FloatRange(min=1), default=120.0, show_default=True,
-                     help="Seconds to wait for each answer from the server."),
+        click.option(
+            "--service-url",
+            envvar=ENV_SERVICE_URL,
+            show_envvar=True,
+            metavar="URL",
+            help="Kaltura service URL, e.g. https://www.kaltura.com.",
+        ),
+        click.option(
+            "--partner-id",
+            envvar=ENV_PARTNER_ID,
+            show_envvar=True,
+            type=int,
+            metavar="ID",
+            help="Partner id (read from the KS when --ks is given).",
+        ),
+        click.option("--ks", envvar=ENV_KS, show_envvar=True, metavar="KS", help="A KS to use as is."),
+        click.option(
+            "--admin-secret",
+            envvar=ENV_ADMIN_SECRET,
+            show_envvar=True,
+            metavar="SECRET",
+            help="Admin secret: a KS is made locally and renewed before it expires.",
+        ),
+        click.option(
+            "--http-timeout",
+            type=click.FloatRange(min=1),
+            default=120.0,
+            show_default=True,
+            help="Seconds to wait for each answer from the server.",
+        ),
     ]
     for option in reversed(options):
         func = option(func)
@@ -77,8 +97,9 @@ def make_client(settings: dict[str, Any]) -> Client:
         if pid is None:
             raise click.UsageError(f"the partner id is missing: pass --partner-id or set {ENV_PARTNER_ID}")
         return Client(url, partner_id=pid, admin_secret=secret, timeout=timeout)
-    raise click.UsageError(f"credentials are missing: pass --ks or --admin-secret, or set {ENV_KS} or "
-                           f"{ENV_ADMIN_SECRET}")
+    raise click.UsageError(
+        f"credentials are missing: pass --ks or --admin-secret, or set {ENV_KS} or {ENV_ADMIN_SECRET}"
+    )
 
 
 def _connection(kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -109,9 +130,17 @@ class ProgressBar:
     """A rich progress bar on stderr fed by the client's progress callback (hidden when not a terminal)."""
 
     def __init__(self, label: str) -> None:
-        self.bar = Bar(SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                       TextColumn("{task.fields[detail]}"), TimeElapsedColumn(), console=err, transient=True,
-                       disable=not err.is_terminal)
+        self.bar = Bar(
+            SpinnerColumn(),
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[detail]}"),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+            disable=not err.is_terminal,
+        )
         self.task = self.bar.add_task(label, total=None, detail="")
 
     def __call__(self, event: Progress) -> None:
@@ -151,24 +180,60 @@ def write_report(result: pd.DataFrame, path: str) -> None:
 
 @click.command("push")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-@click.option("--chunk-size", type=click.IntRange(min=1), default=500, show_default=True,
-              help="Cue points per upload (uploads never mix entries; a parent stays with its children).")
-@click.option("--service", type=click.Choice(["cuepoint", "annotation"]), default="cuepoint", show_default=True,
-              help="API service: cuePoint, or the deprecated annotation service.")
-@click.option("--unsupported", type=click.Choice(["error", "ignore"]), default="error", show_default=True,
-              help="Values the ingest format cannot carry (e.g. userId): stop, or leave them out.")
-@click.option("--on-error", type=click.Choice(["stop", "continue"]), default="stop", show_default=True,
-              help="After a failed upload: stop, or go on with the other uploads.")
-@click.option("--report", type=click.Path(dir_okay=False, writable=True), default=None,
-              help="Write one result row per input row (server id, action, error) to .csv/.parquet/.jsonl.")
-@click.option("--journal", type=click.Path(dir_okay=False, writable=True), default=None,
-              help="SQLite file recording which uploads were confirmed: after an interruption, run the same "
-                   "command again to finish without losing or duplicating cue points (every cue point needs a "
-                   "systemName; the journal belongs to this FILE and this server).")
+@click.option(
+    "--chunk-size",
+    type=click.IntRange(min=1),
+    default=500,
+    show_default=True,
+    help="Cue points per upload (uploads never mix entries; a parent stays with its children).",
+)
+@click.option(
+    "--service",
+    type=click.Choice(["cuepoint", "annotation"]),
+    default="cuepoint",
+    show_default=True,
+    help="API service: cuePoint, or the deprecated annotation service.",
+)
+@click.option(
+    "--unsupported",
+    type=click.Choice(["error", "ignore"]),
+    default="error",
+    show_default=True,
+    help="Values the ingest format cannot carry (e.g. userId): stop, or leave them out.",
+)
+@click.option(
+    "--on-error",
+    type=click.Choice(["stop", "continue"]),
+    default="stop",
+    show_default=True,
+    help="After a failed upload: stop, or go on with the other uploads.",
+)
+@click.option(
+    "--report",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    help="Write one result row per input row (server id, action, error) to .csv/.parquet/.jsonl.",
+)
+@click.option(
+    "--journal",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    help="SQLite file recording which uploads were confirmed: after an interruption, run the same "
+    "command again to finish without losing or duplicating cue points (every cue point needs a "
+    "systemName; the journal belongs to this FILE and this server).",
+)
 @connection_options
 @api_command
-def push(file: str, chunk_size: int, service: str, unsupported: str, on_error: str, report: str | None,
-         journal: str | None, **kwargs: Any) -> None:
+def push(
+    file: str,
+    chunk_size: int,
+    service: str,
+    unsupported: str,
+    on_error: str,
+    report: str | None,
+    journal: str | None,
+    **kwargs: Any,
+) -> None:
     """Create or update the cue points in FILE (.csv, .parquet, .jsonl or .xml) with cuePoint.addFromBulk.
 
     A cue point with a systemName (or the id of an existing one) updates it; others are created.
@@ -177,9 +242,15 @@ def push(file: str, chunk_size: int, service: str, unsupported: str, on_error: s
         frames.table_format(report)
     with make_client(_connection(kwargs)) as client, ProgressBar("push") as bar:
         try:
-            result = client.push(file, service=service, chunk_size=chunk_size, unsupported=unsupported,  # type: ignore[arg-type]
-                                 errors="raise" if on_error == "stop" else "collect", progress=bar,
-                                 journal=journal)
+            result = client.push(
+                file,
+                service=service,
+                chunk_size=chunk_size,
+                unsupported=unsupported,  # type: ignore[arg-type]
+                errors="raise" if on_error == "stop" else "collect",
+                progress=bar,
+                journal=journal,
+            )
         except PushError as exc:
             if report is not None and exc.result is not None:
                 write_report(exc.result, report)
@@ -188,16 +259,22 @@ def push(file: str, chunk_size: int, service: str, unsupported: str, on_error: s
         write_report(result, report)
     counts = result["action"].value_counts(dropna=False)
     summary = ", ".join(f"{int(n)} {'unknown' if pd.isna(a) else a}" for a, n in counts.items())
-    err.print(f"pushed {len(result)} cue points in {result.attrs.get('uploads', 0)} upload(s): {summary}",
-              markup=False)
+    err.print(f"pushed {len(result)} cue points in {result.attrs.get('uploads', 0)} upload(s): {summary}", markup=False)
     if result.attrs.get("resumed") or result.attrs.get("recovered"):
-        err.print(f"journal {journal}: {result.attrs.get('resumed', 0)} upload(s) taken from the journal, "
-                  f"{result.attrs.get('recovered', 0)} interrupted upload(s) checked with list and completed",
-                  markup=False, soft_wrap=True)
+        err.print(
+            f"journal {journal}: {result.attrs.get('resumed', 0)} upload(s) taken from the journal, "
+            f"{result.attrs.get('recovered', 0)} interrupted upload(s) checked with list and completed",
+            markup=False,
+            soft_wrap=True,
+        )
     bad = result[result["action"].isin(["failed", "unknown"])]
     for upload, rows in bad.groupby("upload"):
-        err.print(f"upload {upload} (entry {rows['entryId'].iloc[0]}, rows {_rows(list(rows.index))}): "
-                  f"{rows['error'].iloc[0]}", markup=False, soft_wrap=True)
+        err.print(
+            f"upload {upload} (entry {rows['entryId'].iloc[0]}, rows {_rows(list(rows.index))}): "
+            f"{rows['error'].iloc[0]}",
+            markup=False,
+            soft_wrap=True,
+        )
     if len(bad):
         sys.exit(1)
 
@@ -208,40 +285,81 @@ def push(file: str, chunk_size: int, service: str, unsupported: str, on_error: s
 
 
 def build_filter(entry_ids: tuple[str, ...], cue_type: str | None, service: str) -> KalturaCuePointFilter:
-    cls = filter_class_for(cue_type) if cue_type else (
-        KalturaAnnotationFilter if service == "annotation" else KalturaCuePointFilter)
+    cls = (
+        filter_class_for(cue_type)
+        if cue_type
+        else (KalturaAnnotationFilter if service == "annotation" else KalturaCuePointFilter)
+    )
     if len(entry_ids) == 1:
         return cls(entryIdEqual=entry_ids[0])
     return cls(entryIdIn=list(entry_ids))
 
 
 @click.command("pull")
-@click.option("--entry-id", "entry_ids", multiple=True, required=True, metavar="ID",
-              help="Entry to read (repeat for several).")
-@click.option("--type", "cue_type", type=click.Choice([t.name for t in voc.TYPES]), default=None,
-              help="Only this cue point type.")
-@click.option("--precision", type=click.Choice(["ms", "tenths"]), default="ms", show_default=True,
-              help="ms: list (exact times); tenths: serveBulk (what the server serves).")
-@click.option("--unservable", type=click.Choice(["error", "skip", "list"]), default="error", show_default=True,
-              help="tenths only: thumb/event cue points and quiz questions with answers cannot be served; "
-                   "stop, leave them out, or take them from list.")
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, writable=True),
-              help="Output file: .parquet, .csv, .jsonl or .xml (each may end in .gz).")
-@click.option("--kind", type=click.Choice(["serve", "ingest"]), default="serve", show_default=True,
-              help="XML output: serve format (with ids and owners) or ingest format (to push elsewhere).")
+@click.option(
+    "--entry-id", "entry_ids", multiple=True, required=True, metavar="ID", help="Entry to read (repeat for several)."
+)
+@click.option(
+    "--type", "cue_type", type=click.Choice([t.name for t in voc.TYPES]), default=None, help="Only this cue point type."
+)
+@click.option(
+    "--precision",
+    type=click.Choice(["ms", "tenths"]),
+    default="ms",
+    show_default=True,
+    help="ms: list (exact times); tenths: serveBulk (what the server serves).",
+)
+@click.option(
+    "--unservable",
+    type=click.Choice(["error", "skip", "list"]),
+    default="error",
+    show_default=True,
+    help="tenths only: thumb/event cue points and quiz questions with answers cannot be served; "
+    "stop, leave them out, or take them from list.",
+)
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, writable=True),
+    help="Output file: .parquet, .csv, .jsonl or .xml (each may end in .gz).",
+)
+@click.option(
+    "--kind",
+    type=click.Choice(["serve", "ingest"]),
+    default="serve",
+    show_default=True,
+    help="XML output: serve format (with ids and owners) or ingest format (to push elsewhere).",
+)
 @click.option("--service", type=click.Choice(["cuepoint", "annotation"]), default="cuepoint", show_default=True)
 @click.option("--page-size", type=click.IntRange(1, 500), default=500, show_default=True)
 @connection_options
 @api_command
-def pull(entry_ids: tuple[str, ...], cue_type: str | None, precision: str, unservable: str, output: str, kind: str,
-         service: str, page_size: int, **kwargs: Any) -> None:
+def pull(
+    entry_ids: tuple[str, ...],
+    cue_type: str | None,
+    precision: str,
+    unservable: str,
+    output: str,
+    kind: str,
+    service: str,
+    page_size: int,
+    **kwargs: Any,
+) -> None:
     """Read every cue point of the given entries into OUTPUT, page by page."""
     fmt = frames.table_format(output)
     flt = build_filter(entry_ids, cue_type, service)
     with make_client(_connection(kwargs)) as client, ProgressBar("pull") as bar:
-        pages = client.iter_pull(flt, service=service, precision=precision, page_size=page_size,  # type: ignore[arg-type]
-                                 unservable=unservable, progress=bar)  # type: ignore[arg-type]
+        pages = client.iter_pull(
+            flt,
+            service=service,
+            precision=precision,
+            page_size=page_size,  # type: ignore[arg-type]
+            unservable=unservable,
+            progress=bar,
+        )  # type: ignore[arg-type]
         if fmt == "xml":
+
             def records() -> Iterator[dict[str, Any]]:
                 for page in pages:
                     yield from frames.frame_to_records(page)
@@ -293,8 +411,9 @@ def _wait(client: Client, job_id: int, timeout: float, poll_interval: float) -> 
 
 
 def _finish(job: BulkUpload) -> None:
-    err.print(f"bulk upload {job.id}: {_status(job)}" + (f" ({job.error})" if job.error else ""), markup=False,
-              soft_wrap=True)
+    err.print(
+        f"bulk upload {job.id}: {_status(job)}" + (f" ({job.error})" if job.error else ""), markup=False, soft_wrap=True
+    )
     if job.status != BatchJobStatus.FINISHED:
         sys.exit(1)
 
@@ -322,8 +441,12 @@ def jobs_list(limit: int, as_json: bool, **kwargs: Any) -> None:
         table.add_column(column)
     for job in page.objects:
         fields = _job_fields(job)
-        table.add_row(*("" if fields[c] is None else str(fields[c]) for c in
-                        ("id", "status", "uploaded", "fileName", "numOfObjects", "error")))
+        table.add_row(
+            *(
+                "" if fields[c] is None else str(fields[c])
+                for c in ("id", "status", "uploaded", "fileName", "numOfObjects", "error")
+            )
+        )
     out.print(table)
 
 
@@ -339,8 +462,14 @@ def jobs_get(job_id: int, **kwargs: Any) -> None:
 
 @jobs.command("wait")
 @click.argument("job_id", type=int)
-@click.option("--timeout", "wait_timeout", type=click.FloatRange(min=0.1), default=600.0, show_default=True,
-              help="Seconds to wait for a final state.")
+@click.option(
+    "--timeout",
+    "wait_timeout",
+    type=click.FloatRange(min=0.1),
+    default=600.0,
+    show_default=True,
+    help="Seconds to wait for a final state.",
+)
 @click.option("--poll-interval", type=click.FloatRange(min=0.05), default=2.0, show_default=True)
 @connection_options
 @api_command
@@ -364,8 +493,13 @@ def jobs_abort(job_id: int, **kwargs: Any) -> None:
 
 @jobs.command("log")
 @click.argument("job_id", type=int)
-@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
-              help="Write the log here instead of standard output.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    help="Write the log here instead of standard output.",
+)
 @connection_options
 @api_command
 def jobs_log(job_id: int, output: str | None, **kwargs: Any) -> None:
@@ -382,15 +516,21 @@ def jobs_log(job_id: int, output: str | None, **kwargs: Any) -> None:
 
 @jobs.command("submit")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-@click.option("--via", type=click.Choice(["bulk", "media"]), default="bulk", show_default=True,
-              help="bulkupload_bulk.addEntries, or its alias media.bulkUploadAdd.")
+@click.option(
+    "--via",
+    type=click.Choice(["bulk", "media"]),
+    default="bulk",
+    show_default=True,
+    help="bulkupload_bulk.addEntries, or its alias media.bulkUploadAdd.",
+)
 @click.option("--wait/--no-wait", "wait_for_it", default=False, help="Wait for the job to finish.")
 @click.option("--wait-timeout", type=click.FloatRange(min=0.1), default=600.0, show_default=True)
 @click.option("--poll-interval", type=click.FloatRange(min=0.05), default=2.0, show_default=True)
 @connection_options
 @api_command
-def jobs_submit(file: str, via: str, wait_for_it: bool, wait_timeout: float, poll_interval: float,
-                **kwargs: Any) -> None:
+def jobs_submit(
+    file: str, via: str, wait_for_it: bool, wait_timeout: float, poll_interval: float, **kwargs: Any
+) -> None:
     """Start a bulk upload job from an XML (MRSS) bulk file; prints the job id."""
     with make_client(_connection(kwargs)) as client:
         job = client.bulk_uploads.submit(file, filename=os.path.basename(file), via=via)  # type: ignore[arg-type]
