@@ -9,6 +9,7 @@ columns are the API field names (the vocabulary's), so most properties are a pla
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Mapping
 from typing import Any
 
@@ -61,8 +62,9 @@ def list_response(objects: list[dict[str, Any]], total: int, cls: str) -> dict[s
     return _fill(cls, {"objects": objects, "totalCount": total})
 
 
-def entry(row: Mapping[str, Any], cls: str = "KalturaMediaEntry") -> dict[str, Any]:
-    return _fill(cls, dict(row))
+def entry(row: sqlite3.Row | Mapping[str, Any], cls: str = "KalturaMediaEntry") -> dict[str, Any]:
+    """A ``KalturaMediaEntry`` / ``KalturaBaseEntry`` from a stored entry."""
+    return _fill(cls, {k: row[k] for k in row.keys()})  # noqa: SIM118 - sqlite3.Row iterates values
 
 
 def bulk_upload(row: Mapping[str, Any], ctx: Context) -> dict[str, Any]:

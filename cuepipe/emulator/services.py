@@ -23,7 +23,7 @@ from typing import Any
 from starlette.responses import Response
 
 from .. import vocabulary as voc
-from . import bulk, cuepoints, objects
+from . import bulk, cuepoints, multirequest, objects
 from .context import BATCH_PARTNER_ID, Context
 from .errors import (
     ACTION_DOES_NOT_EXISTS,
@@ -194,11 +194,29 @@ class Emulator:
         started = time.perf_counter()
         p = request.params
         fmt = php_int(p["format"]) if isinstance(p.get("format"), str | int) and str(p["format"]) else FORMAT_XML
-        action_info: Action | None = None
+        ignore_null = str(p.get("ignoreNull") or "") in ("1", "true", "True")
         try:
             if fmt not in KNOWN_FORMATS:
                 bad, fmt = fmt, FORMAT_XML
                 raise ApiError(UNKNOWN_RESPONSE_FORMAT, bad)
+            if str(p.get("service") or "").lower() == "multirequest":
+                result = multirequest.run(request, lambda call: self._dispatch(call, host, scheme))
+            else:
+                result = self._dispatch(request, host, scheme)
+        except ApiError as err:
+            return render(error_object(err), fmt, time.perf_counter() - started)
+        if isinstance(result, Response):
+            return result
+        return render(result, fmt, time.perf_counter() - started, ignore_null=ignore_null)
+
+    def _dispatch(self, request: RequestParams, host: str, scheme: str) -> Any:
+        """One service action: its result, a file :class:`Response`, or an :class:`ApiError` raised.
+
+        A PHP fatal on the server becomes a generic error body, never an HTTP 500.
+        """
+        p = request.params
+        action_info: Action | None = None
+        try:
             service = str(p.get("service") or "").lower()
             action = str(p.get("action") or "").lower()
             if not service:
@@ -218,20 +236,16 @@ class Emulator:
                 raise ApiError(INVALID_KS, "EXPIRED", -1, "INVALID_STR")  # as ks.check_valid words it
             self._init_service(ctx, service, service_name, action, action_info)
             try:
-                result = action_info.handler(ctx, Args(request))
+                return action_info.handler(ctx, Args(request))
             except ApiError as err:
                 if action_info.returns_file and not isinstance(err, CoreError):
                     return die_error(err)
                 raise
-        except ApiError as err:
-            return render(error_object(err), fmt, time.perf_counter() - started)
-        except Exception:  # a PHP fatal on the server: a generic error body, never a 500
+        except ApiError:
+            raise
+        except Exception as exc:
             log.exception("emulator action failed")
-            err = ApiError(INTERNAL_SERVERL_ERROR)
-            return render(error_object(err), fmt, time.perf_counter() - started)
-        if isinstance(result, Response):
-            return result
-        return render(result, fmt, time.perf_counter() - started)
+            raise ApiError(INTERNAL_SERVERL_ERROR) from exc
 
     def _context(self, args: Args, host: str, scheme: str, ks_ignored: bool) -> Context:
         ks_str = args.str("ks") or ""
@@ -465,7 +479,7 @@ class Emulator:
             self.store,
             ctx,
             data=upload.data,
-            file_name=file_name or upload.name,
+            file_name=file_name or upload_base_name(upload.name),
             bulk_type=bulk_type,
             conversion_profile_id=conversion_profile,
             uploaded_by=uploaded_by,
@@ -552,6 +566,12 @@ class Emulator:
 
     def batch_update_results(self, ctx: Context, a: Args) -> int:
         return bulk.update_results(self.store, php_int(a.required("bulkUploadJobId")))
+
+
+def upload_base_name(name: str) -> str:
+    """The uploaded file's name as PHP gives it (``$_FILES[..]["name"]``): the part after the last
+    ``/`` or ``\\``, so a client that sends its whole local path leaves only the base name."""
+    return name.replace("\\", "/").rsplit("/", 1)[-1]
 
 
 def _as_list(value: Any) -> list[Any] | None:
