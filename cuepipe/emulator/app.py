@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .bulk import BulkWorker
+from .bulk_worker import BulkWorker
 from .context import BATCH_PARTNER_ID
 from .faults import ADMIN_PATH, Fault, Faults, FaultSpecError
 from .params import RequestParams, UploadedFile, json_body, merge, nest_flat, null_paths, path_pairs, strip_nulls

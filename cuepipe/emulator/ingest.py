@@ -33,9 +33,7 @@ from .. import vocabulary as voc
 from ..xml.schemas import schema_dir
 from .context import Context
 from .errors import (
-    CUE_POINT_SYSTEM_NAME_EXISTS,
     INTERNAL_SERVERL_ERROR,
-    INVALID_CUE_POINT_ID,
     INVALID_ENTRY_ID,
     XML_INVALID,
     ApiError,
@@ -144,16 +142,6 @@ _READY, _DELETED, _PENDING = (
     int(voc.CuePointStatus.DELETED),
     int(voc.CuePointStatus.PENDING),
 )
-
-
-@dataclass
-class IngestMode:
-    """How scenes become cue points: ``addFromBulk`` (default) or the bulk-upload XML handler."""
-
-    force_insert: bool = False  # bulk item "add": every scene is cuePoint.add
-    scene_id_must_exist: bool = False  # bulk item "update": a sceneId is cuePoint.update(id)
-    unique_system_name: bool = False  # cuePoint.add refuses a duplicate systemName on the entry
-    status: int = _READY
 
 
 def _visible(ctx: Context) -> tuple[str, list[Any]]:
@@ -280,36 +268,30 @@ def count_child(c: Any, parent_id: str) -> None:
         current = row["p"] if row else None
 
 
-def apply_scenes(
-    store: Store, ctx: Context, root: Node, mode: IngestMode | None = None, entry_override: str | None = None
-) -> list[str]:
-    """Apply every cue point element under ``root``; returns the ids touched, in order."""
-    mode = mode or IngestMode()
+def apply_scenes(store: Store, ctx: Context, root: Node) -> list[str]:
+    """Apply every cue point element under ``root`` (``addFromBulk``); returns the ids touched, in order."""
     touched: list[str] = []
     known_entries: set[str] = set()
     for scene in root.children:
         info = voc.BY_ELEMENT.get(scene.tag)
         if info is None:
             continue  # not a cue point element (e.g. a lone <scene-annotation> used as the root)
-        entry_id = entry_override or str(scene.attrs.get("entryId", ""))
+        entry_id = str(scene.attrs.get("entryId", ""))
         if entry_id not in known_entries:
             if store.entry(ctx.partner_id or 0, entry_id) is None:
                 raise ApiError(INVALID_ENTRY_ID)
             known_entries.add(entry_id)
         existing: dict[str, Any] | None = None
-        if not mode.force_insert:
-            scene_id = str(scene.attrs.get("sceneId") or "")
-            if scene_id:
-                existing = by_id(store, ctx, scene_id)
-                if existing is None and mode.scene_id_must_exist:
-                    raise ApiError(INVALID_CUE_POINT_ID, scene_id)
-            system_name = str(scene.attrs.get("systemName") or "")
-            if existing is None and system_name:
-                existing = by_system_name(store, ctx, entry_id, system_name)
+        scene_id = str(scene.attrs.get("sceneId") or "")
+        if scene_id:
+            existing = by_id(store, ctx, scene_id)
+        system_name = str(scene.attrs.get("systemName") or "")
+        if existing is None and system_name:
+            existing = by_system_name(store, ctx, entry_id, system_name)
         if existing is not None and existing["cuePointType"] != info.api_type.value:
             continue  # the type plugin returns null: silently skipped
         values = scene_values(store, ctx, scene, info, entry_id)
-        touched.append(_save(store, ctx, info, existing, values, mode))
+        touched.append(_save(store, ctx, info, existing, values))
     return touched
 
 
@@ -319,7 +301,6 @@ def _save(
     info: voc.CuePointTypeInfo,
     existing: dict[str, Any] | None,
     values: dict[str, Any],
-    mode: IngestMode,
 ) -> str:
     ts = now()
     if existing is not None:
@@ -327,17 +308,13 @@ def _save(
         with store.transaction() as c:
             store.update_cue_point(c, existing["id"], values)
         return str(existing["id"])
-    if mode.unique_system_name and values.get("systemName"):
-        dup = by_system_name(store, ctx, values["entryId"], values["systemName"])
-        if dup is not None:
-            raise ApiError(CUE_POINT_SYSTEM_NAME_EXISTS, values["systemName"], dup["id"])
     if info.api_type == voc.CuePointType.QUIZ_ANSWER:
         on_answer_insert(store, ctx, values)
     values.update(
         id=store.new_id("cue_points"),
         partnerId=ctx.partner_id,
         cuePointType=info.api_type.value,
-        status=mode.status,
+        status=_READY,
         createdAt=ts,
         updatedAt=ts,
         userId=ctx.user or None,

@@ -24,6 +24,7 @@ from starlette.responses import Response
 
 from .. import vocabulary as voc
 from . import bulk, cuepoints, multirequest, objects
+from .bulk_worker import BulkWorker
 from .context import BATCH_PARTNER_ID, Context
 from .errors import (
     ACTION_DOES_NOT_EXISTS,
@@ -134,7 +135,7 @@ class Action:
 class Emulator:
     """All state of one emulator: storage, KS verifier, bulk worker and options."""
 
-    def __init__(self, store: Store, worker: bulk.BulkWorker, options: Options, faults: Faults | None = None) -> None:
+    def __init__(self, store: Store, worker: BulkWorker, options: Options, faults: Faults | None = None) -> None:
         self.store = store
         self.worker = worker
         self.options = options
@@ -497,9 +498,8 @@ class Emulator:
             bulk_type = bulk.TYPE_XML
         elif cls == "KalturaBulkUploadCsvJobData":
             bulk_type = bulk.TYPE_CSV
-        else:  # no job data: the server's default loader is ambiguous; decide by content (documented)
-            looks_xml = upload.name.lower().endswith(".xml") or upload.data.lstrip()[:1] == b"<"
-            bulk_type = bulk.TYPE_XML if looks_xml else bulk.TYPE_CSV
+        else:  # no job data: the server makes a CSV job, whatever the file holds (a CSV job of an XML file fails)
+            bulk_type = bulk.TYPE_CSV
         entry_data = a.obj("bulkUploadEntryData") or {}
         profile = entry_data.get("conversionProfileId")
         return self._new_job(
@@ -544,9 +544,8 @@ class Emulator:
 
     def bulk_serve_log(self, ctx: Context, a: Args) -> Response:
         job = bulk.get_job(self.store, ctx.partner_id, a.required("id"))
-        if job["bulkUploadType"] != bulk.TYPE_XML:
-            return Response(b"", media_type="text/plain")  # only the XML plugin writes a log here
-        return Response(bulk.serve_log(self.store, job, ctx.host), media_type="text/xml; charset=UTF-8")
+        body, media_type = bulk.serve_log(self.store, job, ctx.host)
+        return Response(body, media_type=media_type)
 
     # ------------------------------------------------------------------ batch (partner -1 only)
 
