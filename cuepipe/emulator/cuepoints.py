@@ -559,10 +559,10 @@ def add(store: Store, ctx: Context, obj: ApiObject, forced_type: str | None = No
         store.insert_cue_point(c, values)
         if target.api_type == voc.CuePointType.ANNOTATION and parent is not None:
             count_child(c, parent["id"])
-    row = by_id(store, ctx, values["id"]) or store.decode_cue_point(
-        store.query_one("SELECT * FROM cue_points WHERE id = ?", (values["id"],))  # type: ignore[arg-type]
-    )
-    return row
+    stored = store.query_one("SELECT * FROM cue_points WHERE id = ?", (values["id"],))
+    if stored is None:  # written in the transaction above; cannot vanish
+        raise ApiError(INVALID_CUE_POINT_ID, values["id"])
+    return Store.decode_cue_point(stored)
 
 
 # ---------------------------------------------------------------------------- update
