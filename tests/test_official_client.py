@@ -228,3 +228,17 @@ def test_multirequest_with_references(client: KalturaClient) -> None:
     assert isinstance(first, KalturaCodeCuePoint) and again.id == first.id and again.code == "m1"
     assert isinstance(missing, KalturaException) and missing.code == "INVALID_CUE_POINT_ID"
     assert int(count) == 1
+
+
+def test_multirequest_with_an_upload_and_a_reference(client: KalturaClient, tmp_path: Path) -> None:
+    """Files in a multirequest travel as ``N:fileData``; a later call reads the first one's result."""
+    entry = client.media.add(KalturaMediaEntry(name="multi-upload", mediaType=KalturaMediaType.VIDEO))
+    path = tmp_path / "multi.xml"
+    path.write_text(SCENES.replace(ENTRY, entry.id).replace('systemName="bulk1"', 'systemName="mu1"'))
+    client.startMultiRequest()
+    with path.open("rb") as handle:
+        uploaded = client.cuePoint.cuePoint.addFromBulk(handle)
+        client.cuePoint.cuePoint.get(uploaded.objects[0].id)  # the client sends {1:result:objects:0:id}
+        listed, first = client.doMultiRequest()
+    assert [type(o).__name__ for o in listed.objects] == ["KalturaCodeCuePoint", "KalturaAnnotation"]
+    assert isinstance(first, KalturaCodeCuePoint) and first.id == listed.objects[0].id and first.systemName == "mu1"
