@@ -314,3 +314,30 @@ def test_user_session_owns_what_it_adds_and_cannot_name_another_owner(http: Test
     assert cue["userId"] == "u1"
     named = admin.add({"objectType": "KalturaCodeCuePoint", "entryId": entry, "code": "a", "userId": "someone"})
     assert named["userId"] == "someone"
+
+
+def test_event_and_session_cue_points_keep_their_api_only_fields(admin: Api, entry: str) -> None:
+    event = admin.add({"objectType": "KalturaEventCuePoint", "entryId": entry, "startTime": 0, "eventType": "1"})
+    assert (event["cuePointType"], event["eventType"]) == ("eventCuePoint.Event", "1")
+    session = admin.add(
+        {"objectType": "KalturaSessionCuePoint", "entryId": entry, "startTime": 10, "name": "S", "sessionOwner": "me"}
+    )
+    assert (session["name"], session["sessionOwner"], session["endTime"]) == ("S", "me", 10)
+    assert admin.err(
+        "cuepoint_cuepoint", "add", cuePoint={"objectType": "KalturaEventCuePoint", "entryId": entry, "eventType": "7"}
+    )[0] == ("INVALID_ENUM_VALUE")
+
+
+def test_a_limit_entry_session_writes_that_entry_only(http: TestClient, admin: Api, entry: str) -> None:
+    """CuePointService::addAction / updateAction: ``limitEntry`` privilege -> NO_PERMISSION_ON_ENTRY."""
+    other = admin.ok("media", "add", entry={"objectType": "KalturaMediaEntry", "name": "o", "mediaType": 1})["id"]
+    limited = Api(http)
+    limited.ks = limited.ok(
+        "session", "start", secret=ADMIN, type=2, partnerId=PARTNER, privileges=f"limitEntry:{entry}"
+    )
+    limited.ok(
+        "cuepoint_cuepoint", "add", cuePoint={"objectType": "KalturaCodeCuePoint", "entryId": entry, "code": "ok"}
+    )
+    assert limited.err(
+        "cuepoint_cuepoint", "add", cuePoint={"objectType": "KalturaCodeCuePoint", "entryId": other, "code": "no"}
+    ) == ("NO_PERMISSION_ON_ENTRY", f"No permissions to insert or update cue points for entry [{other}]")
