@@ -627,7 +627,7 @@ def test_bulk_upload_job_lifecycle(admin: Api, entry: str) -> None:
     assert log.headers["content-type"] == "text/xml; charset=UTF-8"
     assert log.text.startswith(
         '<?xml version="1.0"?>\n<mrss xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
-        'version="2.0"><channel><item><result><errorDescription/></result><action>add</action>'
+        'version="2.0"><channel><item><result/><action>add</action>'
         "<entryId>"
     )
     assert "<action>update</action>" in log.text and f"<entryId>{entry}</entryId>" in log.text
@@ -643,17 +643,23 @@ def test_bulk_upload_validation_failure_and_abort(admin: Api) -> None:
         b"<mrss><channel><item><scenes><scene-code-cue-point><code>x</code></scene-code-cue-point></scenes></item>"
         b"</channel></mrss>"
     )
-    job = admin.ok("bulkupload_bulk", "addEntries", files={"fileData": ("b.xml", bad, "text/xml")})
+    xml_job = {"objectType": "KalturaBulkUploadXmlJobData"}
+    job = admin.ok(
+        "bulkupload_bulk", "addEntries", files={"fileData": ("b.xml", bad, "text/xml")}, bulkUploadData=xml_job
+    )
     final, _ = _wait(admin, job["id"])
     assert (final["status"], final["errorType"], final["errorNumber"]) == (6, 0, 72)
     assert final["error"].startswith(f"Error: Validate files failed on job [{job['id']}]")
-    assert admin.http.get(final["logFileUrl"]).text.endswith("<error>Log file is not ready</error></mrss>")
+    assert admin.http.get(final["logFileUrl"]).text.endswith(
+        f"<error>Log file is not ready: {final['error']}</error></mrss>"
+    )
 
     many = "".join(f"<item><name>n{i}</name></item>" for i in range(200)).encode()
     job = admin.ok(
         "bulkupload_bulk",
         "addEntries",
         files={"fileData": ("m.xml", b"<mrss><channel>" + many + b"</channel></mrss>", "text/xml")},
+        bulkUploadData=xml_job,
     )
     aborted = admin.ok("bulkupload_bulk", "abort", id=job["id"])
     assert aborted["status"] == 7
@@ -670,7 +676,12 @@ def test_batch_actions_are_for_the_batch_partner_only(server: EmulatorServer, ad
     )
     batch = Api(server.url)
     batch.ks = batch.session(BATCH_SECRET, 2, partner=-1)
-    job = admin.ok("bulkupload_bulk", "addEntries", files={"fileData": ("e.xml", b"<mrss><channel/></mrss>", "x")})
+    job = admin.ok(
+        "bulkupload_bulk",
+        "addEntries",
+        files={"fileData": ("e.xml", b"<mrss><channel/></mrss>", "x")},
+        bulkUploadData={"objectType": "KalturaBulkUploadXmlJobData"},
+    )
     _wait(admin, job["id"])
     added = batch.ok(
         "batch",

@@ -23,7 +23,8 @@ from typing import Any
 from starlette.responses import Response
 
 from .. import vocabulary as voc
-from . import bulk, objects
+from . import bulk, cuepoints, multirequest, objects
+from .bulk_worker import BulkWorker
 from .context import BATCH_PARTNER_ID, Context
 from .errors import (
     ACTION_DOES_NOT_EXISTS,
@@ -80,6 +81,7 @@ class Args:
     def __init__(self, request: RequestParams) -> None:
         self.params = request.params
         self.files = request.files
+        self.nulls = request.nulls
 
     def raw(self, name: str) -> Any:
         return self.params.get(name)
@@ -115,6 +117,10 @@ class Args:
     def file(self, name: str) -> UploadedFile | None:
         return self.files.get(name)
 
+    def nulled(self, name: str) -> frozenset[str]:
+        """Properties of object parameter ``name`` sent as ``name[prop]__null`` (explicit nulls)."""
+        return frozenset(p[1] for p in self.nulls if len(p) == 2 and p[0] == name)
+
 
 Handler = Callable[[Context, Args], Any]
 
@@ -129,7 +135,7 @@ class Action:
 class Emulator:
     """All state of one emulator: storage, KS verifier, bulk worker and options."""
 
-    def __init__(self, store: Store, worker: bulk.BulkWorker, options: Options, faults: Faults | None = None) -> None:
+    def __init__(self, store: Store, worker: BulkWorker, options: Options, faults: Faults | None = None) -> None:
         self.store = store
         self.worker = worker
         self.options = options
@@ -189,11 +195,29 @@ class Emulator:
         started = time.perf_counter()
         p = request.params
         fmt = php_int(p["format"]) if isinstance(p.get("format"), str | int) and str(p["format"]) else FORMAT_XML
-        action_info: Action | None = None
+        ignore_null = str(p.get("ignoreNull") or "") in ("1", "true", "True")
         try:
             if fmt not in KNOWN_FORMATS:
                 bad, fmt = fmt, FORMAT_XML
                 raise ApiError(UNKNOWN_RESPONSE_FORMAT, bad)
+            if str(p.get("service") or "").lower() == "multirequest":
+                result = multirequest.run(request, lambda call: self._dispatch(call, host, scheme))
+            else:
+                result = self._dispatch(request, host, scheme)
+        except ApiError as err:
+            return render(error_object(err), fmt, time.perf_counter() - started)
+        if isinstance(result, Response):
+            return result
+        return render(result, fmt, time.perf_counter() - started, ignore_null=ignore_null)
+
+    def _dispatch(self, request: RequestParams, host: str, scheme: str) -> Any:
+        """One service action: its result, a file :class:`Response`, or an :class:`ApiError` raised.
+
+        A PHP fatal on the server becomes a generic error body, never an HTTP 500.
+        """
+        p = request.params
+        action_info: Action | None = None
+        try:
             service = str(p.get("service") or "").lower()
             action = str(p.get("action") or "").lower()
             if not service:
@@ -213,20 +237,16 @@ class Emulator:
                 raise ApiError(INVALID_KS, "EXPIRED", -1, "INVALID_STR")  # as ks.check_valid words it
             self._init_service(ctx, service, service_name, action, action_info)
             try:
-                result = action_info.handler(ctx, Args(request))
+                return action_info.handler(ctx, Args(request))
             except ApiError as err:
                 if action_info.returns_file and not isinstance(err, CoreError):
                     return die_error(err)
                 raise
-        except ApiError as err:
-            return render(error_object(err), fmt, time.perf_counter() - started)
-        except Exception:  # a PHP fatal on the server: a generic error body, never a 500
+        except ApiError:
+            raise
+        except Exception as exc:
             log.exception("emulator action failed")
-            err = ApiError(INTERNAL_SERVERL_ERROR)
-            return render(error_object(err), fmt, time.perf_counter() - started)
-        if isinstance(result, Response):
-            return result
-        return render(result, fmt, time.perf_counter() - started)
+            raise ApiError(INTERNAL_SERVERL_ERROR) from exc
 
     def _context(self, args: Args, host: str, scheme: str, ks_ignored: bool) -> Context:
         ks_str = args.str("ks") or ""
@@ -348,7 +368,19 @@ class Emulator:
             validate_served(document)
             return Response(document, media_type="text/xml; charset=UTF-8")
 
+        def add(ctx: Context, a: Args) -> dict[str, Any]:
+            obj = cuepoints.deserialize(a.raw("cuePoint"), a.nulled("cuePoint"))
+            return objects.cue_point(cuepoints.add(self.store, ctx, obj, forced_type))
+
+        def update(ctx: Context, a: Args) -> dict[str, Any]:
+            cue_point_id = a.required("id")
+            obj = cuepoints.deserialize(a.raw("cuePoint"), a.nulled("cuePoint"))
+            row = cuepoints.update(self.store, ctx, cue_point_id, obj, forced_type)
+            return objects.cue_point(row, obj.cls)  # fromObject into the request's class
+
         return {
+            "add": Action(add),
+            "update": Action(update),
             "list": Action(list_),
             "count": Action(count),
             "get": Action(get),
@@ -448,7 +480,7 @@ class Emulator:
             self.store,
             ctx,
             data=upload.data,
-            file_name=file_name or upload.name,
+            file_name=file_name or upload_base_name(upload.name),
             bulk_type=bulk_type,
             conversion_profile_id=conversion_profile,
             uploaded_by=uploaded_by,
@@ -466,9 +498,8 @@ class Emulator:
             bulk_type = bulk.TYPE_XML
         elif cls == "KalturaBulkUploadCsvJobData":
             bulk_type = bulk.TYPE_CSV
-        else:  # no job data: the server's default loader is ambiguous; decide by content (documented)
-            looks_xml = upload.name.lower().endswith(".xml") or upload.data.lstrip()[:1] == b"<"
-            bulk_type = bulk.TYPE_XML if looks_xml else bulk.TYPE_CSV
+        else:  # no job data: the server makes a CSV job, whatever the file holds (a CSV job of an XML file fails)
+            bulk_type = bulk.TYPE_CSV
         entry_data = a.obj("bulkUploadEntryData") or {}
         profile = entry_data.get("conversionProfileId")
         return self._new_job(
@@ -513,9 +544,8 @@ class Emulator:
 
     def bulk_serve_log(self, ctx: Context, a: Args) -> Response:
         job = bulk.get_job(self.store, ctx.partner_id, a.required("id"))
-        if job["bulkUploadType"] != bulk.TYPE_XML:
-            return Response(b"", media_type="text/plain")  # only the XML plugin writes a log here
-        return Response(bulk.serve_log(self.store, job, ctx.host), media_type="text/xml; charset=UTF-8")
+        body, media_type = bulk.serve_log(self.store, job, ctx.host)
+        return Response(body, media_type=media_type)
 
     # ------------------------------------------------------------------ batch (partner -1 only)
 
@@ -535,6 +565,12 @@ class Emulator:
 
     def batch_update_results(self, ctx: Context, a: Args) -> int:
         return bulk.update_results(self.store, php_int(a.required("bulkUploadJobId")))
+
+
+def upload_base_name(name: str) -> str:
+    """The uploaded file's name as PHP gives it (``$_FILES[..]["name"]``): the part after the last
+    ``/`` or ``\\``, so a client that sends its whole local path leaves only the base name."""
+    return name.replace("\\", "/").rsplit("/", 1)[-1]
 
 
 def _as_list(value: Any) -> list[Any] | None:
