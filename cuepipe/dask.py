@@ -36,7 +36,7 @@ from typing import IO, Any, Literal, NamedTuple
 try:  # absolute imports: this module is cuepipe.dask, the library is dask
     import dask
     import dask.dataframe as dd
-    from fsspec.core import get_fs_token_paths
+    from fsspec.core import get_fs_token_paths  # type: ignore[import-untyped]  # fsspec ships no types
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise ImportError("cuepipe.dask needs Dask: pip install 'cuepipe[dask]'") from exc
 
@@ -608,7 +608,7 @@ def _check_factory(client_factory: Any) -> None:
         )
     if not callable(client_factory):
         raise TypeError(f"client_factory must be a zero-argument callable, not {type(client_factory).__name__}")
-    import cloudpickle
+    import cloudpickle  # type: ignore[import-untyped]  # cloudpickle ships no types
 
     try:
         cloudpickle.dumps(client_factory)
