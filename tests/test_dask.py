@@ -31,6 +31,8 @@ from cuepipe.vocabulary import CuePointType  # noqa: E402
 
 from .helpers import EmulatorFactory  # noqa: E402
 
+pytestmark = pytest.mark.slow  # worker processes, a cluster per module
+
 PARTNER, ADMIN = 4242, "dask-admin-secret-19c2"
 
 

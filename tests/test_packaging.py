@@ -12,6 +12,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
+pytestmark = pytest.mark.slow  # builds wheels, runs subprocesses
+
 
 def _build_wheel(out: Path, **env: str) -> Path:
     proc = subprocess.run(

@@ -68,6 +68,7 @@ def blocks(request, monkeypatch):
     return request.param
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(kind=st.sampled_from(["ingest", "serve"]), data=st.data())
 def test_generated_documents_read_the_same(kind, data):

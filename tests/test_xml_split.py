@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -28,6 +29,7 @@ def read_in_blocks(doc: bytes, cuts: list[int]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else cuepipe.empty_frame()
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(kind=st.sampled_from(["ingest", "serve"]), data=st.data())
 def test_blocks_give_the_rows_of_the_whole_document(kind: str, data: st.DataObject) -> None:
