@@ -53,7 +53,7 @@ class KalturaAPIError(KalturaError):
         self._args: dict[str, str] = dict(args or {})
         super().__init__(f"{code}: {message}" if message and message != code else code)
 
-    @property  # type: ignore[override]
+    @property  # type: ignore[override]  # a dict of named args, not BaseException's tuple: what callers read
     def args(self) -> dict[str, str]:
         return self._args
 
