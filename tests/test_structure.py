@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,7 +57,7 @@ def _absolute(module: str, is_package: bool, level: int, name: str | None) -> st
     return ".".join([*base, name] if name else base)
 
 
-def imports(modules: dict[str, Path], extra: set[str] = frozenset()) -> list[Import]:  # type: ignore[assignment]
+def imports(modules: dict[str, Path], extra: Iterable[str] = ()) -> list[Import]:
     """Every import statement between modules of the package, wherever it is in the file."""
     known = set(modules) | set(extra)
     found: list[Import] = []
