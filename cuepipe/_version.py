@@ -1,5 +1,8 @@
-"""The package version, in a module of its own: submodules that need it (the User-Agent header, the
-journal's format stamp) import it from here instead of from the package root, which would make them
-depend on everything ``cuepipe/__init__.py`` imports."""
+"""The one place the package version is written.
+
+The build reads it from here (``[tool.hatch.version]`` in pyproject.toml) and modules that need it
+import this module, not the package root, so nothing depends on the order ``cuepipe/__init__.py``
+imports things in.
+"""
 
 __version__ = "0.1.0"

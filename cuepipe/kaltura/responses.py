@@ -12,8 +12,8 @@
 
 Every name is importable from here (and the public ones from :mod:`cuepipe.kaltura`).
 
-Whether NullableBoolean fields come back as ``true``/``false`` or ``1``/``0`` in JSON is not
-pinned down; records keep whatever the server sent.
+[ambiguous, docs/kaltura-api.md#open-questions] Whether NullableBoolean fields come back as
+``true``/``false`` or ``1``/``0`` in JSON is unverified; records keep whatever the server sent.
 """
 
 from __future__ import annotations

@@ -109,7 +109,7 @@ def decode_bulk_upload_result_or_none(data: Any) -> BulkUploadResult | None:
 
 @dataclass(frozen=True, slots=True)
 class BulkUpload:
-    """A bulk upload job (``KalturaBulkUpload``, api.md §5.2).
+    """A bulk upload job (``KalturaBulkUpload``, docs/kaltura-api.md#bulk-upload-objects).
 
     ``log_file_url`` / ``bulk_file_url`` embed the KS (the server builds them with it), so they and
     ``raw`` are kept out of ``repr``; pass them through :func:`~cuepipe.kaltura.redact.redact` before

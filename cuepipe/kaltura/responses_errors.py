@@ -1,6 +1,6 @@
 """The error channels of a Kaltura response, each turned into the typed error it carries.
 
-A Kaltura server signals a failure in one of several ways (docs/kaltura-api.md, "Errors"):
+A Kaltura server signals a failure in one of several ways (docs/kaltura-api.md#responses-and-errors):
 
 * an HTTP 200 JSON body ``{"objectType": "KalturaAPIException", "code", "message", "args"}``;
   ``args`` is a name -> value map, or ``[]`` when empty (PHP's empty array);
@@ -91,7 +91,7 @@ _XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=
 
 
 def xml_api_error(body: bytes) -> KalturaAPIError | None:
-    """The error in an XML-format response (``<xml><result><error>``, api.md §2.2), or None."""
+    """The error in an XML-format response (``<xml><result><error>``, docs/kaltura-api.md#xml-responses), or None."""
     head = body.lstrip()[:512]
     if not (head.startswith(b"<?xml") or head.startswith(b"<xml")) or b"<xml" not in head:
         return None

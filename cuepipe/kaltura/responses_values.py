@@ -85,7 +85,7 @@ def decode_count(data: Any) -> int:
 
 
 def decode_void(data: Any) -> None:
-    """A void action's result: JSON ``null`` (api.md §2.1)."""
+    """A void action's result: JSON ``null`` (docs/kaltura-api.md#json-responses)."""
     if data not in (None, "", {}, []):
         raise KalturaResponseError(f"expected no result, got {type(data).__name__}")
 
