@@ -8,6 +8,7 @@ protocol is the async one, the transport is httpx's async transport, and iterato
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import re
 from typing import Any
@@ -104,3 +105,4 @@ def test_both_clients_carry_their_bulk_uploads() -> None:
         assert type(sync.bulk_uploads) is BulkUploads
     client = AsyncClient("http://127.0.0.1:9", partner_id=1, admin_secret="secret")
     assert type(client.bulk_uploads) is AsyncBulkUploads
+    asyncio.run(client.aclose())
