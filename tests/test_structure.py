@@ -26,7 +26,7 @@ PACKAGE = "cuepipe"
 class Import:
     source: str  # importing module
     target: str  # imported module (a package stands for its __init__)
-    name: str | None  # the name taken from ``target``'s namespace, when it is not a submodule
+    name: str | None  # what is taken from ``target``'s namespace (not a submodule); "*" for ``import target``
     line: int
 
 
@@ -66,8 +66,9 @@ def imports(modules: dict[str, Path], extra: Iterable[str] = ()) -> list[Import]
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
             if isinstance(node, ast.Import):
                 for alias in node.names:
-                    if alias.name in known:
-                        found.append(Import(module, alias.name, None, node.lineno))
+                    if alias.name in known:  # ``import pkg`` then uses names of pkg's __init__
+                        is_init = modules.get(alias.name, Path()).name == "__init__.py"
+                        found.append(Import(module, alias.name, "*" if is_init else None, node.lineno))
             elif isinstance(node, ast.ImportFrom):
                 target = _absolute(module, is_package, node.level, node.module)
                 if target not in known:
@@ -218,7 +219,11 @@ def test_an_upward_import_is_found_and_a_sibling_submodule_is_not(tmp_path: Path
             "other.py": "",
             "sub/__init__.py": "",
             "sub/a.py": "from .. import __version__\nfrom .. import other\nfrom pkg import other as o2\n",
+            "sub/b.py": "import pkg\nimport pkg.other\n",
         },
     )
-    assert [(e.source, e.name) for e in upward(edges, modules)] == [("pkg.sub.a", "__version__")]
+    assert sorted((e.source, e.name) for e in upward(edges, modules)) == [
+        ("pkg.sub.a", "__version__"),
+        ("pkg.sub.b", "*"),
+    ]
     assert not cycles(edges)
