@@ -31,12 +31,12 @@ import os
 import re
 import warnings
 from collections.abc import Callable, Sequence
-from typing import IO, Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 try:  # absolute imports: this module is cuepipe.dask, the library is dask
     import dask
     import dask.dataframe as dd
-    from fsspec.core import get_fs_token_paths
+    from fsspec.core import get_fs_token_paths  # type: ignore[import-untyped]  # fsspec ships no types
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise ImportError("cuepipe.dask needs Dask: pip install 'cuepipe[dask]'") from exc
 
@@ -49,6 +49,7 @@ from .errors import CuepipeError
 from .frames import NESTED_COLUMNS, empty_frame
 from .frames import read_xml as _read_frame
 from .xml import write_xml as _write_frame
+from .xml._split import block_document
 
 __all__ = ["PartitionError", "entry_file_name", "group_by_entry", "push", "read_xml", "write_xml"]
 
@@ -148,81 +149,11 @@ class _Piece(NamedTuple):
     next_start: int | None  # start of the next block; None = to the end of the file
 
 
-_SCENE_ELEMENTS = tuple(voc.BY_ELEMENT)
-# The start tag of a cue point element: where a block may begin. Nested elements (scene-customData,
-# tags, ...) never match; a match inside a comment, CDATA section or custom metadata is caught below.
-_SYNC = re.compile(b"<(?:" + b"|".join(re.escape(e.encode()) for e in _SCENE_ELEMENTS) + rb")[\s/>]")
-_SYNC_KEEP = max(len(e) for e in _SCENE_ELEMENTS) + 2
-_AFTER_END_TAG = re.compile(b"</(?:" + b"|".join(re.escape(e.encode()) for e in _SCENE_ELEMENTS) + rb")\s*>\s*\Z")
-_LOOKBACK = 256
-_PROLOG_ITEM = re.compile(rb"\s*(?:<\?.*?\?>|<!--.*?-->)", re.S)
-_ROOT_START = re.compile(rb"\s*<scenes(?=[\s/>])(?:[^>\"']|\"[^\"]*\"|'[^']*')*>", re.S)
-_HEAD_LIMIT = 1 << 20
-_READ_STEP = 1 << 16
-_GZIP_MAGIC = b"\x1f\x8b"
 _SPLIT_HINT = (
     "; if the whole file reads with cuepipe.read_xml, a block boundary fell inside a comment, CDATA "
     "section or custom metadata that looks like a cue point start tag: read this file with "
     "blocksize=None (line numbers here count from the start of the block)"
 )
-
-
-def _root_end(head: bytes) -> int | None:
-    """Offset just after the ``<scenes ...>`` start tag, or None when the document cannot be split by bytes.
-
-    Byte splitting needs an ASCII-compatible encoding and a root with content; anything else (gzip,
-    UTF-16, a DTD, ``<scenes/>``, a root not found in the head) is read whole by one task, so the
-    reader reports any problem exactly as :func:`cuepipe.read_xml` would.
-    """
-    if head.startswith(_GZIP_MAGIC):
-        return None
-    pos = 3 if head.startswith(b"\xef\xbb\xbf") else 0
-    while True:
-        m = _PROLOG_ITEM.match(head, pos)
-        if m is None:
-            break
-        pos = m.end()
-    m = _ROOT_START.match(head, pos)
-    if m is None or m.group().endswith(b"/>"):
-        return None
-    return m.end()
-
-
-def _sync(f: IO[bytes], offset: int) -> int | None:
-    """File offset of the first likely top-level cue point start tag at or after ``offset``; None if none.
-
-    "Likely": the tag follows the end tag of a cue point (whitespace between), as in every document
-    cuepipe or the server writes. That skips look-alikes in comments and CDATA sections and keeps
-    blocks from failing needlessly; it cannot prove the tag is top level (a comment may hold both
-    tags), which is why :func:`_read_piece` checks every boundary by parsing. Skipping a real start
-    tag is harmless: the block just grows. Deterministic in ``offset``, so the two tasks that share
-    a boundary agree on it.
-    """
-    begin = max(0, offset - _LOOKBACK)
-    f.seek(begin)
-    buf_start = begin
-    buf = f.read(_READ_STEP + offset - begin)
-    while buf:
-        for m in _SYNC.finditer(buf):
-            if buf_start + m.start() >= offset and _AFTER_END_TAG.search(buf, max(0, m.start() - _LOOKBACK), m.start()):
-                return buf_start + m.start()
-        chunk = f.read(_READ_STEP)
-        if not chunk:
-            return None
-        carry = buf[-(_LOOKBACK + _SYNC_KEEP) :]
-        buf_start += len(buf) - len(carry)
-        buf = carry + chunk
-    return None
-
-
-def _read_head(f: IO[bytes]) -> bytes:
-    head = f.read(_READ_STEP)
-    while head and _root_end(head) is None and len(head) < _HEAD_LIMIT and not head.startswith(_GZIP_MAGIC):
-        more = f.read(_READ_STEP)
-        if not more:
-            break
-        head += more
-    return head
 
 
 def _read_piece(piece: _Piece) -> pd.DataFrame:
@@ -232,28 +163,14 @@ def _read_piece(piece: _Piece) -> pd.DataFrame:
         with piece.fs.open(piece.path, "rb") as f:
             if piece.next_start is None and piece.block == 0:
                 return _read_frame(f)
-            head = _read_head(f)
-            root_end = _root_end(head)
-            if root_end is None:  # not splittable: the first block reads it all, the others are empty
-                if piece.block != 0:
-                    return empty_frame()
+            document = block_document(f, piece.block, piece.start, piece.next_start)
+            if document == "whole":  # not splittable: the first block reads it all, the others are empty
                 f.seek(0)
                 return _read_frame(f)
-            f.seek(0, os.SEEK_END)
-            size = f.tell()
-            begin = 0 if piece.block == 0 else _sync(f, max(piece.start, root_end))
-            end = None if piece.next_start is None else _sync(f, max(piece.next_start, root_end))
-            if begin is None or (end is not None and end <= begin):
+            if document is None:
                 return empty_frame()
-            stop = size if end is None else end
-            split = f" bytes {begin}-{stop}"
-            f.seek(begin)
-            body = f.read(stop - begin)
-            # Blocks after the first get the file's own prolog and root start tag (namespace
-            # declarations, encoding); blocks before the last get the closing tag. If a boundary is
-            # not between two top-level elements, the block before it is not well-formed and fails.
-            text = (head[:root_end] if piece.block else b"") + body + (b"" if end is None else b"</scenes>")
-            return _read_frame(text)
+            split = f" bytes {document.begin}-{document.stop}"
+            return _read_frame(document.text)
     except CuepipeError as exc:
         record = getattr(exc, "record", None)
         message = f"{piece.path}{split}: {exc}" + (_SPLIT_HINT if split else "")
@@ -608,7 +525,7 @@ def _check_factory(client_factory: Any) -> None:
         )
     if not callable(client_factory):
         raise TypeError(f"client_factory must be a zero-argument callable, not {type(client_factory).__name__}")
-    import cloudpickle
+    import cloudpickle  # type: ignore[import-untyped]  # cloudpickle ships no types
 
     try:
         cloudpickle.dumps(client_factory)

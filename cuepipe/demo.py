@@ -41,7 +41,8 @@ def sample_path() -> Path:
 def _compare(before: dict[str, Any], after: dict[str, Any]) -> tuple[list[str], list[str]]:
     """Fields that differ, split into (unexpected, documented server behaviour)."""
     dropped = set(SERVER_DROPS.get(before["cuePointType"], ("", ""))[0].split(","))
-    unexpected, documented = [], []
+    unexpected: list[str] = []
+    documented: list[str] = []
     for key, value in before.items():
         if after.get(key) == value:
             continue

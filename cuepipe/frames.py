@@ -16,7 +16,7 @@ import json
 import os
 import warnings
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 import pandas as pd
@@ -186,6 +186,10 @@ def _as_values(column: str, values: list[Any]) -> Any:
     return values
 
 
+@overload
+def read_xml(source: Source, *, chunksize: None = None) -> pd.DataFrame: ...
+@overload
+def read_xml(source: Source, *, chunksize: int) -> Iterator[pd.DataFrame]: ...
 def read_xml(source: Source, *, chunksize: int | None = None) -> pd.DataFrame | Iterator[pd.DataFrame]:
     """Read an ingest or serve document into a DataFrame.
 

@@ -89,6 +89,7 @@ def test_data_files_are_keyed_by_n_and_seed(tmp_path: Path) -> None:
     assert len({a.ingest_xml, b.ingest_xml, c.ingest_xml}) == 3
 
 
+@pytest.mark.slow
 def test_runner_end_to_end(tmp_path: Path) -> None:
     out, data = tmp_path / "results", tmp_path / "data"
     proc = subprocess.run(

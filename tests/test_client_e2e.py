@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,8 @@ from cuepipe.kaltura import InvalidEntryIdError, InvalidKSError
 from cuepipe.values import parse_time, server_time_text
 from cuepipe.vocabulary import BatchJobStatus
 
+from .helpers import EmulatorFactory
+
 PARTNER, ADMIN = 2024, "e2e-admin-secret-7f3a"
 ENTRIES = [f"0_{mode}{i}" for mode in ("sync", "async", "cli", "job") for i in (1, 2)]
 
@@ -29,9 +30,8 @@ for command in COMMANDS:  # the registration cuepipe/cli.py performs
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[EmulatorServer]:
-    with EmulatorServer(partner_id=PARTNER, admin_secret=ADMIN, entries=ENTRIES) as srv:
-        yield srv
+def server(start_emulator: EmulatorFactory) -> EmulatorServer:
+    return start_emulator(partner_id=PARTNER, admin_secret=ADMIN, entries=ENTRIES)
 
 
 def sample(entry1: str, entry2: str) -> pd.DataFrame:

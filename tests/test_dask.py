@@ -29,6 +29,10 @@ from benchmarks.generate import generate, ingest_view  # noqa: E402
 from cuepipe.emulator import EmulatorServer  # noqa: E402
 from cuepipe.vocabulary import CuePointType  # noqa: E402
 
+from .helpers import EmulatorFactory  # noqa: E402
+
+pytestmark = pytest.mark.slow  # worker processes, a cluster per module
+
 PARTNER, ADMIN = 4242, "dask-admin-secret-19c2"
 
 
@@ -286,12 +290,13 @@ def push_input(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[str], pd.
 
 @pytest.fixture(scope="module")
 def server(
-    tmp_path_factory: pytest.TempPathFactory, push_input: tuple[list[str], pd.DataFrame]
-) -> Iterator[EmulatorServer]:
+    tmp_path_factory: pytest.TempPathFactory,
+    push_input: tuple[list[str], pd.DataFrame],
+    start_emulator: EmulatorFactory,
+) -> EmulatorServer:
     db = tmp_path_factory.mktemp("emulator") / "kaltura.sqlite"
     entries = sorted(push_input[1]["entryId"].unique()) + ["0_other1", "0_resume1"]
-    with EmulatorServer(partner_id=PARTNER, admin_secret=ADMIN, entries=entries, db=str(db)) as srv:
-        yield srv
+    return start_emulator(partner_id=PARTNER, admin_secret=ADMIN, entries=entries, db=str(db))
 
 
 def factory(server: EmulatorServer) -> Any:

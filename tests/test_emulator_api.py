@@ -6,13 +6,14 @@ import base64
 import hashlib
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
 from cuepipe.emulator import EmulatorServer
+
+from .helpers import EmulatorFactory
 
 PARTNER, ADMIN, USER_SECRET = 100, "adm1n-secret", "us3r-secret"
 BATCH_SECRET = "batch-secret"
@@ -98,16 +99,15 @@ def error(result: Any) -> tuple[str, str]:
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[EmulatorServer]:
-    with EmulatorServer(
+def server(start_emulator: EmulatorFactory) -> EmulatorServer:
+    return start_emulator(
         partner_id=PARTNER,
         admin_secret=ADMIN,
         user_secret=USER_SECRET,
         entries=[E1, E2, E3],
         batch_secret=BATCH_SECRET,
         bulk_step_delay=0.05,
-    ) as srv:
-        yield srv
+    )
 
 
 @pytest.fixture(scope="module")

@@ -10,24 +10,9 @@ import pytest
 import cuepipe
 from cuepipe import UnsafeXMLError, XMLFormatError
 
+from .helpers import BILLION_LAUGHS, PLAIN_DTD, XXE_FILE
+
 SCENE = "<scene-code-cue-point entryId='e'><sceneStartTime>00:00:01</sceneStartTime>{}</scene-code-cue-point>"
-
-BILLION_LAUGHS = b"""<?xml version="1.0"?>
-<!DOCTYPE lolz [
- <!ENTITY lol "lol">
- <!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
- <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
- <!ENTITY lol9 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">
-]>
-<scenes><scene-code-cue-point entryId="e"><sceneStartTime>00:00:01</sceneStartTime>
-<description>&lol9;</description></scene-code-cue-point></scenes>"""
-
-XXE_FILE = b"""<?xml version="1.0"?>
-<!DOCTYPE scenes [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
-<scenes><scene-code-cue-point entryId="e"><sceneStartTime>00:00:01</sceneStartTime>
-<description>&xxe;</description></scene-code-cue-point></scenes>"""
-
-PLAIN_DTD = b'<!-- c --><?pi x?>\n<!DOCTYPE scenes SYSTEM "scenes.dtd">\n<scenes/>'
 
 
 @pytest.fixture

@@ -12,6 +12,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
+pytestmark = pytest.mark.slow  # builds wheels, runs subprocesses
+
 
 def _build_wheel(out: Path, **env: str) -> Path:
     proc = subprocess.run(
@@ -69,12 +71,19 @@ def test_wheel_carries_the_compiled_reader(wheel, tmp_path):
 def test_pure_python_build_works_without_the_extension(tmp_path):
     whl = _build_wheel(tmp_path / "pure", CUEPIPE_NO_EXTENSIONS="1")
     names = zipfile.ZipFile(whl).namelist()
-    assert not any("_speedups." in n and not n.endswith(".pyx") for n in names), names
+    assert not any("_speedups." in n and not n.endswith((".pyx", ".pyi")) for n in names), names
+    assert "cuepipe/py.typed" in names
     assert whl.name.endswith("-py3-none-any.whl")
     site = tmp_path / "site"
     zipfile.ZipFile(whl).extractall(site)
     speedups, where = _run_from(site, ROUND_TRIP).split()
     assert speedups == "False" and where.startswith(str(site))
+
+
+def test_wheel_is_typed(wheel):
+    """PEP 561: the marker that makes type checkers read cuepipe's annotations, and the extension's stub."""
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert {"cuepipe/py.typed", "cuepipe/xml/_speedups.pyi"} <= names
 
 
 def test_wheel_contains_schemas_and_sample(wheel):

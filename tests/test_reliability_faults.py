@@ -11,123 +11,37 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import Counter
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 from click.testing import CliRunner
 
-from cuepipe import vocabulary as voc
 from cuepipe.client import AsyncClient, Client, PushError, Retries
 from cuepipe.emulator import EmulatorServer, create_app
 from cuepipe.emulator.cli import emulator as emulator_command
 from cuepipe.emulator.faults import Fault, Faults, FaultSpecError, parse_fault, request_key
 from cuepipe.kaltura import InvalidKSError, Session, SessionType
 
-PARTNER, ADMIN = 5150, "reliability-admin-secret-q8w7"
-FAST = Retries(max_retries=4, backoff=0.05, max_backoff=0.2)
-DELETED = int(voc.CuePointStatus.DELETED)
+from .helpers import (
+    ADMIN,
+    FAST,
+    PARTNER,
+    EmulatorFactory,
+    Recorder,
+    assert_exactly_once,
+    cue_points,
+    emulator_rows,
+    reliability_client,
+)
 
-
-# ---------------------------------------------------------------------------------------------
-# helpers shared with the other reliability tests
-# ---------------------------------------------------------------------------------------------
-
-
-def cue_points(entry: str, n: int, prefix: str = "cp") -> list[dict[str, Any]]:
-    """``n`` cue points on ``entry``, all with a systemName: annotations (every third one a child of
-    the one before, by ``parentSystemName``) and code cue points."""
-    out: list[dict[str, Any]] = []
-    for i in range(n):
-        name = f"{prefix}-{entry}-{i:05d}"
-        if i % 2 == 0:
-            rec: dict[str, Any] = {
-                "cuePointType": "annotation.Annotation",
-                "entryId": entry,
-                "systemName": name,
-                "startTime": i * 1000,
-                "endTime": i * 1000 + 500,
-                "text": f"note {i} <&>",
-            }
-            if i % 6 == 4:
-                rec["parentSystemName"] = f"{prefix}-{entry}-{i - 2:05d}"
-        else:
-            rec = {
-                "cuePointType": "codeCuePoint.Code",
-                "entryId": entry,
-                "systemName": name,
-                "startTime": i * 1000,
-                "code": f"code {i}",
-            }
-        out.append(rec)
-    return out
-
-
-def emulator_rows(srv: EmulatorServer, entries: list[str]) -> list[dict[str, Any]]:
-    """The live cue points of these entries, straight from the emulator's database."""
-    store = srv.app.state.emulator.store
-    marks = ", ".join("?" * len(entries))
-    rows = store.query(f'SELECT * FROM cue_points WHERE "entryId" IN ({marks}) AND status != ?', [*entries, DELETED])
-    return [dict(r) for r in rows]
-
-
-def assert_exactly_once(srv: EmulatorServer, expected: list[dict[str, Any]], label: str = "") -> dict[str, int]:
-    """Every expected cue point is on the emulator exactly once with its values; returns count per entry."""
-    entries = sorted({r["entryId"] for r in expected})
-    rows = emulator_rows(srv, entries)
-    names = Counter((r["entryId"], r["systemName"]) for r in rows)
-    dups = {k: n for k, n in names.items() if n > 1}
-    want = Counter(r["entryId"] for r in expected)
-    got = Counter(r["entryId"] for r in rows)
-    print(f"[{label}] expected per entry {dict(want)}; on the emulator {dict(got)}; duplicates {len(dups)}")
-    assert not dups, f"duplicate systemNames: {dups}"
-    assert got == want
-    by_key = {(r["entryId"], r["systemName"]): r for r in rows}
-    ids = {k: r["id"] for k, r in by_key.items()}
-    for rec in expected:
-        row = by_key[(rec["entryId"], rec["systemName"])]
-        assert row["startTime"] == rec["startTime"] and row["cuePointType"] == rec["cuePointType"], rec
-        if rec["cuePointType"] == "codeCuePoint.Code":
-            assert row["code"] == rec["code"]
-        else:
-            assert row["text"] == rec["text"]
-            parent = rec.get("parentSystemName")
-            assert row["parentId"] == (ids[(rec["entryId"], parent)] if parent else None), rec
-    return dict(got)
-
-
-class Recorder(httpx.HTTPTransport):
-    """Records each request's action and, for uploads, how many scenes it carried."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.calls: list[tuple[str, int]] = []
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        body = request.read()
-        action = request.url.path.rsplit("/", 1)[-1]
-        self.calls.append((action, body.count(b"<scene-") if action == "addFromBulk" else 0))
-        return super().handle_request(request)
-
-    def uploads(self) -> list[int]:
-        return [n for action, n in self.calls if action == "addFromBulk"]
+pytestmark = pytest.mark.usefixtures("no_faults")  # each test starts with no fault rules
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[EmulatorServer]:
+def server(start_emulator: EmulatorFactory) -> EmulatorServer:
     entries = [f"0_f{i:03d}" for i in range(40)]
-    with EmulatorServer(partner_id=PARTNER, admin_secret=ADMIN, entries=entries, fault_admin=True, fault_seed=7) as srv:
-        yield srv
-
-
-@pytest.fixture(autouse=True)
-def healthy(server: EmulatorServer) -> Iterator[None]:
-    """Each test starts with no fault rules (the server is shared by the module)."""
-    server.faults.clear()
-    yield
-    server.faults.clear()
+    return start_emulator(partner_id=PARTNER, admin_secret=ADMIN, entries=entries, fault_admin=True, fault_seed=7)
 
 
 _next = iter(range(40))
@@ -139,8 +53,7 @@ def fresh_entries(k: int = 2) -> list[str]:
 
 def client(srv: EmulatorServer, **kwargs: Any) -> Client:
     kwargs.setdefault("timeout", 2.0)
-    kwargs.setdefault("retries", FAST)
-    return Client(srv.url, partner_id=PARTNER, admin_secret=ADMIN, **kwargs)
+    return reliability_client(srv, **kwargs)
 
 
 # ---------------------------------------------------------------------------------------------

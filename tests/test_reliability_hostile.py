@@ -6,7 +6,6 @@ broken tables) go through the command line and the client, and the emulator gets
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -20,8 +19,17 @@ from cuepipe.emulator import EmulatorServer
 from cuepipe.emulator.faults import Fault
 from cuepipe.errors import CuePointValueError, UnsafeXMLError, XMLFormatError
 
-from .test_hostile import BILLION_LAUGHS, PLAIN_DTD, XXE_FILE
-from .test_reliability_faults import ADMIN, PARTNER, Recorder, cue_points, emulator_rows
+from .helpers import (
+    ADMIN,
+    BILLION_LAUGHS,
+    PARTNER,
+    PLAIN_DTD,
+    XXE_FILE,
+    EmulatorFactory,
+    Recorder,
+    cue_points,
+    emulator_rows,
+)
 
 SCENE = "<scene-code-cue-point entryId='0_h0'><sceneStartTime>00:00:01</sceneStartTime>{}</scene-code-cue-point>"
 
@@ -145,11 +153,10 @@ def test_xml_reader_and_validator_errors_are_cuepipe_errors() -> None:
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[EmulatorServer]:
-    with EmulatorServer(
+def server(start_emulator: EmulatorFactory) -> EmulatorServer:
+    return start_emulator(
         partner_id=PARTNER, admin_secret=ADMIN, entries=[f"0_h{i}" for i in range(6)], fault_admin=True
-    ) as srv:
-        yield srv
+    )
 
 
 def test_push_refuses_bad_input_before_sending_anything(server: EmulatorServer, tmp_path: Path) -> None:

@@ -10,9 +10,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -26,30 +24,32 @@ from cuepipe.emulator import EmulatorServer
 from cuepipe.emulator.faults import Fault
 from cuepipe.errors import CuePointValueError
 
-from .test_reliability_faults import ADMIN, FAST, PARTNER, Recorder, assert_exactly_once, cue_points, emulator_rows
+from .helpers import (
+    ADMIN,
+    PARTNER,
+    EmulatorFactory,
+    Recorder,
+    assert_exactly_once,
+    cue_points,
+    emulator_rows,
+    reliability_client,
+)
 
 ENTRIES = [f"0_j{i:03d}" for i in range(30)]
 
 
+pytestmark = pytest.mark.usefixtures("no_faults")
+
+
 @pytest.fixture(scope="module")
-def server() -> Iterator[EmulatorServer]:
-    with EmulatorServer(partner_id=PARTNER, admin_secret=ADMIN, entries=ENTRIES, fault_admin=True) as srv:
-        yield srv
-
-
-@pytest.fixture(autouse=True)
-def healthy(server: EmulatorServer) -> Iterator[None]:
-    server.faults.clear()
-    yield
-    server.faults.clear()
+def server(start_emulator: EmulatorFactory) -> EmulatorServer:
+    return start_emulator(partner_id=PARTNER, admin_secret=ADMIN, entries=ENTRIES, fault_admin=True)
 
 
 _next = iter(ENTRIES)
 
 
-def client(srv: EmulatorServer, **kwargs: Any) -> Client:
-    kwargs.setdefault("retries", FAST)
-    return Client(srv.url, partner_id=PARTNER, admin_secret=ADMIN, **kwargs)
+client = reliability_client
 
 
 class Crash(httpx.HTTPTransport):

@@ -26,7 +26,7 @@ from cuepipe.emulator.faults import Fault
 from cuepipe.kaltura import Session, SessionType
 from cuepipe.kaltura.redact import MASK
 
-from .test_reliability_faults import cue_points
+from .helpers import EmulatorFactory, cue_points
 
 PARTNER = 6161
 ADMIN = "s3cr3t-admin-7f1c2b9e44aa0d1e"
@@ -83,11 +83,8 @@ class Texts:
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[EmulatorServer]:
-    with EmulatorServer(
-        partner_id=PARTNER, admin_secret=ADMIN, user_secret=USER, entries=ENTRIES, fault_admin=True
-    ) as srv:
-        yield srv
+def server(start_emulator: EmulatorFactory) -> EmulatorServer:
+    return start_emulator(partner_id=PARTNER, admin_secret=ADMIN, user_secret=USER, entries=ENTRIES, fault_admin=True)
 
 
 @pytest.fixture

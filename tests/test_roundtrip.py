@@ -33,6 +33,7 @@ def _norm(rec: dict) -> dict:
     return out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", voc.KINDS)
 @SETTINGS
 @given(data=st.data())
@@ -46,6 +47,7 @@ def test_records_round_trip_through_xml(kind, data):
     assert [_norm(r) for r in back] == [_norm(expected_after_round_trip(r, kind)) for r in recs]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", voc.KINDS)
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
@@ -60,6 +62,7 @@ def test_dataframe_round_trip(kind, data):
     ]
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None)
 @given(recs=st.lists(records("ingest"), min_size=1, max_size=30), chunk=st.integers(1, 7))
 def test_chunked_read_equals_whole_read(recs, chunk):
@@ -71,6 +74,7 @@ def test_chunked_read_equals_whole_read(recs, chunk):
     assert [_norm(r) for r in cuepipe.frame_to_records(joined)] == [_norm(r) for r in cuepipe.frame_to_records(whole)]
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None)
 @given(recs=st.lists(records("serve"), min_size=0, max_size=5))
 def test_serve_output_is_valid_even_when_empty(recs):

@@ -26,11 +26,10 @@ from cuepipe.xml import reader
 
 from .strategies import records
 
-pytestmark = pytest.mark.skipif(
-    not reader.SPEEDUPS and os.environ.get("CUEPIPE_NO_EXTENSIONS") == "1", reason="pure-Python build asked for"
-)
+PURE_RUN = os.environ.get("CUEPIPE_NO_EXTENSIONS") == "1"  # make test's pure-Python run: both paths are Python
 
 
+@pytest.mark.skipif(PURE_RUN, reason="pure-Python run asked for")
 def test_extension_is_built():
     """make test must exercise the compiled reader; a silent fallback would hide its bugs."""
     assert reader.SPEEDUPS, "cuepipe.xml._speedups did not import: reinstall (pip install -e .)"
@@ -69,6 +68,7 @@ def blocks(request, monkeypatch):
     return request.param
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(kind=st.sampled_from(["ingest", "serve"]), data=st.data())
 def test_generated_documents_read_the_same(kind, data):
@@ -473,6 +473,7 @@ def test_large_frames_write_the_same_across_blocks(monkeypatch):
     assert isinstance(assert_same_write(pd.DataFrame(recs), monkeypatch), bytes)
 
 
+@pytest.mark.skipif(PURE_RUN, reason="about the compiled writer")
 def test_plain_frames_do_not_fall_back(monkeypatch):
     """The compiled writer writes ordinary values itself (else it would be the slow path in disguise)."""
     calls = []

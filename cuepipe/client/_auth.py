@@ -197,9 +197,6 @@ def make_auth(
         raise ConfigurationError(f"partner_id must be an int, got {type(partner_id).__name__}")
     if isinstance(session_expiry, bool) or not isinstance(session_expiry, int) or session_expiry <= 0:
         raise ConfigurationError("session_expiry must be a positive number of seconds")
-    options = dict(
-        client_tag=client_tag, user_id=user_id, type=session_type, expiry=session_expiry, privileges=privileges
-    )
     if ks is not None:
         if admin_secret is not None or secret is not None or use_session_start:
             raise ConfigurationError("give either ks= or a secret, not both")
@@ -212,11 +209,27 @@ def make_auth(
         chosen = secret if secret is not None else admin_secret
         if chosen is None:
             raise ConfigurationError("use_session_start=True needs secret=")
-        return SessionStartAuth(partner_id, chosen, **options)  # type: ignore[arg-type]
+        return SessionStartAuth(
+            partner_id,
+            chosen,
+            client_tag=client_tag,
+            user_id=user_id,
+            type=session_type,
+            expiry=session_expiry,
+            privileges=privileges,
+        )
     if secret is not None:
         raise ConfigurationError(
             "secret= is sent to session.start: pass use_session_start=True, or admin_secret= to build the KS locally"
         )
     if admin_secret is None:
         raise ConfigurationError("credentials missing: pass ks=, or partner_id= with admin_secret=")
-    return SecretAuth(partner_id, admin_secret, **options)  # type: ignore[arg-type]
+    return SecretAuth(
+        partner_id,
+        admin_secret,
+        client_tag=client_tag,
+        user_id=user_id,
+        type=session_type,
+        expiry=session_expiry,
+        privileges=privileges,
+    )

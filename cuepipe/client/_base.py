@@ -19,7 +19,7 @@ import logging
 import random
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -29,6 +29,7 @@ from ..kaltura import (
     CUE_POINT_SERVICE,
     Context,
     InvalidKSError,
+    KalturaCuePointFilter,
     KalturaHTTPError,
     Request,
     Response,
@@ -87,6 +88,23 @@ class Emit:
 
 
 Op = Generator[Any, Any, Any]
+
+#: What ``pull``/``iter_pull``/``count`` accept: a typed filter, a dict of its fields, or None.
+Filter = KalturaCuePointFilter | dict[str, Any] | None
+
+
+class Runner(Protocol):
+    """What runs an operation to its result: :class:`~cuepipe.client.Client`. Helpers such as
+    ``client.bulk_uploads`` hold one of these rather than the client class, so the modules that
+    define operations never import the clients that run them (no import cycle)."""
+
+    def _run(self, op: Op) -> Any: ...
+
+
+class AsyncRunner(Protocol):
+    """The awaitable :class:`Runner`: :class:`~cuepipe.client.AsyncClient`."""
+
+    async def _run(self, op: Op) -> Any: ...
 
 
 @dataclass(frozen=True, slots=True)

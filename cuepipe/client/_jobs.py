@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from ..kaltura import (
     BULK_SERVICE,
@@ -31,12 +31,8 @@ from ..kaltura import (
     bulk_upload_serve_log,
 )
 from ..kaltura.filters import MAX_PAGE_SIZE
-from ._base import Call, Op, Progress, ProgressCallback, Sleep
+from ._base import AsyncRunner, Call, Op, Progress, ProgressCallback, Runner, Sleep
 from ._errors import JobTimeoutError
-
-if TYPE_CHECKING:
-    from ._async import AsyncClient
-    from ._sync import Client
 
 Via = Literal["bulk", "media"]
 _CHUNK = 1 << 16
@@ -151,7 +147,7 @@ _PAGE = "page_size must be 1..500"
 class BulkUploads:
     """Bulk upload jobs through :class:`~cuepipe.client.Client` (``client.bulk_uploads``)."""
 
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: Runner) -> None:
         self._client = client
 
     def submit(
@@ -213,7 +209,7 @@ class BulkUploads:
 class AsyncBulkUploads:
     """The same as :class:`BulkUploads`, awaitable (``AsyncClient.bulk_uploads``)."""
 
-    def __init__(self, client: AsyncClient) -> None:
+    def __init__(self, client: AsyncRunner) -> None:
         self._client = client
 
     async def submit(

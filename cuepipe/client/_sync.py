@@ -9,18 +9,16 @@ from typing import Any
 import httpx
 import pandas as pd
 
-from .. import __version__
-from ..kaltura import KalturaCuePointFilter, SessionType
+from .._version import __version__
+from ..kaltura import SessionType
 from ..kaltura.ks import DEFAULT_EXPIRY, Privileges
 from ..kaltura.request import DEFAULT_CLIENT_TAG
-from ._base import Emit, Op, ProgressCallback, Retries, Send, Sleep
+from ._base import Emit, Filter, Op, ProgressCallback, Retries, Send, Sleep
 from ._config import ClientBase, settings_from_env
 from ._jobs import BulkUploads
 from ._pull import Precision, Unservable, pull_op
 from ._push import Errors, JournalPath, Unsupported, prepare_push, push_op
 from ._transport import DEFAULT_LIMITS, DEFAULT_TIMEOUT, send_sync
-
-Filter = KalturaCuePointFilter | dict[str, Any] | None
 
 
 class Client(ClientBase):

@@ -18,7 +18,7 @@ class KalturaBulkUploadJobData(KalturaObject):
     """Abstract job options for ``bulkupload_bulk.addEntries`` / ``media.bulkUploadAdd``."""
 
     ABSTRACT: ClassVar[bool] = True
-    FIELDS = (
+    FIELDS: ClassVar[tuple[Prop, ...]] = (
         Prop("fileName", "str", doc="Defaults to the uploaded file's name."),
         Prop("emailRecipients", "str"),
         Prop("numOfErrorObjects", "int"),
@@ -59,7 +59,7 @@ class KalturaBulkUploadPluginData(KalturaObject):
 class KalturaBulkUploadResult(KalturaObject):
     """One line's outcome, as the batch worker reports it (``batch.addBulkUploadResult``)."""
 
-    FIELDS = (
+    FIELDS: ClassVar[tuple[Prop, ...]] = (
         Prop("bulkUploadJobId", "int"),
         Prop("lineIndex", "int"),
         Prop("partnerId", "int"),

@@ -53,7 +53,7 @@ class KalturaAPIError(KalturaError):
         self._args: dict[str, str] = dict(args or {})
         super().__init__(f"{code}: {message}" if message and message != code else code)
 
-    @property  # type: ignore[override]
+    @property  # type: ignore[override]  # a dict of named args, not BaseException's tuple: what callers read
     def args(self) -> dict[str, str]:
         return self._args
 
@@ -71,7 +71,7 @@ class KalturaAPIError(KalturaError):
 class KalturaSessionError(KalturaAPIError):
     """The session is missing, invalid or expired, or could not be started: get a new KS."""
 
-    CODES = ("MISSING_KS", "START_SESSION_ERROR")
+    CODES: ClassVar[tuple[str, ...]] = ("MISSING_KS", "START_SESSION_ERROR")
 
 
 class InvalidKSError(KalturaSessionError):
@@ -97,7 +97,7 @@ class InvalidKSError(KalturaSessionError):
 class KalturaPermissionError(KalturaAPIError):
     """The session may not do this: a different KS type, privilege or partner feature is needed."""
 
-    CODES = (
+    CODES: ClassVar[tuple[str, ...]] = (
         "FEATURE_FORBIDDEN",
         "NO_PERMISSION_ON_ENTRY",
         "USER_KS_CANNOT_LIST_RELATED_CUE_POINTS",
@@ -118,7 +118,7 @@ class ServiceForbiddenError(KalturaPermissionError):
 class KalturaNotFoundError(KalturaAPIError):
     """The object the request names does not exist (or is not visible to this partner)."""
 
-    CODES = (
+    CODES: ClassVar[tuple[str, ...]] = (
         "INVALID_CUE_POINT_ID",
         "BULK_UPLOAD_NOT_FOUND",
         "FILE_DOESNT_EXIST",
@@ -137,7 +137,7 @@ class InvalidEntryIdError(KalturaNotFoundError):
 class KalturaInvalidRequestError(KalturaAPIError):
     """The request itself is wrong: fix the input; repeating it cannot succeed."""
 
-    CODES = (
+    CODES: ClassVar[tuple[str, ...]] = (
         "MISSING_MANDATORY_PARAMETER",
         "INVALID_ENUM_VALUE",
         "OBJECT_TYPE_ABSTRACT",

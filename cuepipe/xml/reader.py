@@ -29,6 +29,7 @@ from lxml import etree
 from .. import vocabulary as voc
 from ..errors import XMLFormatError
 from ..values import parse_time
+from ._layout import ReadAnswer, ReadChild, ReadCustomAttr, ReadSpec, Storage, ValueKind, load_speedups
 from ._source import (
     _PROLOG_LIMIT,
     PARSER_OPTIONS,
@@ -76,7 +77,18 @@ def _as_time(text: str | None) -> int:
 
 
 # How a child element's text becomes a value; one small int per value kind, checked in order of frequency.
-_STR, _TIME, _INT, _FLOAT, _TAGS, _ANSWERS, _CUSTOM = range(7)
+_STR, _TIME, _INT, _FLOAT, _TAGS, _ANSWERS, _CUSTOM = (
+    int(k)
+    for k in (
+        ValueKind.STR,
+        ValueKind.TIME,
+        ValueKind.INT,
+        ValueKind.FLOAT,
+        ValueKind.TAGS,
+        ValueKind.ANSWERS,
+        ValueKind.CUSTOM,
+    )
+)
 _CODES = {
     "str": _STR,
     "time": _TIME,
@@ -375,10 +387,8 @@ def iter_cue_points(source: Source) -> Iterator[Record]:
 # Column harvest: the fast path under read_xml, through the compiled ``_speedups`` module
 # ------------------------------------------------------------------------------------------------
 
-try:
-    from . import _speedups
-except ImportError:  # a pure-Python build (CUEPIPE_NO_EXTENSIONS=1): iter_columns falls back to iter_rows
-    _speedups = None  # type: ignore[assignment]
+# None in a pure-Python build or run (CUEPIPE_NO_EXTENSIONS=1): iter_columns falls back to iter_rows
+_speedups = load_speedups()
 
 #: Whether the compiled reader is available (``False`` in a pure-Python build).
 SPEEDUPS = _speedups is not None
@@ -387,31 +397,34 @@ COLUMN_NAMES: tuple[str, ...] = tuple(f.column for f in voc.COLUMNS)
 _GLOBAL = {c: i for i, c in enumerate(COLUMN_NAMES)}
 _TYPE_SLOT = _GLOBAL["cuePointType"]
 _BLANK: list[Any] = [None] * len(COLUMN_NAMES)
-_ANSWER_SPECS = {f.xml.encode(): (f.column, _code(f)) for f in voc.OPTIONAL_ANSWER_FIELDS}
+_ANSWER_SPECS = {f.xml.encode(): tuple(ReadAnswer(f.column, _code(f))) for f in voc.OPTIONAL_ANSWER_FIELDS}
 _BLOCK = 1 << 17  # bytes fed to the parser between harvests (small: the tree of one block is in memory)
 _RUN = 4096  # cue points per run of columns handed on (measured: larger runs raise peak memory, not speed)
-_CUSTOM_SPECS = {f.xml.encode(): (f.column, f.kind == "int") for f in voc.CUSTOM_DATA_ATTRIBUTES}
+_CUSTOM_SPECS = {f.xml.encode(): tuple(ReadCustomAttr(f.column, f.kind == "int")) for f in voc.CUSTOM_DATA_ATTRIBUTES}
 
 
 def _storage(field: voc.Field) -> int:
-    """How ``_speedups.Run`` stores a column: 0 text, 1 integer, 2 float, 3 Python objects."""
+    """How ``_speedups.Run`` stores a column (text, integer, float, or Python objects)."""
     code = _code(field)
-    return {_STR: 0, _TIME: 1, _INT: 1, _FLOAT: 2, _TAGS: 0}.get(code, 3)
+    storage = {_STR: Storage.STR, _TIME: Storage.INT, _INT: Storage.INT, _FLOAT: Storage.FLOAT, _TAGS: Storage.STR}
+    return int(storage.get(code, Storage.OBJ))
 
 
 _STORAGE = [_storage(f) for f in voc.COLUMNS]
 _SLOTS: dict[str, tuple[int, ...]] = {name: tuple(_GLOBAL[c] for c in plan.columns) for name, plan in _PLANS.items()}
-# element name -> (key, api_type, attribute name -> column, child name -> (column, kind)), for _speedups
+# element name -> ReadSpec (key, api_type, attribute name -> column, child name -> ReadChild), for _speedups
 _SPECS: dict[bytes, tuple[Any, ...]] = {
-    name.encode(): (
-        name,
-        plan.api_type.encode(),
-        {a.encode(): _SLOTS[name][slot] for a, slot in plan.attrs.items()},
-        {c.encode(): (_SLOTS[name][slot], code) for c, (slot, code) in plan.children.items()},
+    name.encode(): tuple(
+        ReadSpec(
+            name,
+            plan.api_type.encode(),
+            {a.encode(): _SLOTS[name][slot] for a, slot in plan.attrs.items()},
+            {c.encode(): tuple(ReadChild(_SLOTS[name][slot], code)) for c, (slot, code) in plan.children.items()},
+        )
     )
     for name, plan in _PLANS.items()
 }
-assert _TYPE_SLOT == 0 and all(_STORAGE[slot] == 0 for spec in _SPECS.values() for slot in spec[2].values())
+assert all(_STORAGE[slot] == Storage.STR for spec in _SPECS.values() for slot in ReadSpec(*spec).attrs.values())
 
 
 # api type -> (column, slot) in the order iter_rows' records have them
@@ -521,11 +534,16 @@ def iter_columns(source: Source) -> Iterator[list[Any]]:
 
 def _columns_from_rows(rows: Iterator[tuple[_TypePlan, list[Any]]], size: int = 4096) -> Iterator[list[Any]]:
     columns: list[list[Any]] = [[] for _ in COLUMN_NAMES]
-    for plan, row in rows:
-        for values, value in zip(columns, _full_row(plan, row), strict=True):
-            values.append(value)
-        if len(columns[0]) >= size:
+    try:
+        for plan, row in rows:
+            for values, value in zip(columns, _full_row(plan, row), strict=True):
+                values.append(value)
+            if len(columns[0]) >= size:
+                yield columns
+                columns = [[] for _ in COLUMN_NAMES]
+    except XMLFormatError:
+        if columns[0]:  # the cue points before the bad one, as the compiled path delivers them
             yield columns
-            columns = [[] for _ in COLUMN_NAMES]
+        raise
     if columns[0]:
         yield columns

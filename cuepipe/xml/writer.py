@@ -16,7 +16,7 @@ import io
 import operator
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import IO, Any, Literal
+from typing import IO, Any, Literal, Protocol, overload
 
 import numpy as np
 
@@ -34,11 +34,22 @@ from ..values import (
     split_tags,
     to_milliseconds,
 )
+from ._layout import (
+    AnswerField,
+    AnswerKind,
+    AnswerMarkup,
+    AnswersAux,
+    BoundSpec,
+    CustomAttr,
+    CustomAux,
+    StepKind,
+    TagsMarkup,
+    WriteSpec,
+    WriteStep,
+    load_speedups,
+)
 
-try:
-    from . import _speedups
-except ImportError:  # a pure-Python build (CUEPIPE_NO_EXTENSIONS=1)
-    _speedups = None  # type: ignore[assignment]
+_speedups = load_speedups()  # None in a pure-Python build or run (CUEPIPE_NO_EXTENSIONS=1)
 
 Unsupported = Literal["error", "ignore"]
 _BATCH = 2000
@@ -138,6 +149,7 @@ def _make_renderer(field: voc.Field, kind: voc.Kind, ignore: bool = False) -> Ca
         assert field.enum is not None
         table = enum_lookup(field.enum)
         allowed = ", ".join(f"{m.value} ({m.name})" for m in field.enum)
+        enum_name = field.enum.__name__
 
         def render_enum(v: Any) -> str:
             try:
@@ -147,7 +159,7 @@ def _make_renderer(field: voc.Field, kind: voc.Kind, ignore: bool = False) -> Ca
             if text is None and isinstance(v, str):
                 text = table.get(v.strip())
             if text is None:
-                raise _Fail(f"{v!r} is not a valid {field.enum.__name__}; expected one of {allowed}")
+                raise _Fail(f"{v!r} is not a valid {enum_name}; expected one of {allowed}")
             return open_tag + text + close_tag
 
         return render_enum
@@ -286,7 +298,7 @@ def _checked_metadata(xml: str) -> str:
         el = etree.fromstring(xml.encode("utf-8"), parser)
     except etree.XMLSyntaxError as exc:
         raise ValueError(f"is not well-formed XML: {exc.msg}") from None
-    if el.getroottree().docinfo.doctype:
+    if el.getroottree().docinfo.doctype:  # type: ignore[union-attr]  # lxml-stubs' DocInfo lacks doctype
         raise ValueError("must not carry a document type declaration")
     if isinstance(el.tag, str) and el.tag.startswith("{"):
         raise ValueError("has its root element in a namespace; the schema takes only un-namespaced (##local) content")
@@ -462,7 +474,7 @@ def _record_rows(data: Any, renderer: _Renderer) -> Iterator[tuple[_Bound, tuple
         yield b, row, i
 
 
-class _Defaulted(dict):  # type: ignore[type-arg]
+class _Defaulted(dict[str, Any]):
     """A view of a record whose missing keys read as None (for itemgetter)."""
 
     __slots__ = ()
@@ -515,18 +527,23 @@ def _frame_rows(df: Any, renderer: _Renderer) -> Iterator[tuple[_Bound, tuple[An
             yield b, row, i
 
 
-# Step kinds of the compiled writer (cuepipe/xml/_speedups.pyx, W_ATTR ... W_CUSTOM)
-_W_ATTR, _W_STR, _W_TIME, _W_ENUM, _W_PY, _W_TAGS, _W_ANSWERS, _W_CUSTOM = range(8)
+# What the compiled writer (_speedups_writer.pxi) takes: tuples laid out as the named tuples of _layout.py
+_ANSWER_KIND = {"float": AnswerKind.FLOAT, "int": AnswerKind.INT}
 _ANSWER_SPEC = tuple(
-    (f.column, 1 if f.kind == "float" else 2 if f.kind == "int" else 0, f"<{f.xml}>".encode(), f"</{f.xml}>".encode())
+    tuple(
+        AnswerField(
+            f.column, int(_ANSWER_KIND.get(f.kind, AnswerKind.TEXT)), f"<{f.xml}>".encode(), f"</{f.xml}>".encode()
+        )
+    )
     for f in voc.OPTIONAL_ANSWER_FIELDS
 )
+_END_OF_ATTRIBUTES = tuple(WriteStep(int(StepKind.END_OF_ATTRIBUTES), -1, False, b"", b"", b"", -1, None))
 
 
 def _custom_spec(field: voc.Field, kind: voc.Kind, ignore: bool) -> tuple[Any, ...]:
     """What the compiled writer needs to write custom metadata as _custom_renderer does."""
     attrs = tuple(
-        (f.column, f' {f.xml}="'.encode(), f.kind == "int", f.occurs(kind) == "required")
+        tuple(CustomAttr(f.column, f' {f.xml}="'.encode(), f.kind == "int", f.occurs(kind) == "required"))
         for f in voc.CUSTOM_DATA_ATTRIBUTES
         if f.occurs(kind) is not None
     )
@@ -536,13 +553,15 @@ def _custom_spec(field: voc.Field, kind: voc.Kind, ignore: bool) -> tuple[Any, .
         if ignore
         else {f.column for f in voc.CUSTOM_DATA_ATTRIBUTES if f.occurs(kind) is not None} | {voc.CUSTOM_DATA_XML_KEY}
     )
-    return (
-        attrs,
-        frozenset(known),
-        _checked_metadata,
-        voc.CUSTOM_DATA_XML_KEY,
-        f"<{field.xml}".encode(),
-        f"</{field.xml}>".encode(),
+    return tuple(
+        CustomAux(
+            attrs,
+            frozenset(known),
+            _checked_metadata,
+            voc.CUSTOM_DATA_XML_KEY,
+            f"<{field.xml}".encode(),
+            f"</{field.xml}>".encode(),
+        )
     )
 
 
@@ -551,39 +570,57 @@ def _fast_spec(b: _Bound, kind: voc.Kind, ignore: bool) -> tuple[Any, ...]:
     steps: list[tuple[Any, ...]] = []
     for step, pos in b.steps:
         if step is None:
-            steps.append((-1, -1, False, b"", b"", b"", -1, None))
+            steps.append(_END_OF_ATTRIBUTES)
             continue
         f = step.field
         xml = f.xml
         aux: Any = None
         if f.attribute:
-            code, open_tag = _W_ATTR, f' {xml}="'
+            code, open_tag = StepKind.ATTR, f' {xml}="'
         elif f.kind == "time":
-            code, open_tag = _W_TIME, f"<{xml}>"
+            code, open_tag = StepKind.TIME, f"<{xml}>"
         elif f.kind == "enum":
             assert f.enum is not None
-            code, open_tag, aux = _W_ENUM, f"<{xml}>", enum_lookup(f.enum)
-        elif f.kind == "tags":  # aux: what opens the list, separates two tags, closes the list
+            code, open_tag, aux = StepKind.ENUM, f"<{xml}>", enum_lookup(f.enum)
+        elif f.kind == "tags":
             item_open, item_close = f"<{voc.TAG_ITEM}>", f"</{voc.TAG_ITEM}>"
-            code, open_tag = _W_TAGS, ""
-            aux = tuple(s.encode() for s in (f"<{xml}>{item_open}", item_close + item_open, f"{item_close}</{xml}>"))
+            code, open_tag = StepKind.TAGS, ""
+            aux = tuple(
+                TagsMarkup(
+                    f"<{xml}>{item_open}".encode(), (item_close + item_open).encode(), f"{item_close}</{xml}>".encode()
+                )
+            )
         elif f.kind == "answers":
-            code, open_tag, aux = _W_ANSWERS, "", (_ANSWER_SPEC, tuple(m.encode() for m in _answer_markup(f)))
+            markup = tuple(AnswerMarkup(*(m.encode() for m in _answer_markup(f))))
+            code, open_tag, aux = StepKind.ANSWERS, "", tuple(AnswersAux(_ANSWER_SPEC, markup))
         elif f.kind == "custom":
-            code, open_tag, aux = _W_CUSTOM, "", _custom_spec(f, kind, ignore)
+            code, open_tag, aux = StepKind.CUSTOM, "", _custom_spec(f, kind, ignore)
         else:
-            code, open_tag = _W_STR, f"<{xml}>"
+            code, open_tag = StepKind.STR, f"<{xml}>"
         max_length = TAG_MAX_LENGTH if f.kind == "tags" else -1 if f.max_length is None else f.max_length
         steps.append(
-            (code, pos, step.required, open_tag.encode(), f"</{xml}>".encode(), f"<{xml}/>".encode(), max_length, aux)
+            tuple(
+                WriteStep(
+                    int(code),
+                    pos,
+                    step.required,
+                    open_tag.encode(),
+                    f"</{xml}>".encode(),
+                    f"<{xml}/>".encode(),
+                    max_length,
+                    aux,
+                )
+            )
         )
     choices = [tuple(pos for _, pos in group) for group in b.choices]
-    return (b.plan.open.encode(), b.plan.close.encode(), steps, choices)
+    return tuple(WriteSpec(b.plan.open.encode(), b.plan.close.encode(), steps, choices))
 
 
 def _compiled_frame_chunks(df: Any, renderer: _Renderer) -> Iterator[tuple[bytes, int]]:
     """DataFrame -> (UTF-8 of a block of cue point elements, each followed by a newline; count)."""
-    specs: dict[Any, tuple[_Bound, tuple[Any, ...]]] = {}
+    compiled = _speedups
+    assert compiled is not None, "only called when the compiled writer is loaded"
+    specs: dict[Any, tuple[Any, ...]] = {}  # cuePointType -> BoundSpec
     render = renderer.render
 
     def fallback(b: _Bound | None, row: tuple[Any, ...], index: int) -> str:
@@ -593,8 +630,8 @@ def _compiled_frame_chunks(df: Any, renderer: _Renderer) -> Iterator[tuple[bytes
     for start, columns, types, bounds in _frame_blocks(df, renderer):
         for t, b in bounds.items():
             if t not in specs:
-                specs[t] = (b, _fast_spec(b, renderer.kind, renderer.ignore))
-        yield _speedups.render_block(columns, types, specs, fallback, start, serve), len(types)
+                specs[t] = tuple(BoundSpec(b, _fast_spec(b, renderer.kind, renderer.ignore)))
+        yield compiled.render_block(columns, types, specs, fallback, start, serve), len(types)
 
 
 def _check_unsupported(
@@ -624,7 +661,7 @@ def _check_unsupported(
         raise CuePointValueError(renderer._unsupported_message(b, column), record=offset + index, field=column)
 
 
-def _rows(data: Any, kind: voc.Kind, unsupported: Unsupported) -> tuple[_Renderer, Iterator[Any]]:
+def _rows(data: Any, kind: voc.Kind, unsupported: Unsupported) -> tuple[_Renderer, Iterator[Any] | _CompiledFrame]:
     import pandas as pd
 
     if isinstance(data, pd.DataFrame):
@@ -704,6 +741,22 @@ def iter_xml_chunks(
     yield end
 
 
+@overload
+def write_xml(
+    data: Iterable[Mapping[str, Any]] | Any,
+    dest: None = None,
+    *,
+    kind: voc.Kind = "ingest",
+    unsupported: Unsupported = "error",
+) -> bytes: ...
+@overload
+def write_xml(
+    data: Iterable[Mapping[str, Any]] | Any,
+    dest: str | os.PathLike[str] | IO[bytes],
+    *,
+    kind: voc.Kind = "ingest",
+    unsupported: Unsupported = "error",
+) -> int: ...
 def write_xml(
     data: Iterable[Mapping[str, Any]] | Any,
     dest: str | os.PathLike[str] | IO[bytes] | None = None,
@@ -749,7 +802,13 @@ def write_xml(
     return _write_stream(data, dest, kind, unsupported)
 
 
-def _write_stream(data: Any, out: IO[bytes], kind: voc.Kind, unsupported: Unsupported) -> int:
+class _Writable(Protocol):
+    """Where a document is written: a binary file, a GzipFile, a socket's makefile('wb')..."""
+
+    def write(self, data: bytes, /) -> object: ...
+
+
+def _write_stream(data: Any, out: _Writable, kind: voc.Kind, unsupported: Unsupported) -> int:
     counter = [0]
     for chunk in iter_xml_chunks(data, kind=kind, unsupported=unsupported, counter=counter):
         out.write(chunk)

@@ -1,0 +1,44 @@
+# Types of the compiled core (cuepipe/xml/_speedups.pyx and its .pxi parts), for the type checker.
+# Tuples are laid out as the named tuples of cuepipe/xml/_layout.py (checked by tests/test_speedups_layout.py).
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from lxml import etree
+
+CODES: dict[str, dict[str, int]]
+LAYOUTS: dict[str, dict[str, int]]
+COLUMN_SLOTS: dict[str, int]
+
+class Run:
+    """Column buffers for a run of cue points (one storage code per column: _layout.Storage)."""
+
+    def __init__(self, kinds: Sequence[int]) -> None: ...
+    def __len__(self) -> int: ...
+    def arrays(self) -> list[Any]: ...
+    def append_row(self, row: list[Any]) -> None: ...
+
+class Context:
+    def __init__(
+        self,
+        specs: dict[bytes, tuple[Any, ...]],
+        answer_fields: dict[bytes, tuple[Any, ...]],
+        custom_attrs: dict[bytes, tuple[Any, ...]],
+        as_float: Callable[[str], float],
+        custom: Callable[..., Any],
+        slow: Callable[[Any, str | None, int], list[Any]],
+        tostring: Callable[..., Any],
+        xml_key: str,
+        answer_item: bytes,
+    ) -> None: ...
+    def set_root(self, root: etree._Element) -> None: ...
+
+def harvest(root: etree._Element, ctx: Context, run: Run, index: int, final: bool) -> tuple[int, int]: ...
+def render_block(
+    columns: list[list[Any]],
+    types: list[Any],
+    specs: dict[Any, tuple[Any, ...]],
+    fallback: Callable[[Any, tuple[Any, ...], int], str],
+    first: int,
+    serve: bool,
+) -> bytes: ...

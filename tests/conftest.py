@@ -1,0 +1,40 @@
+"""Fixtures shared by the test modules; plain helper functions are in ``helpers.py``.
+
+``start_emulator`` is the one way tests get a running emulator over a socket: each module asks for
+the servers it needs (``start_emulator(partner_id=..., entries=...)``) and they stop when the
+module's tests are done. Tests marked ``slow`` are skipped by ``make test-fast`` (``-m "not slow"``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from cuepipe.emulator import EmulatorServer
+
+from .helpers import EmulatorFactory
+
+
+@pytest.fixture(scope="module")
+def start_emulator() -> Iterator[EmulatorFactory]:
+    """Start emulators (``EmulatorServer(**options)``) that live until the module's tests are done."""
+    with contextlib.ExitStack() as stack:
+
+        def start(**options: Any) -> EmulatorServer:
+            return stack.enter_context(EmulatorServer(**options))
+
+        yield start
+
+
+@pytest.fixture
+def no_faults(server: EmulatorServer) -> Iterator[None]:
+    """The module's ``server`` (started with ``fault_admin=True``) has no fault rules before and after
+    the test: a module shares one server, so a rule a test sets must not leak into the next one.
+    Use with ``pytestmark = pytest.mark.usefixtures("no_faults")``."""
+    assert server.faults is not None, "no_faults needs a server started with fault_admin=True"
+    server.faults.clear()
+    yield
+    server.faults.clear()
