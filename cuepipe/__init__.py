@@ -11,12 +11,11 @@ The public face is small; everything else lives in private modules behind it::
 """
 
 from . import vocabulary
+from ._version import __version__ as __version__
 from .errors import CuepipeError, CuePointValueError, UnsafeXMLError, XMLFormatError
 from .frames import DTYPES, empty_frame, frame_to_records, read_xml, records_to_frame
 from .vocabulary import CuePointType
 from .xml import ValidationIssue, ValidationReport, iter_cue_points, iter_xml_chunks, validate, write_xml
-
-__version__ = "0.1.0"
 
 
 def __getattr__(name: str) -> object:

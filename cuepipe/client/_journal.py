@@ -51,7 +51,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from .. import __version__
+from .._version import __version__
 from ._errors import ClientError
 
 FORMAT = 1
