@@ -1,18 +1,23 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False, cdivision=True
-"""Compiled harvest of cue point elements from lxml's tree into Arrow-ready column buffers.
+"""The compiled core of the XML reader and writer (Cython over lxml's public C API).
 
-The pure-Python reader spends most of its time creating a Python proxy, a tag string and a text
-string for every child element (``reader._read_row``), then converting those strings to Arrow.
-This module walks the same libxml2 tree that lxml built, through lxml's public C API
+Reading: the pure-Python reader spends most of its time creating a Python proxy, a tag string and a
+text string for every child element (``reader._read_row``), then converting those strings to Arrow.
+``harvest`` walks the same libxml2 tree that lxml built, through lxml's public C API
 (``lxml.includes.etreepublic``), and copies each value's UTF-8 bytes straight into Arrow column
 buffers (offsets, data, validity), so plain values never become Python objects. It reads only
 what lxml already parsed: well-formedness, entities, encodings and line numbers stay lxml's.
 
-It handles the common shapes only. Anything else in a cue point (an unknown or namespaced element
-or attribute, a value that needs the general time parser, the server's loose question layout,
-an element inside a value) is handed to ``slow(element, key, index)``, which runs the pure-Python
-reader on that one element, so results and error messages are the same by construction.
-``tests/test_speedups.py`` checks that both paths agree.
+Writing: ``render_block`` turns a block of DataFrame columns into UTF-8 cue point elements in one
+buffer (escaping, times, tags, answers, custom metadata), the way ``writer._Renderer.render`` writes
+them.
+
+Both handle the common shapes only and hand anything else to the pure-Python code for that one
+element or row: the reader's ``slow(element, key, index)`` (an unknown or namespaced element or
+attribute, a value that needs the general time parser, the server's loose question layout, an
+element inside a value), the writer's ``fallback(bound, row, index)`` (a type or value the fast path
+does not write exactly as the Python renderer would), so results and error messages are the same by
+construction. ``tests/test_speedups.py`` checks that both paths agree.
 """
 
 from cpython.bytes cimport PyBytes_FromStringAndSize
