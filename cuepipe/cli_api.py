@@ -2,8 +2,8 @@
 
 Connection settings come from options or the environment: ``--service-url`` / ``KALTURA_SERVICE_URL``,
 ``--partner-id`` / ``KALTURA_PARTNER_ID``, and ``--ks`` / ``KALTURA_KS`` or ``--admin-secret`` /
-``KALTURA_ADMIN_SECRET`` (a KS wins when both are set). Prefer the environment for secrets: options
-are visible in the process list.
+``KALTURA_ADMIN_SECRET`` (an option wins over the environment; both credentials in the environment is
+an error). Prefer the environment for secrets: options are visible in the process list.
 
 Exit codes: 0 success; 1 a data or API error (the message names the rows, upload or job);
 2 wrong usage (missing setting, unknown option).
@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 import click
 import pandas as pd
+from click.core import ParameterSource
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.progress import Progress as Bar
@@ -27,8 +28,8 @@ from rich.table import Table
 
 from . import frames
 from . import vocabulary as voc
-from .client import Client, Progress, PushError
-from .client._config import ENV_ADMIN_SECRET, ENV_KS, ENV_PARTNER_ID, ENV_SERVICE_URL
+from .client import Client, ConfigurationError, Progress, PushError
+from .client._config import ENV_ADMIN_SECRET, ENV_KS, ENV_PARTNER_ID, ENV_SERVICE_URL, settings_from_env
 from .errors import CuepipeError
 from .kaltura import BulkUpload, KalturaAnnotationFilter, KalturaCuePointFilter, filter_class_for
 from .kaltura.redact import scrub
@@ -85,21 +86,37 @@ def connection_options(func: F) -> F:
     return func
 
 
+_SETTINGS = {
+    "service_url": (ENV_SERVICE_URL, "--service-url"),
+    "partner_id": (ENV_PARTNER_ID, "--partner-id"),
+    "ks": (ENV_KS, "--ks"),
+    "admin_secret": (ENV_ADMIN_SECRET, "--admin-secret"),
+}
+
+
 def make_client(settings: dict[str, Any]) -> Client:
-    url = settings.get("service_url")
-    if not url:
-        raise click.UsageError(f"the service URL is missing: pass --service-url or set {ENV_SERVICE_URL}")
-    ks, secret, pid = settings.get("ks"), settings.get("admin_secret"), settings.get("partner_id")
-    timeout = settings.get("http_timeout") or 120.0
-    if ks:
-        return Client(url, ks=ks, partner_id=pid, timeout=timeout)
-    if secret:
-        if pid is None:
-            raise click.UsageError(f"the partner id is missing: pass --partner-id or set {ENV_PARTNER_ID}")
-        return Client(url, partner_id=pid, admin_secret=secret, timeout=timeout)
-    raise click.UsageError(
-        f"credentials are missing: pass --ks or --admin-secret, or set {ENV_KS} or {ENV_ADMIN_SECRET}"
-    )
+    """The client for the connection options, checked as ``Client.from_env`` checks its variables.
+
+    A setting given on the command line wins over the environment (a ``--ks`` over
+    ``KALTURA_ADMIN_SECRET``); errors name the option or the variable the value came from.
+    """
+    ctx = click.get_current_context(silent=True)
+
+    def from_env(param: str) -> bool:
+        return ctx is not None and ctx.get_parameter_source(param) == ParameterSource.ENVIRONMENT
+
+    values = {param: settings.get(param) for param in _SETTINGS}
+    if values["ks"] and values["admin_secret"] and from_env("ks") != from_env("admin_secret"):
+        values["admin_secret" if from_env("admin_secret") else "ks"] = None
+    environ = {env: str(values[param]) for param, (env, _) in _SETTINGS.items() if values[param] is not None}
+    labels = {
+        env: env if from_env(param) else f"{option} (or {env})" if values[param] is None else option
+        for param, (env, option) in _SETTINGS.items()
+    }
+    try:
+        return Client(**settings_from_env(environ, labels=labels), timeout=settings.get("http_timeout") or 120.0)
+    except ConfigurationError as exc:
+        raise click.UsageError(str(exc)) from None
 
 
 def _connection(kwargs: dict[str, Any]) -> dict[str, Any]:
