@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pandas as pd
 
-from .. import __version__
+from .._version import __version__
 from ..kaltura import SessionType
 from ..kaltura.ks import DEFAULT_EXPIRY, Privileges
 from ..kaltura.request import DEFAULT_CLIENT_TAG
