@@ -4,9 +4,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: venv demo test lint format bench clean
+.PHONY: venv demo test lint format bench docs clean
 
-$(STAMP): pyproject.toml hatch_build.py cuepipe/xml/_speedups.pyx
+$(STAMP): pyproject.toml hatch_build.py cuepipe/xml/_speedups.pyx cuepipe/_version.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test,dask,bench]'
@@ -18,17 +18,21 @@ demo: $(STAMP)
 	$(BIN)/cuepipe demo
 
 test: $(STAMP)
-	$(BIN)/ruff check cuepipe tests benchmarks hatch_build.py
-	$(BIN)/ruff format --check cuepipe tests benchmarks hatch_build.py
+	$(BIN)/ruff check cuepipe tests benchmarks hatch_build.py docs
+	$(BIN)/ruff format --check cuepipe tests benchmarks hatch_build.py docs
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check cuepipe tests benchmarks hatch_build.py
-	$(BIN)/ruff format --check cuepipe tests benchmarks hatch_build.py
+	$(BIN)/ruff check cuepipe tests benchmarks hatch_build.py docs
+	$(BIN)/ruff format --check cuepipe tests benchmarks hatch_build.py docs
 
 format: $(STAMP)
-	$(BIN)/ruff format cuepipe tests benchmarks hatch_build.py
-	$(BIN)/ruff check --fix cuepipe tests benchmarks hatch_build.py
+	$(BIN)/ruff format cuepipe tests benchmarks hatch_build.py docs
+	$(BIN)/ruff check --fix cuepipe tests benchmarks hatch_build.py docs
+
+# docs/api-reference.md from the docstrings (tests/test_docs.py fails when it is out of date)
+docs: $(STAMP)
+	$(BIN)/python docs/gen_api_reference.py
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run $(if $(FULL),--full,)

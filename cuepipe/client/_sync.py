@@ -91,7 +91,8 @@ class Client(ClientBase):
     @classmethod
     def from_env(cls, **kwargs: Any) -> Client:
         """A client from ``KALTURA_SERVICE_URL``, ``KALTURA_PARTNER_ID`` and ``KALTURA_KS`` or
-        ``KALTURA_ADMIN_SECRET``; keyword arguments (not None) override them."""
+        ``KALTURA_ADMIN_SECRET``; keyword arguments (not None) override them. A missing or malformed
+        variable raises :class:`ConfigurationError` naming it."""
         return cls(**settings_from_env(**kwargs))
 
     # -- cue points ---------------------------------------------------------------------------
