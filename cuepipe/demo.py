@@ -20,8 +20,8 @@ from ._console import Output, Part
 from ._console import console as make_console
 from .xml import validate, write_xml
 
-# What addFromBulk is documented not to keep (format.md §4.1, §4.5), so the table says so instead of
-# calling it a failed round trip.
+# What addFromBulk is documented not to keep (docs/format-notes.md#how-the-server-ingests, #custom-metadata-on-ingest),
+# so the table says so instead of calling it a failed round trip.
 SERVER_DROPS: dict[str, tuple[str, str]] = {
     "thumbCuePoint.Thumb": ("title,description,subType", "addFromBulk ignores a thumb's title, description, subType"),
 }

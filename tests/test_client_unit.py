@@ -243,7 +243,7 @@ class FakeKaltura:
                     None,
                 )
             if target is not None and target["cuePointType"] != scene["cuePointType"]:
-                continue  # format.md §4.2: a match of another type is skipped silently
+                continue  # docs/format-notes.md#insert-or-update: a match of another type is skipped silently
             if target is None:
                 target = self.add(
                     scene["entryId"], scene["cuePointType"], start=scene["startTime"], name=scene.get("systemName")

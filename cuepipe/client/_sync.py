@@ -115,7 +115,7 @@ class Client(ClientBase):
         XML/CSV/Parquet/JSON Lines file, or XML bytes. Each upload holds at most ``chunk_size`` cue
         points of a single entry (parents and their ``parentSystemName`` children stay together).
         A cue point with a ``systemName`` (or the ``id`` of an existing one) updates it, otherwise
-        a new one is created (format.md §4.2).
+        a new one is created (docs/format-notes.md#insert-or-update).
 
         The result is indexed like the input and has ``cuePointType``, ``entryId``, ``systemName``,
         ``startTime``, the server ``id``, ``action`` (created, updated, skipped, failed, unknown,
@@ -131,7 +131,7 @@ class Client(ClientBase):
         before anything is sent (``unsupported="ignore"`` leaves such values out instead).
 
         An upload whose outcome stays unknown (retries exhausted, or an error after the server
-        committed part of it, format.md §4.4) is settled with ``list``: the cue points that landed
+        committed part of it, docs/format-notes.md#partial-failure) is settled with ``list``: the cue points that landed
         are kept, only the others are sent again, and copies a late request may have added are
         deleted (see ``cuepipe.client._push.recover``).
 

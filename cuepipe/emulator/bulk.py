@@ -1,4 +1,5 @@
-"""Bulk upload jobs (api.md §5): the job store, the batch result logic and the XML bulk worker.
+"""Bulk upload jobs (docs/kaltura-api.md#bulk-upload-jobs): the job store, the batch result logic and the XML bulk
+worker.
 
 Lifecycle (``KalturaBatchJobStatus``): a job is created PENDING; the worker thread moves it to QUEUED
 and PROCESSING, handles the ``<mrss><channel><item>`` items in order (recording one result per item

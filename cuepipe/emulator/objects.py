@@ -1,4 +1,5 @@
-"""Stored rows -> API objects (dicts whose last key is ``objectType``, api.md §2.1 and §4.9, §5.2).
+"""Stored rows -> API objects (dicts whose last key is ``objectType``, docs/kaltura-api.md#json-responses,
+#cue-point-objects, #bulk-upload-objects).
 
 Nulls are left out (the JSON serializer drops them anyway). Field names are the API's; for cue points
 the per-type fields come from the vocabulary, so a field added there shows up here too.
@@ -33,7 +34,7 @@ _BASE_CUE_POINT_FIELDS = (
     "thumbOffset",
     "systemName",
 )
-# Read-only / derived fields some API classes add after their own (api.md §4.9).
+# Read-only / derived fields some API classes add after their own (docs/kaltura-api.md#cue-point-objects).
 _EXTRA_FIELDS: dict[voc.CuePointType, tuple[str, ...]] = {
     voc.CuePointType.ANNOTATION: (
         "duration",
@@ -48,7 +49,8 @@ _EXTRA_FIELDS: dict[voc.CuePointType, tuple[str, ...]] = {
     voc.CuePointType.SESSION: ("duration",),
     voc.CuePointType.QUIZ_ANSWER: ("isCorrect", "correctAnswerKeys", "explanation"),
 }
-_BOOLEAN_FIELDS = frozenset({"isPublic", "searchableOnEntry"})  # NullableBoolean kept as PHP bool (api.md §2.1)
+# NullableBoolean kept as PHP bool (docs/kaltura-api.md#json-responses)
+_BOOLEAN_FIELDS = frozenset({"isPublic", "searchableOnEntry"})
 
 
 def _api_fields(info: voc.CuePointTypeInfo) -> tuple[str, ...]:

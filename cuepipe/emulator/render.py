@@ -1,7 +1,7 @@
 """Response bodies: JSON (``format=1``) and the default XML format, plus file-action error headers.
 
-api.md §2: errors are ``KalturaAPIException`` objects with HTTP 200; JSON drops nulls and appends
-``objectType`` as the last key; XML wraps everything in ``<xml><result>..</result>
+docs/kaltura-api.md#responses-and-errors: errors are ``KalturaAPIException`` objects with HTTP 200;
+JSON drops nulls and appends ``objectType`` as the last key; XML wraps everything in ``<xml><result>..</result>
 <executionTime>..</executionTime></xml>`` with ``objectType`` written first and booleans as 1/0.
 File actions (serveBulk, serve, serveLog) that fail *inside* the action answer with headers only
 (``kRendererDieError``): ``X-Kaltura: error- CODE`` and ``X-Kaltura-App: exiting on error CODE - msg``.

@@ -1,6 +1,6 @@
 """Decode Kaltura responses (JSON, ``format=1``) into plain Python data, raising typed errors.
 
-Error channels (api.md §2.1–§2.4):
+Error channels (docs/kaltura-api.md#responses-and-errors):
 
 * an HTTP 200 body ``{"objectType": "KalturaAPIException", "code", "message", "args"}``;
   ``args`` is a name -> value map, or ``[]`` when empty (PHP's empty array);
@@ -13,8 +13,8 @@ Error channels (api.md §2.1–§2.4):
 * HTTP 4xx/5xx or an unexpected body: :class:`~cuepipe.kaltura.errors.KalturaHTTPError` /
   :class:`~cuepipe.kaltura.errors.KalturaResponseError`.
 
-[ambiguous, api.md §7] Whether NullableBoolean fields come back as ``true``/``false`` or ``1``/``0``
-in JSON is unverified; records keep whatever the server sent.
+[ambiguous, docs/kaltura-api.md#open-questions] Whether NullableBoolean fields come back as ``true``/``false`` or
+``1``/``0`` in JSON is unverified; records keep whatever the server sent.
 """
 
 from __future__ import annotations
@@ -151,7 +151,7 @@ _XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=
 
 
 def xml_api_error(body: bytes) -> KalturaAPIError | None:
-    """The error in an XML-format response (``<xml><result><error>``, api.md §2.2), or None."""
+    """The error in an XML-format response (``<xml><result><error>``, docs/kaltura-api.md#xml-responses), or None."""
     head = body.lstrip()[:512]
     if not (head.startswith(b"<?xml") or head.startswith(b"<xml")) or b"<xml" not in head:
         return None
@@ -308,7 +308,7 @@ def decode_count(data: Any) -> int:
 
 
 def decode_void(data: Any) -> None:
-    """A void action's result: JSON ``null`` (api.md §2.1)."""
+    """A void action's result: JSON ``null`` (docs/kaltura-api.md#json-responses)."""
     if data not in (None, "", {}, []):
         raise KalturaResponseError(f"expected no result, got {type(data).__name__}")
 
@@ -449,7 +449,7 @@ def decode_bulk_upload_result_or_none(data: Any) -> BulkUploadResult | None:
 
 @dataclass(frozen=True, slots=True)
 class BulkUpload:
-    """A bulk upload job (``KalturaBulkUpload``, api.md §5.2).
+    """A bulk upload job (``KalturaBulkUpload``, docs/kaltura-api.md#bulk-upload-objects).
 
     ``log_file_url`` / ``bulk_file_url`` embed the KS (the server builds them with it), so they and
     ``raw`` are kept out of ``repr``; pass them through :func:`~cuepipe.kaltura.redact.redact` before
