@@ -225,7 +225,7 @@ class CountingReader:
         return position
 
     def seekable(self) -> bool:
-        return True
+        return self._f.seekable()
 
     def readable(self) -> bool:
         return True

@@ -215,3 +215,14 @@ def test_plain_output_never_splits_a_value(capsys: pytest.CaptureFixture[str]) -
         "file name with a break [not markup] :smile:",
         "OK done",
     ]
+
+
+def test_every_command_gets_its_console_from_the_factory() -> None:
+    """Only cuepipe/_console.py talks to rich, so no command can bypass the plain-output rule."""
+    package = Path(cuepipe.__file__).parent
+    offenders = [
+        str(path.relative_to(package))
+        for path in sorted(package.rglob("*.py"))
+        if path.name != "_console.py" and re.search(r"^\s*(from|import) rich\b", path.read_text(), re.MULTILINE)
+    ]
+    assert offenders == []
