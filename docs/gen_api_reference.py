@@ -195,8 +195,11 @@ def render() -> str:
 
 
 def _value(obj: Any) -> str:
-    """A constant: its type, and its value when that prints the same in every run."""
-    if isinstance(obj, bool | int | float | str) or obj is None:
+    """A constant: its type, and its value when that prints the same in every run and build (a flag
+    such as ``SPEEDUPS`` depends on the build, so only its type is shown)."""
+    if isinstance(obj, bool):
+        return "bool"
+    if isinstance(obj, int | float | str) or obj is None:
         return f"`{obj!r}`"
     if isinstance(obj, tuple) and all(isinstance(v, str) for v in obj) and len(obj) <= 12:
         return f"`{obj!r}`"
