@@ -146,6 +146,17 @@ def test_push_pull_and_jobs_print_one_line_per_result(server: EmulatorServer, de
     as_json = invoke(["jobs", "list", "--json"], columns, **env)
     assert all(line.startswith("{") and line.endswith("}") for line in lines(as_json.stdout))
 
+    waited = invoke(["jobs", "wait", job_id], columns, **env)
+    assert waited.exit_code == 0 and lines(waited.stdout) == []
+    assert lines(waited.stderr) == [f"bulk upload {job_id}: FINISHED (Finished successfully)"]
+
+    bad = deep / "unknown entry.csv"
+    bad.write_text("cuePointType,entryId,startTime,code\ncodeCuePoint.Code,0_nosuch,0,x\n")
+    failed = invoke(["push", str(bad)], columns, **env)
+    assert failed.exit_code == 1 and lines(failed.stdout) == []
+    (error,) = lines(failed.stderr)
+    assert error.startswith("error: upload 1 (entry 0_nosuch, input rows 0) failed") and "INVALID_ENTRY_ID" in error
+
 
 def test_a_pipe_gets_plain_lines_from_a_real_process(deep: Path) -> None:
     """The same through a real pipe (not click's test runner), with a tiny COLUMNS."""
