@@ -14,10 +14,12 @@ after import (click's test runner, ``contextlib.redirect_stdout``) are honoured.
 
 from __future__ import annotations
 
+import io
+import os
 import re
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
 
 from rich.console import Console
 from rich.markup import render as render_markup
@@ -81,8 +83,11 @@ class Output:
 
     def _write(self, text: str) -> None:
         stream = self.file
-        stream.write(text + "\n")
-        stream.flush()
+        try:
+            stream.write(text + "\n")
+            stream.flush()
+        except BrokenPipeError:
+            _reader_went_away(stream)
 
     def line(self, *parts: Part) -> None:
         """Write one line made of ``parts``; styles show on a terminal only."""
@@ -123,6 +128,16 @@ class Output:
     def progress(self, label: str, *, total: float | None = None, unit: str = "items") -> ProgressBar:
         """A progress bar on this stream when it is a terminal, otherwise one that shows nothing."""
         return ProgressBar(self, label, total=total, unit=unit)
+
+
+def _reader_went_away(stream: TextIO) -> NoReturn:
+    """The reader of a pipe stopped reading (``cuepipe validate *.xml | head -1``): stop quietly, with
+    the status of a process ended by SIGPIPE, instead of a traceback about a broken pipe."""
+    try:  # nothing more can reach the reader; keep Python's final flush from failing again
+        os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        pass
+    raise SystemExit(141)
 
 
 def _cell(value: object) -> tuple[str, str]:

@@ -170,6 +170,22 @@ def test_a_pipe_gets_plain_lines_from_a_real_process(deep: Path) -> None:
     assert lines(proc.stdout) == [f"OK      {good}: 9 cue points, valid ingest document"] and proc.stderr == ""
 
 
+def test_a_reader_that_stops_early_gets_no_traceback(deep: Path) -> None:
+    """``cuepipe validate *.xml | head -1``: the pipe closes while cuepipe still writes."""
+    good = deep / "good.xml"
+    cuepipe.write_xml(_sample(), good)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cuepipe.cli", "validate", *[str(good)] * 200],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # long before the first result is written
+    stderr = proc.stderr.read().decode()
+    assert proc.wait() == 141
+    assert stderr == ""
+
+
 # ---------------------------------------------------------------------------------------------
 # On a terminal
 # ---------------------------------------------------------------------------------------------
