@@ -3,15 +3,16 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+LINT_PATHS := cuepipe tests benchmarks hatch_build.py docs/gen_api_reference.py
 
 # The reader/writer tests run a second time on the pure-Python path (CUEPIPE_NO_EXTENSIONS=1 makes the
 # Python side ignore the compiled core), so what a pure-Python install runs is tested too.
 PURE_TESTS := tests/test_speedups.py tests/test_xml_reader.py tests/test_xml_writer.py tests/test_roundtrip.py \
 	tests/test_frames.py tests/test_hostile.py
 
-.PHONY: venv demo test test-fast test-pure lint typecheck format bench clean
+.PHONY: venv demo test test-fast test-pure lint typecheck format bench docs clean
 
-$(STAMP): pyproject.toml hatch_build.py cuepipe/xml/_speedups.pyx $(wildcard cuepipe/xml/_speedups_*.pxi)
+$(STAMP): pyproject.toml hatch_build.py cuepipe/xml/_speedups.pyx $(wildcard cuepipe/xml/_speedups_*.pxi) cuepipe/_version.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test,dask,bench,kaltura]'
@@ -24,16 +25,16 @@ demo: $(STAMP)
 
 # The whole suite: lint, format, types, every test, then the pure-Python run.
 test: $(STAMP)
-	$(BIN)/ruff check cuepipe tests benchmarks hatch_build.py
-	$(BIN)/ruff format --check cuepipe tests benchmarks hatch_build.py
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/ruff format --check $(LINT_PATHS)
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 	CUEPIPE_NO_EXTENSIONS=1 $(BIN)/python -m pytest -q -p no:cacheprovider $(PURE_TESTS)
 
 # The inner loop: the same checks, without the tests marked slow and without the pure-Python run.
 test-fast: $(STAMP)
-	$(BIN)/ruff check cuepipe tests benchmarks hatch_build.py
-	$(BIN)/ruff format --check cuepipe tests benchmarks hatch_build.py
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/ruff format --check $(LINT_PATHS)
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q -m "not slow"
 
@@ -44,12 +45,16 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 lint: $(STAMP)
-	$(BIN)/ruff check cuepipe tests benchmarks hatch_build.py
-	$(BIN)/ruff format --check cuepipe tests benchmarks hatch_build.py
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/ruff format --check $(LINT_PATHS)
 
 format: $(STAMP)
-	$(BIN)/ruff format cuepipe tests benchmarks hatch_build.py
-	$(BIN)/ruff check --fix cuepipe tests benchmarks hatch_build.py
+	$(BIN)/ruff format $(LINT_PATHS)
+	$(BIN)/ruff check --fix $(LINT_PATHS)
+
+# docs/api-reference.md from the docstrings (tests/test_docs.py fails when it is out of date)
+docs: $(STAMP)
+	$(BIN)/python docs/gen_api_reference.py
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run $(if $(FULL),--full,)

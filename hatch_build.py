@@ -1,7 +1,8 @@
 """Build hook: compile ``cuepipe/xml/_speedups.pyx`` (Cython, over lxml's public C API).
 
-The extension is optional at run time: without it cuepipe reads XML with its pure-Python reader,
-the same results, several times slower. The build fails loudly if it cannot compile, unless
+The extension is the compiled core of both the XML reader and the XML writer. It is optional at
+run time: without it cuepipe reads and writes XML with its pure-Python code, the same results,
+several times slower. The build fails loudly if it cannot compile, unless
 ``CUEPIPE_NO_EXTENSIONS=1`` asks for a pure-Python build (``cuepipe.xml.SPEEDUPS`` then says so).
 
 Run ``python hatch_build.py`` to rebuild the extension in place after editing the ``.pyx``.

@@ -6,21 +6,23 @@ Exit codes scripts can rely on: 0 success; 1 the input is invalid or a value can
 
 from __future__ import annotations
 
+import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
 
-from . import frames
+from . import _console, frames
 from .errors import CuepipeError
 from .xml import iter_cue_points, validate, write_xml
 
 KIND = click.Choice(["ingest", "serve"])
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
-console = Console(highlight=False, soft_wrap=True)
+# Plain lines when the stream is not a terminal (greppable, never wrapped), rich on a terminal.
+err_console = _console.console(stderr=True)
+console = _console.console()
 
 
 class _Group(click.Group):
@@ -49,13 +51,15 @@ def main(ctx: click.Context, debug: bool) -> None:
     ctx.obj = {"debug": debug}
 
 
-def _records_from(path: str, chunksize: int) -> Iterator[dict[str, Any]]:
-    fmt = frames.table_format(path)
-    if fmt == "xml":
-        yield from iter_cue_points(path)
+def _records_from(
+    source: Any, is_xml: bool, chunksize: int, counted: Callable[[float], None]
+) -> Iterator[dict[str, Any]]:
+    if is_xml:
+        yield from iter_cue_points(source)
         return
-    for chunk in frames.read_table(path, chunksize=chunksize):
+    for chunk in frames.read_table(source, chunksize=chunksize):
         yield from frames.frame_to_records(chunk)
+        counted(len(chunk))
 
 
 @main.command()
@@ -84,23 +88,37 @@ def convert(source: str, dest: str, kind: str, unsupported: str, chunksize: int)
     Streams: memory stays flat however large the input is. Output appears only when complete.
     """
     out_fmt = frames.table_format(dest)
-    if out_fmt == "xml":
-        count = write_xml(
-            _records_from(source, chunksize),
-            dest,
-            kind=kind,  # type: ignore[arg-type]
-            unsupported=unsupported,
-        )  # type: ignore[arg-type]
-    else:
-        with frames.TableWriter(dest) as writer:
-            if frames.table_format(source) == "xml":
-                for chunk in frames.read_xml(source, chunksize=chunksize):  # type: ignore[union-attr]
-                    writer.write(chunk)
-            else:
-                for chunk in frames.read_table(source, chunksize=chunksize):
-                    writer.write(chunk)
-            count = writer.rows
-    err_console.print(f"wrote {count} cue points to {dest}", markup=False)
+    in_xml = frames.table_format(source) == "xml"
+    with ExitStack() as stack:
+        # Progress on a terminal: bytes of an XML source read so far, else cue points converted.
+        bar = stack.enter_context(
+            err_console.progress(
+                f"convert {Path(source).name}",
+                total=os.path.getsize(source) if in_xml else None,
+                unit="bytes" if in_xml else "cue points",
+            )
+        )
+        src: Any = stack.enter_context(_console.CountingReader(source, bar.update)) if in_xml else source
+        if out_fmt == "xml":
+            written: Any = write_xml(
+                _records_from(src, in_xml, chunksize, bar.advance),
+                dest,
+                kind=kind,  # type: ignore[arg-type]
+                unsupported=unsupported,  # type: ignore[arg-type]
+            )
+            count = int(written)
+        else:
+            with frames.TableWriter(dest) as writer:
+                if in_xml:
+                    xml_chunks: Any = frames.read_xml(src, chunksize=chunksize)
+                    for chunk in xml_chunks:
+                        writer.write(chunk)
+                else:
+                    for chunk in frames.read_table(source, chunksize=chunksize):
+                        writer.write(chunk)
+                        bar.advance(len(chunk))
+                count = writer.rows
+    err_console.line(f"wrote {count} cue points to {dest}")
 
 
 @main.command("validate")
@@ -113,16 +131,19 @@ def validate_cmd(files: tuple[str, ...], kind: str, max_errors: int) -> None:
     """Validate XML FILES against the server's ingest or serve schema; exit code 1 if any is invalid."""
     bad = 0
     for f in files:
-        report = validate(f, kind=kind, max_errors=max_errors)  # type: ignore[arg-type]
+        with (
+            err_console.progress(f"validate {Path(f).name}", total=os.path.getsize(f), unit="bytes") as bar,
+            _console.CountingReader(f, bar.update) as src,
+        ):
+            report = validate(src, kind=kind, max_errors=max_errors)  # type: ignore[arg-type]
         if report.ok:
-            console.print(f"[green]OK[/]      {f}: {report.records} cue points, valid {kind} document")
+            console.line(("OK", "green"), f"      {f}: {report.records} cue points, valid {kind} document")
             continue
         bad += 1
-        console.print(
-            f"[red]INVALID[/] {f}: {len(report.errors)} error(s)" + (" (more not shown)" if report.truncated else "")
-        )
+        more = " (more not shown)" if report.truncated else ""
+        console.line(("INVALID", "red"), f" {f}: {len(report.errors)} error(s){more}")
         for e in report.errors:
-            console.print(f"  {e}", markup=False, soft_wrap=True)
+            console.line(f"  {e}")
     if bad:
         sys.exit(1)
 

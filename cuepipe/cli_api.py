@@ -2,8 +2,8 @@
 
 Connection settings come from options or the environment: ``--service-url`` / ``KALTURA_SERVICE_URL``,
 ``--partner-id`` / ``KALTURA_PARTNER_ID``, and ``--ks`` / ``KALTURA_KS`` or ``--admin-secret`` /
-``KALTURA_ADMIN_SECRET`` (a KS wins when both are set). Prefer the environment for secrets: options
-are visible in the process list.
+``KALTURA_ADMIN_SECRET`` (an option wins over the environment; both credentials in the environment is
+an error). Prefer the environment for secrets: options are visible in the process list.
 
 Exit codes: 0 success; 1 a data or API error (the message names the rows, upload or job);
 2 wrong usage (missing setting, unknown option).
@@ -16,29 +16,28 @@ import json
 import os
 import sys
 from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import click
 import pandas as pd
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.progress import Progress as Bar
-from rich.table import Table
+from click.core import ParameterSource
 
-from . import frames
+from . import _console, frames
 from . import vocabulary as voc
-from .client import Client, Progress, PushError
-from .client._config import ENV_ADMIN_SECRET, ENV_KS, ENV_PARTNER_ID, ENV_SERVICE_URL
+from .client import Client, ConfigurationError, PushError
+from .client._config import ENV_ADMIN_SECRET, ENV_KS, ENV_PARTNER_ID, ENV_SERVICE_URL, settings_from_env
+from .client._pull import Precision, Unservable
 from .errors import CuepipeError
 from .kaltura import BulkUpload, KalturaAnnotationFilter, KalturaCuePointFilter, filter_class_for
 from .kaltura.redact import scrub
-from .vocabulary import BatchJobStatus
+from .vocabulary import BatchJobStatus, Kind
 from .xml import write_xml
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-out = Console(highlight=False, soft_wrap=True)
+# Plain lines when the stream is not a terminal (greppable, never wrapped), rich on a terminal.
+err = _console.console(stderr=True)
+out = _console.console()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -85,21 +84,37 @@ def connection_options(func: F) -> F:
     return func
 
 
+_SETTINGS = {
+    "service_url": (ENV_SERVICE_URL, "--service-url"),
+    "partner_id": (ENV_PARTNER_ID, "--partner-id"),
+    "ks": (ENV_KS, "--ks"),
+    "admin_secret": (ENV_ADMIN_SECRET, "--admin-secret"),
+}
+
+
 def make_client(settings: dict[str, Any]) -> Client:
-    url = settings.get("service_url")
-    if not url:
-        raise click.UsageError(f"the service URL is missing: pass --service-url or set {ENV_SERVICE_URL}")
-    ks, secret, pid = settings.get("ks"), settings.get("admin_secret"), settings.get("partner_id")
-    timeout = settings.get("http_timeout") or 120.0
-    if ks:
-        return Client(url, ks=ks, partner_id=pid, timeout=timeout)
-    if secret:
-        if pid is None:
-            raise click.UsageError(f"the partner id is missing: pass --partner-id or set {ENV_PARTNER_ID}")
-        return Client(url, partner_id=pid, admin_secret=secret, timeout=timeout)
-    raise click.UsageError(
-        f"credentials are missing: pass --ks or --admin-secret, or set {ENV_KS} or {ENV_ADMIN_SECRET}"
-    )
+    """The client for the connection options, checked as ``Client.from_env`` checks its variables.
+
+    A setting given on the command line wins over the environment (a ``--ks`` over
+    ``KALTURA_ADMIN_SECRET``); errors name the option or the variable the value came from.
+    """
+    ctx = click.get_current_context(silent=True)
+
+    def from_env(param: str) -> bool:
+        return ctx is not None and ctx.get_parameter_source(param) == ParameterSource.ENVIRONMENT
+
+    values = {param: settings.get(param) for param in _SETTINGS}
+    if values["ks"] and values["admin_secret"] and from_env("ks") != from_env("admin_secret"):
+        values["admin_secret" if from_env("admin_secret") else "ks"] = None
+    environ = {env: str(values[param]) for param, (env, _) in _SETTINGS.items() if values[param] is not None}
+    labels = {
+        env: env if from_env(param) else f"{option} (or {env})" if values[param] is None else option
+        for param, (env, option) in _SETTINGS.items()
+    }
+    try:
+        return Client(**settings_from_env(environ, labels=labels), timeout=settings.get("http_timeout") or 120.0)
+    except ConfigurationError as exc:
+        raise click.UsageError(str(exc)) from None
 
 
 def _connection(kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -120,38 +135,17 @@ def api_command(func: F) -> F:
             if isinstance(root, dict) and root.get("debug"):
                 raise
             message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-            err.print(f"error: {scrub(str(message), *secrets)}", markup=False, soft_wrap=True)
+            err.line(f"error: {scrub(str(message), *secrets)}")
             ctx.exit(1)
 
     return wrapper  # type: ignore[return-value]
 
 
-class ProgressBar:
-    """A rich progress bar on stderr fed by the client's progress callback (hidden when not a terminal)."""
+class ProgressBar(_console.ProgressBar):
+    """A progress bar on stderr fed by the client's progress callback (nothing when not a terminal)."""
 
     def __init__(self, label: str) -> None:
-        self.bar = Bar(
-            SpinnerColumn(),
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[detail]}"),
-            TimeElapsedColumn(),
-            console=err,
-            transient=True,
-            disable=not err.is_terminal,
-        )
-        self.task = self.bar.add_task(label, total=None, detail="")
-
-    def __call__(self, event: Progress) -> None:
-        self.bar.update(self.task, completed=event.done, total=event.total, detail=event.detail)
-
-    def __enter__(self) -> ProgressBar:
-        self.bar.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.bar.stop()
+        super().__init__(err, label)
 
 
 def _rows(rows: list[Any]) -> str:
@@ -258,22 +252,18 @@ def push(
     if report is not None:
         write_report(result, report)
     counts = result["action"].value_counts(dropna=False)
-    summary = ", ".join(f"{int(n)} {'unknown' if pd.isna(a) else a}" for a, n in counts.items())
-    err.print(f"pushed {len(result)} cue points in {result.attrs.get('uploads', 0)} upload(s): {summary}", markup=False)
+    summary = ", ".join(f"{int(n)} {a if isinstance(a, str) else 'unknown'}" for a, n in counts.items())
+    err.line(f"pushed {len(result)} cue points in {result.attrs.get('uploads', 0)} upload(s): {summary}")
     if result.attrs.get("resumed") or result.attrs.get("recovered"):
-        err.print(
+        err.line(
             f"journal {journal}: {result.attrs.get('resumed', 0)} upload(s) taken from the journal, "
-            f"{result.attrs.get('recovered', 0)} interrupted upload(s) checked with list and completed",
-            markup=False,
-            soft_wrap=True,
+            f"{result.attrs.get('recovered', 0)} interrupted upload(s) checked with list and completed"
         )
     bad = result[result["action"].isin(["failed", "unknown"])]
     for upload, rows in bad.groupby("upload"):
-        err.print(
+        err.line(
             f"upload {upload} (entry {rows['entryId'].iloc[0]}, rows {_rows(list(rows.index))}): "
-            f"{rows['error'].iloc[0]}",
-            markup=False,
-            soft_wrap=True,
+            f"{rows['error'].iloc[0]}"
         )
     if len(bad):
         sys.exit(1)
@@ -353,24 +343,30 @@ def pull(
         pages = client.iter_pull(
             flt,
             service=service,
-            precision=precision,
-            page_size=page_size,  # type: ignore[arg-type]
-            unservable=unservable,
+            precision=cast(Precision, precision),
+            page_size=page_size,
+            unservable=cast(Unservable, unservable),
             progress=bar,
-        )  # type: ignore[arg-type]
+        )
         if fmt == "xml":
 
             def records() -> Iterator[dict[str, Any]]:
                 for page in pages:
                     yield from frames.frame_to_records(page)
 
-            count = write_xml(records(), output, kind=kind, unsupported="ignore" if kind == "ingest" else "error")  # type: ignore[arg-type]
+            written: Any = write_xml(
+                records(),
+                output,
+                kind=cast(Kind, kind),
+                unsupported="ignore" if kind == "ingest" else "error",
+            )
+            count = int(written)
         else:
             with frames.TableWriter(output) as writer:
                 for page in pages:
                     writer.write(page)
                 count = writer.rows
-    err.print(f"pulled {count} cue points to {output}", markup=False)
+    err.line(f"pulled {count} cue points to {output}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -400,7 +396,7 @@ def _job_fields(job: BulkUpload) -> dict[str, Any]:
 def _print_job(job: BulkUpload) -> None:
     for key, value in _job_fields(job).items():
         if value is not None:
-            out.print(f"{key}: {value}", markup=False, soft_wrap=True)
+            out.line(f"{key}: {value}")
 
 
 def _wait(client: Client, job_id: int, timeout: float, poll_interval: float) -> BulkUpload:
@@ -411,9 +407,7 @@ def _wait(client: Client, job_id: int, timeout: float, poll_interval: float) -> 
 
 
 def _finish(job: BulkUpload) -> None:
-    err.print(
-        f"bulk upload {job.id}: {_status(job)}" + (f" ({job.error})" if job.error else ""), markup=False, soft_wrap=True
-    )
+    err.line(f"bulk upload {job.id}: {_status(job)}" + (f" ({job.error})" if job.error else ""))
     if job.status != BatchJobStatus.FINISHED:
         sys.exit(1)
 
@@ -434,20 +428,13 @@ def jobs_list(limit: int, as_json: bool, **kwargs: Any) -> None:
         page = client.bulk_uploads.list(page_size=limit)
     if as_json:
         for job in page.objects:
-            out.print(json.dumps(_job_fields(job), ensure_ascii=False), markup=False, soft_wrap=True)
+            out.line(json.dumps(_job_fields(job), ensure_ascii=False))
         return
-    table = Table(title=f"{len(page.objects)} of {page.total_count} bulk upload job(s)")
-    for column in ("id", "status", "uploaded", "fileName", "numOfObjects", "error"):
-        table.add_column(column)
-    for job in page.objects:
-        fields = _job_fields(job)
-        table.add_row(
-            *(
-                "" if fields[c] is None else str(fields[c])
-                for c in ("id", "status", "uploaded", "fileName", "numOfObjects", "error")
-            )
-        )
-    out.print(table)
+    columns = ("id", "status", "uploaded", "fileName", "numOfObjects", "error")
+    title = f"{len(page.objects)} of {page.total_count} bulk upload job(s)"
+    if not out.is_terminal:
+        err.line(title)  # stdout stays the table alone: a header line and one line per job
+    out.table(columns, ([_job_fields(job)[c] for c in columns] for job in page.objects), title=title)
 
 
 @jobs.command("get")
@@ -488,7 +475,7 @@ def jobs_abort(job_id: int, **kwargs: Any) -> None:
     """Abort a job (and its child jobs)."""
     with make_client(_connection(kwargs)) as client:
         job = client.bulk_uploads.abort(job_id)
-    err.print(f"bulk upload {job.id}: {_status(job)}", markup=False)
+    err.line(f"bulk upload {job.id}: {_status(job)}")
 
 
 @jobs.command("log")
@@ -534,7 +521,7 @@ def jobs_submit(
     """Start a bulk upload job from an XML (MRSS) bulk file; prints the job id."""
     with make_client(_connection(kwargs)) as client:
         job = client.bulk_uploads.submit(file, filename=os.path.basename(file), via=via)  # type: ignore[arg-type]
-        out.print(str(job.id), markup=False)
+        out.line(str(job.id))
         if wait_for_it:
             job = _wait(client, job.id, wait_timeout, poll_interval)
     if wait_for_it:

@@ -14,14 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from rich.console import Console
-from rich.table import Table
 
 from . import frames
+from ._console import Output, Part
+from ._console import console as make_console
 from .xml import validate, write_xml
 
-# What addFromBulk is documented not to keep (format.md §4.1, §4.5), so the table says so instead of
-# calling it a failed round trip.
+# What addFromBulk is documented not to keep (docs/format-notes.md#how-the-server-ingests, #custom-metadata-on-ingest),
+# so the table says so instead of calling it a failed round trip.
 SERVER_DROPS: dict[str, tuple[str, str]] = {
     "thumbCuePoint.Thumb": ("title,description,subType", "addFromBulk ignores a thumb's title, description, subType"),
 }
@@ -57,25 +57,25 @@ def _label(rec: dict[str, Any]) -> str:
     return ""
 
 
-def run_demo(workdir: Path | None = None, *, console: Console | None = None) -> bool:
+def run_demo(workdir: Path | None = None, *, console: Output | None = None) -> bool:
     """Run the main job; return True when every value came back (up to documented server behaviour)."""
     from .client import Client
     from .emulator import EmulatorServer
 
-    console = console or Console()
+    console = console or make_console()
     with tempfile.TemporaryDirectory(prefix="cuepipe-demo-") as tmp:
         out = Path(workdir or tmp)
         out.mkdir(parents=True, exist_ok=True)
         src = sample_path()
         before = pd.concat(list(frames.read_table(src)), ignore_index=True)
-        console.print(f"1. read {len(before)} cue points from {src.name}")
+        console.line(f"1. read {len(before)} cue points from {src.name}")
 
         xml_path = out / "cue_points.ingest.xml"
         write_xml(before, xml_path, kind="ingest")
         report = validate(xml_path, kind="ingest")
-        console.print(
-            f"2. wrote {xml_path.name} for cuePoint.addFromBulk and validated it: "
-            + ("[green]valid[/]" if report.ok else f"[red]{report}[/]")
+        console.line(
+            f"2. wrote {xml_path.name} for cuePoint.addFromBulk and validated it: ",
+            ("valid", "green") if report.ok else (str(report), "red"),
         )
         if not report.ok:
             return False
@@ -86,29 +86,28 @@ def run_demo(workdir: Path | None = None, *, console: Console | None = None) -> 
             EmulatorServer(partner_id=partner_id, admin_secret=secret, entries=entries) as server,
             Client(server.url, partner_id=partner_id, admin_secret=secret) as kaltura,
         ):
-            console.print(f"3. started the Kaltura emulator at {server.url} with entries {', '.join(entries)}")
+            console.line(f"3. started the Kaltura emulator at {server.url} with entries {', '.join(entries)}")
             pushed = kaltura.push(xml_path)
             actions = pushed["action"].value_counts().to_dict()
-            console.print(f"4. pushed through cuePoint.addFromBulk: {actions}")
+            console.line(f"4. pushed through cuePoint.addFromBulk: {actions}")
             after = kaltura.pull({"entryIdIn": entries}, precision="ms")
-            console.print(f"5. pulled {len(after)} cue points back through cuePoint.list (exact milliseconds)")
+            console.line(f"5. pulled {len(after)} cue points back through cuePoint.list (exact milliseconds)")
 
             after_by_name = {r.get("systemName"): r for r in frames.frame_to_records(after)}
-            table = Table(title="before (CSV) and after (pushed, then pulled from the API)")
-            for col in ("type", "systemName", "start", "end", "text / title", "server id", "round trip"):
-                table.add_column(col)
+            rows: list[list[Part]] = []
             ok = True
             notes: set[str] = set()
             for rec in frames.frame_to_records(before):
                 back = after_by_name.get(rec.get("systemName"), {})
                 unexpected, documented = _compare(rec, back)
                 ok = ok and bool(back) and not unexpected
+                verdict: Part
                 if not back:
-                    verdict = "[red]missing[/]"
+                    verdict = ("missing", "red")
                 elif unexpected:
-                    verdict = f"[red]differs: {', '.join(unexpected)}[/]"
+                    verdict = (f"differs: {', '.join(unexpected)}", "red")
                 elif documented:
-                    verdict = f"[yellow]identical except {', '.join(documented)}*[/]"
+                    verdict = (f"identical except {', '.join(documented)}*", "yellow")
                     notes.update(
                         SERVER_DROPS[rec["cuePointType"]][1]
                         if k in SERVER_DROPS.get(rec["cuePointType"], ("", ""))[0].split(",")
@@ -116,29 +115,35 @@ def run_demo(workdir: Path | None = None, *, console: Console | None = None) -> 
                         for k in documented
                     )
                 else:
-                    verdict = "[green]identical[/]"
-                table.add_row(
-                    rec["cuePointType"].split(".")[-1],
-                    str(rec.get("systemName", "")),
-                    str(rec.get("startTime", "")),
-                    str(rec.get("endTime", "")),
-                    _label(rec),
-                    str(back.get("id", "")),
-                    verdict,
+                    verdict = ("identical", "green")
+                rows.append(
+                    [
+                        rec["cuePointType"].split(".")[-1],
+                        str(rec.get("systemName", "")),
+                        str(rec.get("startTime", "")),
+                        str(rec.get("endTime", "")),
+                        _label(rec),
+                        str(back.get("id", "")),
+                        verdict,
+                    ]
                 )
-            console.print(table)
+            console.table(
+                ("type", "systemName", "start", "end", "text / title", "server id", "round trip"),
+                rows,
+                title="before (CSV) and after (pushed, then pulled from the API)",
+            )
             for note in sorted(notes):
-                console.print(f"   * {note} (see docs/format-notes.md, docs/emulator.md)")
+                console.line(f"   * {note} (see docs/format-notes.md, docs/emulator.md)")
 
             again = kaltura.push(before)
             total = kaltura.count({"entryIdIn": entries})
-            console.print(
+            console.line(
                 f"6. pushed the same cue points again: {again['action'].value_counts().to_dict()}; "
                 f"the entries hold {total} cue points (no duplicates: systemName makes it an update)"
             )
             ok = ok and total == len(before)
-        console.print("7. stopped the emulator")
-        console.print(
-            "[bold green]round trip: every value came back[/]" if ok else "[bold red]round trip: differences found[/]"
+        console.line("7. stopped the emulator")
+        console.line(
+            ("round trip: every value came back", "bold green") if ok else ("round trip: differences found", "bold red")
         )
         return ok

@@ -1,7 +1,7 @@
 """Value codecs: times, tags, enums and missing values. Pure functions, no XML here.
 
 Times are integer milliseconds everywhere in cuepipe; only this module turns them into ``xs:time``
-text (``HH:MM:SS.mmm``) and back, following the server's own arithmetic (format.md §3.1).
+text (``HH:MM:SS.mmm``) and back, following the server's own arithmetic (docs/format-notes.md#time-values).
 """
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ def round_to_tenths(ms: int) -> int:
 def format_serve_time(ms: int) -> str:
     """Milliseconds -> ``xs:time`` as ``serveBulk`` writes it: tenths of a second at most.
 
-    Unlike the real server (format.md §3.1) a remainder of 950-999 ms carries into the next second
+    Unlike the real server (docs/format-notes.md#time-values) a remainder of 950-999 ms carries into the next second
     instead of producing the ``.10`` bug, so what cuepipe writes always means what it says.
     """
     if ms < 0:
@@ -112,7 +112,7 @@ def parse_time(text: str) -> int:
 
     Fractions are rounded half away from zero to whole milliseconds (``00:00:05.0005`` -> 5001), and
     ``SS.10`` is 10.1 s: that is how the server itself reads the ``.10`` values its serve writer
-    emits for 950-999 ms remainders (format.md §3.1). A time-zone suffix is refused: the server
+    emits for 950-999 ms remainders (docs/format-notes.md#time-values). A time-zone suffix is refused: the server
     turns such a time into null.
     """
     m = _TIME_RE.fullmatch(text)
@@ -128,7 +128,7 @@ def parse_time(text: str) -> int:
 
 
 def server_time_text(ms: int) -> str:
-    """Exactly what the server's ``kXml::integerToTime`` writes, bugs included (format.md §3.1).
+    """Exactly what the server's ``kXml::integerToTime`` writes, bugs included (docs/format-notes.md#time-values).
 
     Tenths at most; the remainder 950-999 ms gives ``.10``; hours are not wrapped; negative input
     produces the server's garbage. Used where byte-for-byte fidelity to the server is the point.

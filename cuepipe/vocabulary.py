@@ -33,7 +33,7 @@ ValueKind = Literal["str", "time", "int", "float", "enum", "tags", "answers", "c
 
 
 # --------------------------------------------------------------------------------------------
-# Enums (api.md §4.8, format.md §1.3, §1.6)
+# Enums (docs/kaltura-api.md#enums, docs/format-notes.md#records-and-columns)
 # --------------------------------------------------------------------------------------------
 
 
@@ -251,7 +251,8 @@ class CuePointTypeInfo:
     # On ingest at most one field of each group may be set (an xs:choice in the schema).
     ingest_choices: tuple[tuple[str, ...], ...] = ()
     # Elements the real server writes on serve although its schema has no place for them; the
-    # reader accepts them (format.md §4.6, §4.7). Maps element name -> column.
+    # reader accepts them (docs/format-notes.md#how-the-server-serves, #what-servebulk-cannot-serve).
+    # Maps element name -> column.
     serve_quirks: dict[str, str] = field(default_factory=dict)
     doc: str = ""
 
@@ -449,7 +450,7 @@ def type_info(value: object) -> CuePointTypeInfo:
 
 
 # --------------------------------------------------------------------------------------------
-# Bulk upload enums (api.md §5.2, §5.3)
+# Bulk upload enums (docs/kaltura-api.md#bulk-upload-objects, #bulk-upload-enums)
 # --------------------------------------------------------------------------------------------
 
 

@@ -79,8 +79,8 @@ def test_push_pull_both_precisions_and_update_by_system_name(server: EmulatorSer
         exact = api("pull", flt, precision="ms").set_index("systemName")
         source = df.set_index("systemName")
         assert exact.loc[source.index, "id"].tolist() == result["id"].tolist()
-        # What the server keeps (format.md §4.1): thumbs drop title/description/subType (SLIDE=1); the
-        # emulator has no metadata profiles, so customData is not stored.
+        # What the server keeps (docs/format-notes.md#how-the-server-ingests): thumbs drop title/description/subType
+        # (SLIDE=1); the emulator has no metadata profiles, so customData is not stored.
         ignored = {("SLIDE_2", "title"), ("SLIDE_2", "description"), ("SLIDE_2", "subType")}
         for name, row in source.iterrows():
             for column, value in row.items():

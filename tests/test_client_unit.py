@@ -243,7 +243,7 @@ class FakeKaltura:
                     None,
                 )
             if target is not None and target["cuePointType"] != scene["cuePointType"]:
-                continue  # format.md §4.2: a match of another type is skipped silently
+                continue  # docs/format-notes.md#insert-or-update: a match of another type is skipped silently
             if target is None:
                 target = self.add(
                     scene["entryId"], scene["cuePointType"], start=scene["startTime"], name=scene.get("systemName")
@@ -642,9 +642,9 @@ def test_configuration_errors() -> None:
     client.close()
 
 
-def test_settings_from_env_prefers_explicit_values_then_ks() -> None:
-    env = {"KALTURA_SERVICE_URL": URL, "KALTURA_PARTNER_ID": "7", "KALTURA_ADMIN_SECRET": "a", "KALTURA_KS": "k"}
-    assert settings_from_env(env) == {"service_url": URL, "partner_id": 7, "ks": "k"}
+def test_settings_from_env_prefers_explicit_values() -> None:
+    env = {"KALTURA_SERVICE_URL": URL, "KALTURA_PARTNER_ID": "7", "KALTURA_ADMIN_SECRET": "a"}
+    assert settings_from_env(env) == {"service_url": URL, "partner_id": 7, "admin_secret": "a"}
     assert settings_from_env(env, admin_secret="b") == {"service_url": URL, "partner_id": 7, "admin_secret": "b"}
     assert settings_from_env({**env, "KALTURA_KS": ""}) == {"service_url": URL, "partner_id": 7, "admin_secret": "a"}
     with pytest.raises(ConfigurationError):

@@ -212,7 +212,7 @@ def test_json_body_multipart_json_part_and_path_params(server: EmulatorServer, a
         "filter": {"objectType": "KalturaCuePointFilter", "entryIdEqual": entry},
     }
     assert httpx.post(url, json=body).json() == 1
-    # "; charset=utf-8" disables the JSON-body rule (api.md §1.2)
+    # "; charset=utf-8" disables the JSON-body rule (docs/kaltura-api.md#body-encodings)
     as_text = httpx.post(url, content=json.dumps(body), headers={"content-type": "application/json; charset=utf-8"})
     assert "MISSING_KS" in as_text.text
     multipart = httpx.post(url, data={"json": json.dumps(body), "ks": "ignored"}, files={"x": ("x", b"")})

@@ -98,7 +98,7 @@ def test_ks_round_trip(make) -> None:
 
 
 def test_ks_v1_written_by_hand_is_accepted() -> None:
-    """The client-side recipe of api.md §3.2, written independently of the emulator's generator."""
+    """The client-side recipe of docs/kaltura-api.md#ks-version-1, written independently of the emulator's generator."""
     info = f"100;100;{int(time.time()) + 60};0;1234;bob;"
     signature = hashlib.sha1(("other" + info).encode()).hexdigest()  # the second admin secret
     token = base64.b64encode(f"{signature}|{info}".encode()).decode()

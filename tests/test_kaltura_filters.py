@@ -1,4 +1,5 @@
-"""Typed filters, pager, search items and bulk upload objects (api.md §4, §5.2)."""
+"""Typed filters, pager, search items and bulk upload objects (docs/kaltura-api.md#filters-and-paging,
+#bulk-upload-objects)."""
 
 from __future__ import annotations
 
@@ -84,7 +85,7 @@ def test_type_filters_inherit_the_cue_point_and_base_filter_fields():
         assert set(KalturaCuePointFilter.fields()) <= set(fields)
 
 
-# The extra fields each filter adds over KalturaCuePointFilter, from api.md §4.4.
+# The extra fields each filter adds over KalturaCuePointFilter, from docs/kaltura-api.md#type-specific-filters.
 EXTRA_FIELDS = {
     KalturaAnnotationFilter: {
         "parentIdEqual",

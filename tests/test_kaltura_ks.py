@@ -1,4 +1,5 @@
-"""KS v1/v2 creation and parsing (api.md §3.2, §3.3), sessions, and secrecy of KS and secrets."""
+"""KS v1/v2 creation and parsing (docs/kaltura-api.md#ks-version-1, #ks-version-2), sessions, and secrecy of KS and
+secrets."""
 
 from __future__ import annotations
 
@@ -96,7 +97,7 @@ def test_v2_matches_the_documented_layout():
     digest, rest = plain[:20], plain[20:]
     assert digest == hashlib.sha1(rest).digest()
     assert rest[:16] == RANDOM
-    # The field string api.md §3.3 records from the official client, byte for byte.
+    # The field string docs/kaltura-api.md#ks-version-2 records from the official client, byte for byte.
     assert rest[16:] == b"disableentitlement=&privacycontext=abc&sview=%2A&_e=1795908138&_t=2&_u=user%40x.com"
 
 

@@ -1,4 +1,4 @@
-"""Parameter flattening: the bracket form the server parses (api.md §1.2–§1.4), and back."""
+"""Parameter flattening: the bracket form the server parses (docs/kaltura-api.md#requests), and back."""
 
 from __future__ import annotations
 
@@ -131,7 +131,8 @@ def test_unflatten_reads_brackets_legacy_colons_nulls_and_sorts_indexes():
 
 
 def test_json_body_form_matches_the_official_client():
-    """api.md §4.7's verified JSON body for an advancedSearch operator, byte for byte after sorting."""
+    """docs/kaltura-api.md#advanced-search's verified JSON body for an advancedSearch operator, byte for byte after
+    sorting."""
     operator = KalturaSearchOperator(
         type=SearchOperatorType.SEARCH_OR,
         items=[

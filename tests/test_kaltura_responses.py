@@ -132,7 +132,8 @@ def test_expired_ks_and_property_names():
 
 
 def test_bare_code_error_and_pickling():
-    error = api_error("INVALID_ENTRY_ID", "", [])  # addFromBulk rewraps it with no message (api.md §4.10)
+    # addFromBulk rewraps it with no message (docs/kaltura-api.md#addfrombulk)
+    error = api_error("INVALID_ENTRY_ID", "", [])
     assert str(error) == "INVALID_ENTRY_ID" and isinstance(error, InvalidEntryIdError)
     copy = pickle.loads(pickle.dumps(api_error("XML_INVALID", "XML is invalid", {"A": "1"})))
     assert type(copy) is XMLInvalidError and copy.args == {"A": "1"} and copy.message == "XML is invalid"

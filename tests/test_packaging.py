@@ -1,4 +1,4 @@
-"""The wheel works outside the repository: XSDs and the sample travel inside it."""
+"""The wheel works outside the repository: XSDs, the sample and the compiled core travel inside it."""
 
 from __future__ import annotations
 
@@ -33,7 +33,8 @@ def wheel(tmp_path_factory) -> Path:
     return _build_wheel(tmp_path_factory.mktemp("wheel"))
 
 
-# Reads and writes a document with custom metadata and answers, and says which reader did it.
+# Reads and writes a document with custom metadata and answers (the DataFrame goes through the writer's
+# compiled path when it is there), and says whether the compiled reader and writer did it.
 ROUND_TRIP = (
     "import cuepipe, sys\n"
     "from cuepipe.xml import reader\n"
@@ -46,7 +47,8 @@ ROUND_TRIP = (
     "assert back['question'][0] == 'q & a?' and back['startTime'][0] == 1500, back\n"
     "assert back['optionalAnswers'][0] == recs[0]['optionalAnswers'], back['optionalAnswers'][0]\n"
     "assert back['customData'][1] == [{'metadataProfileId': 3, 'xml': '<metadata><A>1</A></metadata>'}]\n"
-    "print(reader.SPEEDUPS, reader.__file__)\n"
+    "from cuepipe.xml import writer\n"
+    "print(reader.SPEEDUPS, writer._speedups is not None, reader.__file__)\n"
 )
 
 
@@ -57,15 +59,15 @@ def _run_from(site: Path, script: str) -> str:
     return proc.stdout.strip()
 
 
-def test_wheel_carries_the_compiled_reader(wheel, tmp_path):
+def test_wheel_carries_the_compiled_reader_and_writer(wheel, tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     assert any(n.startswith("cuepipe/xml/_speedups.") and n.endswith((".so", ".pyd")) for n in names), names
     assert not any(n.endswith(".c") for n in names)
     assert "-py3-none-any" not in wheel.name  # platform-specific, since it holds a compiled module
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
-    speedups, where = _run_from(site, ROUND_TRIP).split()
-    assert speedups == "True" and where.startswith(str(site))
+    read_fast, write_fast, where = _run_from(site, ROUND_TRIP).split()
+    assert read_fast == write_fast == "True" and where.startswith(str(site))
 
 
 def test_pure_python_build_works_without_the_extension(tmp_path):
@@ -76,8 +78,19 @@ def test_pure_python_build_works_without_the_extension(tmp_path):
     assert whl.name.endswith("-py3-none-any.whl")
     site = tmp_path / "site"
     zipfile.ZipFile(whl).extractall(site)
-    speedups, where = _run_from(site, ROUND_TRIP).split()
-    assert speedups == "False" and where.startswith(str(site))
+    read_fast, write_fast, where = _run_from(site, ROUND_TRIP).split()
+    assert read_fast == write_fast == "False" and where.startswith(str(site))
+
+
+def test_wheel_version_is_the_package_version(wheel):
+    """One source: the wheel's metadata and ``cuepipe.__version__`` both come from cuepipe/_version.py."""
+    import cuepipe
+
+    with zipfile.ZipFile(wheel) as whl:
+        (meta,) = [n for n in whl.namelist() if n.endswith(".dist-info/METADATA")]
+        fields = dict(line.split(": ", 1) for line in whl.read(meta).decode().splitlines() if ": " in line)
+    assert fields["Version"] == cuepipe.__version__
+    assert wheel.name.startswith(f"cuepipe-{cuepipe.__version__}-")
 
 
 def test_wheel_is_typed(wheel):

@@ -155,7 +155,7 @@ def test_push_is_exactly_once_under_transport_faults(server: EmulatorServer, nam
 
 @pytest.mark.parametrize("mode", ["sync", "async"])
 def test_commit_k_then_fail_is_settled_by_the_list_check(server: EmulatorServer, mode: str) -> None:
-    """format.md §4.4: the server commits 7 scenes, then fails. The client lists what landed and
+    """docs/format-notes.md#partial-failure: the server commits 7 scenes, then fails. The client lists what landed and
     sends only the 8 others (a re-send of all 15 would be luck, not knowledge)."""
     server.faults.replace([Fault("partial", commit=7, action=UPLOAD, after=1)])
     entries = fresh_entries()

@@ -156,7 +156,8 @@ def test_copies_left_by_a_late_request_are_swept_but_old_duplicates_kept(
 ) -> None:
     expected = cue_points(next(_next), 20)
     entry = expected[0]["entryId"]
-    with client(server) as api:  # old data with a duplicate, as real entries can have (format.md §4.2)
+    # old data with a duplicate, as real entries can have (docs/format-notes.md#insert-or-update)
+    with client(server) as api:
         api.push(expected[:1])
     old_copy = _copy_cue_point(server, expected[0]["systemName"])
     journal = tmp_path / "push.sqlite"

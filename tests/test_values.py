@@ -47,7 +47,7 @@ def test_format_time_shapes():
             format_time(bad)
 
 
-# format.md §3.1: what the server's integerToTime writes
+# docs/format-notes.md#time-values: what the server's integerToTime writes
 SERVER_TABLE = [
     (0, "00:00:00"),
     (49, "00:00:00"),

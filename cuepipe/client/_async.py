@@ -25,8 +25,9 @@ class AsyncClient(ClientBase):
     """:class:`~cuepipe.client.Client` for asyncio: the same arguments and methods, awaitable;
     :meth:`iter_pull` is an async iterator. Use ``async with``, or ``await client.aclose()``.
 
-    Rendering upload XML and parsing served XML are CPU work done on the event loop, a page or an
-    upload at a time.
+    Preparing a push (reading and converting the whole input) runs in a worker thread; rendering one
+    upload's XML and parsing one page of served XML are done on the event loop, an upload or a page
+    at a time.
     """
 
     def __init__(
@@ -90,8 +91,15 @@ class AsyncClient(ClientBase):
         progress: ProgressCallback | None = None,
         journal: JournalPath = None,
     ) -> pd.DataFrame:
-        """See :meth:`Client.push` (``journal`` included: its small SQLite writes run on the event loop)."""
-        plan, opened = prepare_push(
+        """See :meth:`Client.push` (``journal`` included: its small SQLite writes run on the event loop).
+
+        Reading the input, checking and converting every record and sizing the uploads is CPU and
+        file work proportional to the whole input, so it runs in a worker thread: the event loop
+        keeps serving other tasks meanwhile. Do not change ``data`` from another task until the
+        push returns.
+        """
+        plan, opened = await asyncio.to_thread(
+            prepare_push,
             self._engine,
             data,
             service=service,

@@ -234,7 +234,7 @@ def strip_ks_from_url(url: str) -> str:
 
 
 def redirect_target(current_url: str, response: Response) -> str:
-    """Where a file action's redirect points (another data center, api.md §2.4), KS removed.
+    """Where a file action's redirect points (another data center, docs/kaltura-api.md#file-actions), KS removed.
 
     Refuses a move from https to http, which would send the KS in clear text.
     """

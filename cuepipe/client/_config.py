@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -9,7 +10,8 @@ from typing import Any
 import pandas as pd
 
 from ..kaltura import Session, SessionType, cue_point_delete, cue_point_get
-from ..kaltura.errors import KalturaNotFoundError
+from ..kaltura.actions import CuePointService
+from ..kaltura.errors import KalturaNotFoundError, KSError
 from ..kaltura.ks import DEFAULT_EXPIRY, Privileges
 from ..kaltura.request import DEFAULT_CLIENT_TAG
 from ._auth import make_auth
@@ -23,27 +25,72 @@ ENV_ADMIN_SECRET = "KALTURA_ADMIN_SECRET"
 ENV_KS = "KALTURA_KS"
 
 
-def settings_from_env(environ: Mapping[str, str] | None = None, **overrides: Any) -> dict[str, Any]:
+_CREDENTIALS = ("ks", "admin_secret", "secret")
+
+
+def settings_from_env(
+    environ: Mapping[str, str] | None = None, *, labels: Mapping[str, str] | None = None, **overrides: Any
+) -> dict[str, Any]:
     """Constructor arguments from ``KALTURA_*`` variables; ``overrides`` that are not None win.
 
-    Credentials come from the overrides when any is given, else ``KALTURA_KS``, else
-    ``KALTURA_ADMIN_SECRET`` (a KS is the more specific choice when both are set).
+    Credentials come from the overrides when any is given, else from ``KALTURA_KS`` or
+    ``KALTURA_ADMIN_SECRET`` (setting both is refused: which one was meant is a guess). Every
+    missing or malformed setting raises :class:`ConfigurationError` naming the variable to set, so
+    a job that runs without its environment says what is wrong instead of failing later (or with a
+    ``TypeError`` about a missing argument). Values of secret variables never appear in messages.
+    ``labels`` renames variables in those messages (the CLI names its options there).
     """
     env = os.environ if environ is None else environ
+    names = dict(labels or {})
+
+    def name(variable: str) -> str:
+        return names.get(variable, variable)
+
     given = {k: v for k, v in overrides.items() if v is not None}
     out: dict[str, Any] = {}
-    if env.get(ENV_SERVICE_URL):
-        out["service_url"] = env[ENV_SERVICE_URL]
-    if env.get(ENV_PARTNER_ID):
+    if "service_url" not in given:
+        url = env.get(ENV_SERVICE_URL, "")
+        if not url.strip():
+            raise ConfigurationError(
+                f"{name(ENV_SERVICE_URL)} is {'empty' if ENV_SERVICE_URL in env else 'not set'}: "
+                "set it to the Kaltura service URL, e.g. https://www.kaltura.com"
+            )
         try:
-            out["partner_id"] = int(env[ENV_PARTNER_ID])
+            out["service_url"] = normalize_service_url(url)
+        except ConfigurationError as exc:
+            raise ConfigurationError(f"{name(ENV_SERVICE_URL)}: {exc}") from None
+    if "partner_id" not in given and env.get(ENV_PARTNER_ID, "").strip():
+        raw = env[ENV_PARTNER_ID].strip()
+        try:
+            out["partner_id"] = int(raw)
         except ValueError:
-            raise ConfigurationError(f"{ENV_PARTNER_ID} must be an integer") from None
-    if not any(k in given for k in ("ks", "admin_secret", "secret")):
-        if env.get(ENV_KS):
-            out["ks"] = env[ENV_KS]
-        elif env.get(ENV_ADMIN_SECRET):
-            out["admin_secret"] = env[ENV_ADMIN_SECRET]
+            raise ConfigurationError(f"{name(ENV_PARTNER_ID)} must be an integer partner id, got {raw!r}") from None
+    if not any(k in given for k in _CREDENTIALS):
+        ks, secret = env.get(ENV_KS, "").strip(), env.get(ENV_ADMIN_SECRET, "").strip()
+        if ks and secret:
+            raise ConfigurationError(f"both {name(ENV_KS)} and {name(ENV_ADMIN_SECRET)} are set: give only one")
+        if ks:
+            try:
+                session = Session.from_ks(ks)
+            except KSError as exc:
+                raise ConfigurationError(f"{name(ENV_KS)} is not a usable KS: {exc}") from None
+            pid = given.get("partner_id", out.get("partner_id"))
+            if pid is not None and pid != session.partner_id:
+                source = name(ENV_PARTNER_ID) if "partner_id" in out else "partner_id="
+                raise ConfigurationError(
+                    f"{name(ENV_KS)} belongs to partner {session.partner_id}, but {source} is {pid}"
+                )
+            out["ks"] = ks
+        elif secret:
+            if "partner_id" not in out and "partner_id" not in given:
+                raise ConfigurationError(
+                    f"{name(ENV_PARTNER_ID)} is not set: a KS made from {name(ENV_ADMIN_SECRET)} needs the partner id"
+                )
+            out["admin_secret"] = secret
+        else:
+            raise ConfigurationError(
+                f"credentials are missing: set {name(ENV_KS)}, or {name(ENV_PARTNER_ID)} and {name(ENV_ADMIN_SECRET)}"
+            )
     out.update(given)
     return out
 
@@ -126,11 +173,11 @@ class ClientBase:
 
     @staticmethod
     def _get_op(cue_point_id: str, service: str) -> Op:
-        wire = cue_point_service(service)
+        wire: CuePointService = cue_point_service(service)
 
         def op() -> Op:
             obj = yield Call(
-                build=lambda ctx: cue_point_get(ctx, cue_point_id, service=wire),  # type: ignore[arg-type]
+                build=lambda ctx: cue_point_get(ctx, cue_point_id, service=wire),
                 what=f"{wire}.get",
             )
             return obj if not isinstance(obj, Mapping) else ms_record(obj, {})
@@ -139,7 +186,7 @@ class ClientBase:
 
     @staticmethod
     def _delete_op(ids: str | Iterable[str], service: str, missing_ok: bool) -> Op:
-        wire = cue_point_service(service)
+        wire: CuePointService = cue_point_service(service)
         todo = [ids] if isinstance(ids, str) else list(ids)
         for item in todo:
             if not isinstance(item, str) or not item:
@@ -150,7 +197,7 @@ class ClientBase:
             for cue_point_id in todo:
                 try:
                     yield Call(
-                        build=lambda ctx, i=cue_point_id: cue_point_delete(ctx, i, service=wire),  # type: ignore[arg-type]
+                        build=functools.partial(cue_point_delete, id=cue_point_id, service=wire),
                         write=True,
                         replay_safe=True,
                         what=f"{wire}.delete({cue_point_id})",

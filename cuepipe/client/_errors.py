@@ -117,7 +117,7 @@ class JobTimeoutError(ClientError, TimeoutError):
 
 
 class UnservableError(ClientError):
-    """``serveBulk`` cannot serve some of the requested cue points (format.md §4.7).
+    """``serveBulk`` cannot serve some of the requested cue points (docs/format-notes.md#what-servebulk-cannot-serve).
 
     ``counts`` maps cue point type to how many were found. Pull them with ``precision="ms"``, or
     pass ``unservable="skip"`` / ``"list"``.
@@ -129,7 +129,8 @@ class UnservableError(ClientError):
         listing = ", ".join(f"{n} {t}" for t, n in sorted(counts.items()))
         super().__init__(
             f"serveBulk cannot serve {listing} cue point(s): the server's serve output fails its own schema for "
-            "thumb cue points and quiz questions with answers, and leaves event cue points out (format.md §4.7). "
+            "thumb cue points and quiz questions with answers, and leaves event cue points out "
+            "(docs/format-notes.md#what-servebulk-cannot-serve). "
             "Use precision='ms', or unservable='skip' (leave them out) or 'list' (take them from list, exact "
             "milliseconds)"
         )

@@ -161,7 +161,7 @@ class BulkUploads:
         """Start a job from an XML bulk file (path, streamed) or bytes; returns it (usually PENDING).
 
         ``job_data`` defaults to :class:`~cuepipe.kaltura.KalturaBulkUploadXmlJobData` (the XML engine);
-        ``via="media"`` sends the same call as ``media.bulkUploadAdd``, its alias (api.md §6.1).
+        ``via="media"`` sends the same call as ``media.bulkUploadAdd``, its alias (docs/kaltura-api.md#action-aliases).
         """
         return self._client._run(submit_op(source, filename=filename, job_data=job_data, via=via))
 

@@ -10,9 +10,9 @@ Two precisions:
   pulled too (serveBulk writes it the same way).
 * ``"tenths"`` reads ``serveBulk``: what the server serves, parsed with
   :func:`cuepipe.iter_cue_points`. Times have tenths of a second at most (1234 ms -> 1200 ms; the
-  server's own bug turns a 950-999 ms remainder into ``.10`` = 100 ms, format.md §3.1). serveBulk
+  server's own bug turns a 950-999 ms remainder into ``.10`` = 100 ms, docs/format-notes.md#time-values). serveBulk
   fails outright for thumb cue points and quiz questions with answers and leaves event cue points
-  out (format.md §4.7); see ``unservable``.
+  out (docs/format-notes.md#what-servebulk-cannot-serve); see ``unservable``.
 
 Paging past the 500-per-page cap: ``list`` is read in a deterministic order (``+createdAt,+intId``)
 with a moving lower bound ``createdAtGreaterThanOrEqual`` = the last ``createdAt`` seen (a keyset,
@@ -97,7 +97,8 @@ def coerce_filter(flt: Any, service: str) -> KalturaCuePointFilter:
 
 
 def require_list_filter(flt: KalturaCuePointFilter, action: str) -> None:
-    """``list``/``count`` need an id or entry filter (api.md §4.3): say so before sending."""
+    """``list``/``count`` need an id or entry filter (docs/kaltura-api.md#list-needs-an-id-or-entry-filter): say so
+    before sending."""
     if not flt.has_required_for_list():
         raise FilterError(
             f"{action} needs an entry or id filter: set one of entryIdEqual, entryIdIn, idEqual, idIn on the "
@@ -225,7 +226,7 @@ def _serve_failed(exc: KalturaServerError) -> ClientError:
     return ClientError(
         f"serveBulk failed ({exc.code}): the server's serve output failed its own schema, e.g. a tag longer than "
         "30 characters, a time of 24 h or more, a thumb cue point or a quiz question with answers "
-        "(format.md §4.7); pull with precision='ms' instead"
+        "(docs/format-notes.md#what-servebulk-cannot-serve); pull with precision='ms' instead"
     )
 
 

@@ -2,11 +2,11 @@
 
 Planning (pure): every upload holds the cue points of **one entry** only. The server checks each
 scene's entry as it goes and aborts at the first unknown one after committing the scenes before it
-(format.md §4.2, §4.4); with one entry per upload an unknown entry fails the whole upload before
-anything of it is written, and a failure belongs to one known group of rows. A child that names its
-parent by ``parentSystemName`` is resolved only against scenes saved before it, so parent and
-children travel in the same upload, parents first; such a family is never split, even when it is
-larger than ``chunk_size`` (it then forms one upload of its own).
+(docs/format-notes.md#insert-or-update, #partial-failure); with one entry per upload an unknown entry fails the whole
+upload before anything of it is written, and a failure belongs to one known group of rows. A child that names its parent
+by ``parentSystemName`` is resolved only against scenes saved before it, so parent and children travel in the same
+upload, parents first; such a family is never split, even when it is larger than ``chunk_size`` (it then forms one
+upload of its own).
 
 Everything is rendered once before the first request, so an input error (a value the ingest format
 cannot carry) is reported with its input row before anything is written; that pass also gives each
@@ -20,14 +20,14 @@ dropped connection, 5xx) may be sent again. Otherwise the client stops with
 :class:`~cuepipe.client.OutcomeUnknownError` naming the rows.
 
 The response lists the created/updated cue points in document order and leaves out scenes the
-server skipped (an existing cue point of another type, format.md §4.2). When the counts agree the
+server skipped (an existing cue point of another type, docs/format-notes.md#insert-or-update). When the counts agree the
 mapping is positional; when they differ each row is matched on type, entry, id/systemName and start
 time, never by blind position.
 
 Settling an unknown outcome (:func:`recover`). Transport failures of a replay-safe upload are
 repeated by the engine at once (a repeat is an update where the first attempt landed). When the
 outcome is still unknown after that, or the server failed *after* committing part of the upload
-(``INTERNAL_SERVERL_ERROR`` after K scenes, format.md §4.4), the upload is settled with ``list``:
+(``INTERNAL_SERVERL_ERROR`` after K scenes, docs/format-notes.md#partial-failure), the upload is settled with ``list``:
 cue points whose systemName was absent before the first attempt and is present now landed and are
 kept as they are; only the others are sent again; then copies a late request may have created are
 deleted (never cue points that existed before). With a journal (:mod:`._journal`) the same happens
@@ -425,7 +425,8 @@ def replay_safety(upload: Upload, existing: Existing | None) -> tuple[bool, str]
 
 
 def predict(item: Item, existing: Existing | None) -> str | None:
-    """created / updated / skipped as the server will decide (format.md §4.2), or None if unknown."""
+    """created / updated / skipped as the server will decide (docs/format-notes.md#insert-or-update), or None if
+    unknown."""
     if existing is None:
         return "created" if item.id is None and item.system_name is None else None
     target: str | None = None
@@ -519,7 +520,7 @@ class ResultTable:
                 self.actions[pos] = "skipped"
                 self.errors[pos] = (
                     "the server skipped this cue point: the existing cue point with this "
-                    "id/systemName is of another type (format.md §4.2)"
+                    "id/systemName is of another type (docs/format-notes.md#insert-or-update)"
                     if predict(item, existing) == "skipped"
                     else "the server did not return this cue point"
                 )
@@ -582,7 +583,8 @@ def failure_action(exc: BaseException) -> str:
     if isinstance(exc, KalturaHTTPError) and (not exc.retryable or exc.status == 429):
         return "failed"  # 429: refused unprocessed (rate limited)
     if isinstance(exc, KalturaAPIError | KalturaHTTPError):
-        return "unknown"  # e.g. INTERNAL_SERVERL_ERROR after some scenes were committed (format.md §4.4)
+        # e.g. INTERNAL_SERVERL_ERROR after some scenes were committed (docs/format-notes.md#partial-failure)
+        return "unknown"
     return "failed"
 
 
@@ -768,11 +770,11 @@ def recover(
     """Finish an upload whose outcome is unknown: look up what landed, send only the rest, check.
 
     The outcome is unknown after a timeout or dropped connection that retries did not settle, after
-    an error the server raises once some scenes are committed (format.md §4.4: ``INTERNAL_SERVERL_ERROR``
-    after K scenes), and for an upload a killed run left in flight. Each round waits (a late request
-    may still be landing), lists the upload's systemNames/ids on its entry (:func:`lookup_existing`),
-    and sends the cue points that did not certainly land (:func:`split_landed`); sending them is
-    replay safe because each one is found by its systemName or id. Then :func:`sweep_duplicates`.
+    an error the server raises once some scenes are committed (docs/format-notes.md#partial-failure:
+    ``INTERNAL_SERVERL_ERROR`` after K scenes), and for an upload a killed run left in flight. Each round waits (a late
+    request may still be landing), lists the upload's systemNames/ids on its entry (:func:`lookup_existing`), and sends
+    the cue points that did not certainly land (:func:`split_landed`); sending them is replay safe because each one is
+    found by its systemName or id. Then :func:`sweep_duplicates`.
     """
     policy = plan.retries
     last: BaseException = (
@@ -827,8 +829,8 @@ def recover(
 def sweep_duplicates(upload: Upload, before: Existing | None, table: ResultTable) -> Op:
     """Delete copies a recovered upload may have left: an interrupted request the server processed
     late, at the same time as the re-send, can insert a systemName twice (the lookup-then-insert of
-    format.md §4.2 is not atomic). Only cue points that did not exist before the first attempt and
-    are not the one in the result are deleted; without ``before`` nothing is."""
+    docs/format-notes.md#insert-or-update is not atomic). Only cue points that did not exist before the first attempt
+    and are not the one in the result are deleted; without ``before`` nothing is."""
     if before is None:
         return
     found = yield from named_cue_points(upload)

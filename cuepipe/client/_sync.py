@@ -10,7 +10,7 @@ import httpx
 import pandas as pd
 
 from .._version import __version__
-from ..kaltura import SessionType
+from ..kaltura import KalturaCuePointFilter, SessionType
 from ..kaltura.ks import DEFAULT_EXPIRY, Privileges
 from ..kaltura.request import DEFAULT_CLIENT_TAG
 from ._base import Emit, Filter, Op, ProgressCallback, Retries, Send, Sleep
@@ -89,7 +89,8 @@ class Client(ClientBase):
     @classmethod
     def from_env(cls, **kwargs: Any) -> Client:
         """A client from ``KALTURA_SERVICE_URL``, ``KALTURA_PARTNER_ID`` and ``KALTURA_KS`` or
-        ``KALTURA_ADMIN_SECRET``; keyword arguments (not None) override them."""
+        ``KALTURA_ADMIN_SECRET``; keyword arguments (not None) override them. A missing or malformed
+        variable raises :class:`ConfigurationError` naming it."""
         return cls(**settings_from_env(**kwargs))
 
     # -- cue points ---------------------------------------------------------------------------
@@ -112,7 +113,7 @@ class Client(ClientBase):
         XML/CSV/Parquet/JSON Lines file, or XML bytes. Each upload holds at most ``chunk_size`` cue
         points of a single entry (parents and their ``parentSystemName`` children stay together).
         A cue point with a ``systemName`` (or the ``id`` of an existing one) updates it, otherwise
-        a new one is created (format.md §4.2).
+        a new one is created (docs/format-notes.md#insert-or-update).
 
         The result is indexed like the input and has ``cuePointType``, ``entryId``, ``systemName``,
         ``startTime``, the server ``id``, ``action`` (created, updated, skipped, failed, unknown,
@@ -128,7 +129,7 @@ class Client(ClientBase):
         before anything is sent (``unsupported="ignore"`` leaves such values out instead).
 
         An upload whose outcome stays unknown (retries exhausted, or an error after the server
-        committed part of it, format.md §4.4) is settled with ``list``: the cue points that landed
+        committed part of it, docs/format-notes.md#partial-failure) is settled with ``list``: the cue points that landed
         are kept, only the others are sent again, and copies a late request may have added are
         deleted (see ``cuepipe.client._push.recover``).
 

@@ -8,10 +8,10 @@ run by a background worker; the four ``batch`` result actions (batch partner -1 
 ``media``/``baseEntry`` ``add``/``get`` to create entries. Storage is SQLite (``:memory:`` or a file
 that survives restarts).
 
-Faithful to format.md §4 and api.md: KS v1/v2 verification with the server's ``INVALID_KS``
-messages; errors as ``KalturaAPIException`` bodies with HTTP 200 (header-only errors for file
-actions); ``XML_INVALID`` with nothing written; scene-by-scene commits with the first failure
-aborting the rest; the per-type field rules; list filter validation, operators and paging.
+Faithful to docs/format-notes.md#server-behaviour and docs/kaltura-api.md: KS v1/v2 verification with the server's
+``INVALID_KS`` messages; errors as ``KalturaAPIException`` bodies with HTTP 200 (header-only errors for file actions);
+``XML_INVALID`` with nothing written; scene-by-scene commits with the first failure aborting the rest; the per-type
+field rules; list filter validation, operators and paging.
 
 Server bugs reproduced by default and switched off with ``server_bugs=False`` (see :mod:`.serve`):
 ``.10`` times for 950-999 ms remainders, serveBulk failing with ``INTERNAL_SERVERL_ERROR`` for any

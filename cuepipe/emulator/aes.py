@@ -1,4 +1,4 @@
-"""AES-128-CBC without padding for KS v2 (api.md §3.3), on the ``cryptography`` package.
+"""AES-128-CBC without padding for KS v2 (docs/kaltura-api.md#ks-version-2), on the ``cryptography`` package.
 
 The emulator verifies KS v2 tokens with its own code path (``ks.py``), not the client's KS module,
 so a bug in one is caught by the other; the cipher itself comes from a crypto library. Callers pad

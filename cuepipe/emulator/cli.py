@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import click
 
+from .._console import console
 from .faults import FaultSpecError, parse_fault
 from .server import run
 
@@ -80,14 +81,14 @@ def emulator(
         faults = [parse_fault(spec) for spec in fault_specs]
     except FaultSpecError as exc:
         raise click.BadParameter(str(exc), param_hint="--fault") from None
+    err = console(stderr=True)
     if faults or fault_admin:
-        click.echo(
+        err.line(
             f"cuepipe emulator: fault injection on ({len(faults)} rule(s)"
             + (f", admin endpoint http://{host}:{port}/_emulator/faults" if fault_admin else "")
-            + ")",
-            err=True,
+            + ")"
         )
-    click.echo(f"cuepipe emulator: partner {partner_id}, database {db}, http://{host}:{port}/api_v3/", err=True)
+    err.line(f"cuepipe emulator: partner {partner_id}, database {db}, http://{host}:{port}/api_v3/")
     run(
         host,
         port,

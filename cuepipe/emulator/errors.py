@@ -1,4 +1,4 @@
-"""API errors as the server defines them: ``"CODE;ARG_NAMES;message with @ARG@"`` (api.md §2.1).
+"""API errors as the server defines them: ``"CODE;ARG_NAMES;message with @ARG@"`` (docs/kaltura-api.md#json-responses).
 
 Every error the emulator returns is built from one of these templates, so codes, argument names and
 messages match the server's ``KalturaErrors`` / ``APIErrors`` / ``KalturaCuePointErrors`` text.
@@ -37,13 +37,14 @@ ENTRY_ID_NOT_FOUND = 'ENTRY_ID_NOT_FOUND;ENTRY_ID;Entry id "@ENTRY_ID@" not foun
 BULK_UPLOAD_NOT_FOUND = 'BULK_UPLOAD_NOT_FOUND;ID;Bulk upload id "@ID@" not found'
 FILE_DOESNT_EXIST = "FILE_DOESNT_EXIST;;File doesnt exist"
 INVALID_OBJECT_ID = "INVALID_OBJECT_ID;ID;Invalid object id [@ID@]"
-# Cue point plugin (KalturaCuePointErrors / kCuePointErrors, format.md §4.9, api.md §4.9)
+# Cue point plugin (KalturaCuePointErrors / kCuePointErrors, docs/format-notes.md#error-codes,
+# docs/kaltura-api.md#cue-point-objects)
 INVALID_CUE_POINT_ID = "INVALID_CUE_POINT_ID;ID;Invalid cue point id [@ID@]"
 CUE_POINT_SYSTEM_NAME_EXISTS = (
     "CUE_POINT_SYSTEM_NAME_EXISTS;NAME,ID;Cue point system name already exists [@NAME@] with id [@ID@]"
 )
 XML_INVALID = "XML_INVALID;;XML is invalid"
-# kCoreException re-wrapped by addFromBulk: a bare code and an empty message (format.md §4.2).
+# kCoreException re-wrapped by addFromBulk: a bare code and an empty message (docs/format-notes.md#insert-or-update).
 INVALID_ENTRY_ID = "INVALID_ENTRY_ID;;"
 
 
@@ -69,7 +70,8 @@ class CoreError(ApiError):
 
     Core exceptions (``kCuePointException``) and request-deserialization errors (raised before the
     action runs) reach the front controller and come back as a normal error body, even for file
-    actions, whose own ``KalturaAPIException``s become header-only responses (format.md §4.7).
+    actions, whose own ``KalturaAPIException``s become header-only responses
+    (docs/format-notes.md#what-servebulk-cannot-serve).
     """
 
 

@@ -24,7 +24,7 @@ matching requests through, then hits ``times`` of them (``None``: every one), ea
     the action ran, the answer is lost.
 ``partial``
     ``addFromBulk`` commits the first ``commit`` scenes, then fails with ``INTERNAL_SERVERL_ERROR``:
-    the server's real non-transactional behaviour (format.md §4.4) on demand.
+    the server's real non-transactional behaviour (docs/format-notes.md#partial-failure) on demand.
 ``expire_ks``
     when it fires, every KS presented so far is expired: the request (and any later one with such a
     KS) is refused with ``INVALID_KS`` ``EXPIRED``, as a session that runs out mid-migration is. A KS

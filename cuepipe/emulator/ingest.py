@@ -7,13 +7,13 @@ validator engine, whose verdicts differ from other engines on details such as wh
 ``xs:time``) and decoded, element order preserved, by the ``xmlschema`` package against the same XSD.
 Any failure is ``XML_INVALID`` and nothing is written.
 
-Applying (format.md §4.1-§4.4): scenes are handled in document order and each is committed on its
+Applying (docs/format-notes.md#server-behaviour): scenes are handled in document order and each is committed on its
 own; the first failure (unknown entry -> ``INVALID_ENTRY_ID`` with an empty message; a quiz answer
 whose question does not exist -> ``INTERNAL_SERVERL_ERROR``, the documented intent of the PHP fatal)
 aborts the rest and earlier scenes stay saved. Insert vs update: ``sceneId`` first, then
 ``systemName`` on the scene's entry; a match of another type is silently skipped. Which fields each
-type's parser sets follows the §4.1 table (thumb sets only base fields; tags are always overwritten;
-``entryId`` moves on update; annotation ``<parent>`` resolves only against cue points already saved
+type's parser sets follows docs/format-notes.md#how-the-server-ingests (thumb sets only base fields; tags are always
+overwritten; ``entryId`` moves on update; annotation ``<parent>`` resolves only against cue points already saved
 on the same entry, i.e. earlier scenes). Ambiguities resolved: new non-thumb cue points get status
 READY; a start time the server cannot parse (time-zone suffix) is stored as 0; ``scene-customData``
 is ignored because the emulator has no custom-metadata profiles (the server ignores it then too).
@@ -131,7 +131,8 @@ def decode(data: bytes) -> Node:
 
 # ---------------------------------------------------------------------------- applying scenes
 
-# Types whose parser sets nothing beyond the base fields (ThumbCuePointPlugin::parseXml, §4.1).
+# Types whose parser sets nothing beyond the base fields (ThumbCuePointPlugin::parseXml,
+# docs/format-notes.md#how-the-server-ingests).
 _BASE_ONLY = frozenset({voc.CuePointType.THUMB})
 # Fields a parser sets even when the element is absent (annotation endTime := parsed sceneEndTime).
 _ALWAYS_SET = {(voc.CuePointType.ANNOTATION, "endTime")}
@@ -202,7 +203,7 @@ def _answers(scene: Node) -> list[dict[str, Any]] | None:
 
 
 def scene_values(store: Store, ctx: Context, scene: Node, info: voc.CuePointTypeInfo, entry_id: str) -> dict[str, Any]:
-    """The columns this scene's parser sets (format.md §4.1 table)."""
+    """The columns this scene's parser sets (docs/format-notes.md#how-the-server-ingests)."""
     tags = [n.value for n in (scene.first("tags") or Node("tags")).all("tag")]
     values: dict[str, Any] = {
         "startTime": time_to_integer(scene.text("sceneStartTime") or "") or 0,

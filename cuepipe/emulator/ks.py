@@ -1,6 +1,6 @@
 """Kaltura sessions (KS v1 and v2): creation for ``session.start`` and server-side verification.
 
-Implemented from api.md §3 (``kSessionBase::parseKS`` / ``isValidBase`` / ``ks::getErrorStr``):
+Implemented from docs/kaltura-api.md#sessions (``kSessionBase::parseKS`` / ``isValidBase`` / ``ks::getErrorStr``):
 
 * A KS that does not decode, has no known partner, or whose signature (v1: SHA-1 of secret + info;
   v2: AES-128-CBC with a SHA-1 check) does not match any admin secret of its partner is rejected with

@@ -17,7 +17,8 @@ from .. import vocabulary as voc
 from .classes import properties
 from .context import Context
 
-_BOOLEAN_FIELDS = frozenset({"isPublic", "searchableOnEntry"})  # NullableBoolean kept as PHP bool (api.md §2.1)
+# NullableBoolean kept as PHP bool (docs/kaltura-api.md#json-responses)
+_BOOLEAN_FIELDS = frozenset({"isPublic", "searchableOnEntry"})
 # getIsMomentary(): false on the base model, true for quiz questions and answers.
 _MOMENTARY = frozenset({voc.CuePointType.QUIZ_QUESTION.value, voc.CuePointType.QUIZ_ANSWER.value})
 

@@ -1,4 +1,5 @@
-"""Request parameters the way api_v3 reads them (api.md §1.1, §1.2, §1.4).
+"""Request parameters the way api_v3 reads them (docs/kaltura-api.md#services-and-actions, #body-encodings,
+#parameter-values).
 
 * The path after ``/api_v3/`` is alternating ``key/value`` pairs (``service/x/action/y/id/5/ks/..``).
 * Precedence: path params override query params, which override the body.

@@ -1,9 +1,10 @@
-"""Cue point filters and pagers -> SQL (api.md §4.1-§4.6).
+"""Cue point filters and pagers -> SQL (docs/kaltura-api.md#filters-and-paging).
 
 Filters arrive as nested params (``filter[entryIdEqual]=..``). Each property is ``<field><Operator>``
-with the operators of api.md §4.5; which fields a filter class accepts follows §4.2-§4.4. Unknown
-properties are silently ignored, as the server's deserializer does. Like / MultiLike use substring
-semantics (``%v%``), the documented intent; the real server runs them through Sphinx (§4.5).
+with the operators of docs/kaltura-api.md#operator-suffixes; which fields a filter class accepts follows
+#cue-point-filter-fields to #type-specific-filters. Unknown properties are silently ignored, as the server's
+deserializer does. Like / MultiLike use substring semantics (``%v%``), the documented intent; the real server runs them
+through Sphinx (#operator-suffixes).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from .store import CUE_POINT_COLUMNS, Store, q
 BASE_FILTER_CLASS = "KalturaCuePointFilter"
 MAX_PAGE_SIZE = 500
 DEFAULT_PAGE_SIZE = 30
-MAX_RELATIVE_TIME = 315_360_000  # configurations/base.ini max_relative_time (api.md §1.4)
+MAX_RELATIVE_TIME = 315_360_000  # configurations/base.ini max_relative_time (docs/kaltura-api.md#parameter-values)
 
 EQ, IN, NOT_IN, LIKE, MLIKE_OR, MLIKE_AND, GTE, LTE = (
     "Equal",
@@ -80,7 +81,8 @@ BASE_FIELDS: dict[str, FilterField] = {
     "systemName": _f("systemName", "str", {EQ, IN}),
 }
 
-# Extra fields of the type-specific filters (api.md §4.4), keyed by the vocabulary's API type.
+# Extra fields of the type-specific filters (docs/kaltura-api.md#type-specific-filters),
+# keyed by the vocabulary's API type.
 TYPE_FIELDS: dict[voc.CuePointType, dict[str, FilterField]] = {
     voc.CuePointType.ANNOTATION: {
         "parentId": _f("parentId", "str", {EQ, IN}),
@@ -150,7 +152,7 @@ class CuePointQuery:
 
 
 def php_int(value: Any) -> int:
-    """PHP ``(int)`` cast; ``"true"``/``"false"`` map to 1/0 as for int enums (api.md §1.4)."""
+    """PHP ``(int)`` cast; ``"true"``/``"false"`` map to 1/0 as for int enums (docs/kaltura-api.md#parameter-values)."""
     if isinstance(value, bool):
         return int(value)
     if isinstance(value, int):

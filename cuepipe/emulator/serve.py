@@ -1,17 +1,18 @@
-"""``serveBulk``: the server's serve XML, byte for byte (format.md §3.2, §4.6, §4.7).
+"""``serveBulk``: the server's serve XML, byte for byte (docs/format-notes.md#serve-output-and-escaping,
+#how-the-server-serves, #what-servebulk-cannot-serve).
 
 Output is what PHP SimpleXML ``asXML()`` prints: ``<?xml version="1.0"?>``, a newline, the whole
 document on one line, a trailing newline; empty elements self-close; text escapes ``& < >`` and
 attributes also ``" \\n \\r \\t`` (libxml2's serializer).
 
 The document is then validated against ``schemas/serve.xsd`` with libxml2, as the server does, and
-an invalid document fails the call with ``INTERNAL_SERVERL_ERROR`` (§4.7).
+an invalid document fails the call with ``INTERNAL_SERVERL_ERROR`` (#what-servebulk-cannot-serve).
 
 Server bugs reproduced while ``server_bugs`` is on (the default), all switched off together:
 
-* times with a 950-999 ms remainder are written ``SS.10`` (§3.1);
+* times with a 950-999 ms remainder are written ``SS.10`` (#time-values);
 * thumb cue points are written with ``sceneEndTime``/``thumbAssetId``, which the serve schema does not
-  allow, so any thumb in the result fails the call (§4.7);
+  allow, so any thumb in the result fails the call (#what-servebulk-cannot-serve);
 * quiz answers are written as empty ``<optionalAnswer/>`` elements followed by loose
   ``key``/``text``/``weight``/``isCorrect`` siblings, so a question with answers fails the call;
 * ``systemName`` is XML-escaped twice (``A&B`` is served as ``A&amp;amp;B``).

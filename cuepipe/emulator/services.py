@@ -1,10 +1,10 @@
 """The API surface: service/action table, session and permission checks, and every action.
 
-Dispatch follows ``KalturaDispatcher::dispatch`` (api.md §1.1, §3): resolve service and action
-(case-insensitive), verify the KS, pick the partner, run the service's init checks, call the
-action. Errors raised before or inside an action come back as error bodies with HTTP 200, except a
+Dispatch follows ``KalturaDispatcher::dispatch`` (docs/kaltura-api.md#services-and-actions, #sessions): resolve service
+and action (case-insensitive), verify the KS, pick the partner, run the service's init checks, call the action. Errors
+raised before or inside an action come back as error bodies with HTTP 200, except a
 ``KalturaAPIException`` raised inside a file action (serveBulk, serve, serveLog), which becomes a
-header-only ``kRendererDieError`` (api.md §2.3).
+header-only ``kRendererDieError`` (docs/kaltura-api.md#http-status-and-headers).
 
 Permission model (a deliberate simplification): any valid KS of the partner may call the cue point,
 entry and bulk upload actions; user (non-admin) sessions see and update only their own cue points
@@ -63,7 +63,8 @@ from .store import Store, now, q
 
 log = logging.getLogger(__name__)
 _ANNOTATION = voc.BY_NAME["annotation"]
-SERVE_MAX_RECORDS = 1000  # KalturaCriteria::$maxRecords: serveBulk without a pager (ambiguous, format.md §4.6)
+# KalturaCriteria::$maxRecords: serveBulk without a pager (open, docs/format-notes.md#how-the-server-serves)
+SERVE_MAX_RECORDS = 1000
 
 
 @dataclass(frozen=True)
@@ -341,7 +342,8 @@ class Emulator:
                 if self.faults is not None
                 else None
             )
-            if commit is not None:  # fault: the first scenes are saved, then the request dies (§4.4)
+            # fault: the first scenes are saved, then the request dies (docs/format-notes.md#partial-failure)
+            if commit is not None:
                 apply_scenes(self.store, ctx, Node(root.tag, root.attrs, root.value, root.children[:commit]))
                 raise ApiError(INTERNAL_SERVERL_ERROR)
             ids = apply_scenes(self.store, ctx, root)

@@ -23,7 +23,8 @@ from typing import Any
 
 from .. import vocabulary as voc
 
-# The ingest-only ``<parent>`` element is resolved to a parentId and never stored (format.md §4.1).
+# The ingest-only ``<parent>`` element is resolved to a parentId and never stored
+# (docs/format-notes.md#how-the-server-ingests).
 _TRANSIENT_COLUMNS = frozenset({"parentSystemName"})
 
 # Columns of the server's cue point model that the vocabulary (records) does not carry.

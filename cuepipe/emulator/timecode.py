@@ -1,4 +1,4 @@
-"""The server's time arithmetic: ``kXml::timeToInteger`` and ``kXml::integerToTime`` (format.md §3.1).
+"""The server's time arithmetic: ``kXml::timeToInteger`` and ``kXml::integerToTime`` (docs/format-notes.md#time-values).
 
 Written independently of ``cuepipe.values`` on purpose: the emulator must disagree with cuepipe's
 client-side codec wherever cuepipe gets the server wrong.
@@ -18,7 +18,7 @@ def php_round(value: float) -> int:
     """PHP 5.3-8.3 ``round()``: pre-round to 15 significant digits, then half away from zero.
 
     The pre-rounding is what makes ``00:00:05.0005`` give 5001 ms although 5.0005 * 1000 is
-    5000.4999... in binary floating point (format.md §3.1, verified on PHP 8.2).
+    5000.4999... in binary floating point (docs/format-notes.md#time-values, verified on PHP 8.2).
     """
     if not math.isfinite(value):
         raise ValueError("not a finite number")
@@ -35,7 +35,7 @@ def time_to_integer(text: str) -> int | None:
     """``kXml::timeToInteger``: ``HH:MM:SS.fff`` -> milliseconds, or None when a part is not numeric.
 
     A time-zone suffix (``00:00:05Z``) is valid ``xs:time`` but makes the seconds part non-numeric,
-    so the server gets null here (format.md §3.1).
+    so the server gets null here (docs/format-notes.md#time-values).
     """
     parts = text.split(":")
     if not _PHP_NUMERIC.match(parts[0]):

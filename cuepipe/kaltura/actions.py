@@ -1,4 +1,5 @@
-"""Request builders: one pure function per API action this project uses (api.md §3.1, §4.10, §5.1).
+"""Request builders: one pure function per API action this project uses (docs/kaltura-api.md#sessionstart, #addfrombulk,
+#bulk-upload-services).
 
 Each takes a :class:`~cuepipe.kaltura.request.Context` (partner id, KS, client tag) and the action's
 arguments, checks them, and returns a :class:`~cuepipe.kaltura.request.Request` whose ``result``
@@ -279,7 +280,8 @@ def session_start(
 ) -> Request:
     """``session.start(secret, userId, type, partnerId, expiry, privileges)`` -> KS string.
 
-    The secret is the admin secret for ``type=ADMIN`` and the user secret for ``USER`` (api.md §3.1).
+    The secret is the admin secret for ``type=ADMIN`` and the user secret for ``USER``
+    (docs/kaltura-api.md#sessionstart).
     ``partner_id`` defaults to the context's. No KS is sent (the action ignores it).
     """
     if not isinstance(secret, str) or not secret:
@@ -363,7 +365,7 @@ def bulk_upload_add_entries(
 
     For an XML (MRSS) ingest give ``job_data=KalturaBulkUploadXmlJobData()``: the job data class
     picks the engine. ``via_media_alias`` sends the same call as ``media.bulkUploadAdd``, the alias
-    the server resolves to this action (api.md §6.1).
+    the server resolves to this action (docs/kaltura-api.md#action-aliases).
     """
     _object("job_data", job_data, KalturaBulkUploadJobData)
     _object("entry_data", entry_data, KalturaBulkUploadEntryData)

@@ -1,4 +1,4 @@
-"""Request objects of the bulk upload services (api.md §5.1, §5.2).
+"""Request objects of the bulk upload services (docs/kaltura-api.md#bulk-upload-services, #bulk-upload-objects).
 
 Only the fields a client may set are declared: the server ignores read-only ones on input, so
 accepting them would only hide mistakes. ``KalturaBulkUploadJobData`` is abstract on the server

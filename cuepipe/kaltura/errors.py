@@ -1,10 +1,10 @@
 """Errors of the Kaltura protocol layer.
 
-Kaltura reports API errors with HTTP 200 and a ``KalturaAPIException`` body (api.md §2.1), or, for
-file actions, in ``X-Kaltura`` headers (§2.3). Both become :class:`KalturaAPIError`; a few codes a
-caller reacts to differently (renew the session, fix the input, stop retrying) get subclasses, looked
-up by :func:`api_error`. Transport-level trouble (HTTP 4xx/5xx, a body that is not what the action
-returns) is :class:`KalturaHTTPError` / :class:`KalturaResponseError`.
+Kaltura reports API errors with HTTP 200 and a ``KalturaAPIException`` body (docs/kaltura-api.md#json-responses), or,
+for file actions, in ``X-Kaltura`` headers (#http-status-and-headers). Both become :class:`KalturaAPIError`; a few codes
+a caller reacts to differently (renew the session, fix the input, stop retrying) get subclasses, looked up by
+:func:`api_error`. Transport-level trouble (HTTP 4xx/5xx, a body that is not what the action returns) is
+:class:`KalturaHTTPError` / :class:`KalturaResponseError`.
 
 No message built here ever contains a KS or a secret: ``INVALID_KS`` echoes the offending KS in its
 ``KSID`` argument and message, so :func:`api_error` masks it, and every text passes through
@@ -75,7 +75,7 @@ class KalturaSessionError(KalturaAPIError):
 
 
 class InvalidKSError(KalturaSessionError):
-    """``INVALID_KS``: args ``KSID``, ``ERR_CODE``, ``ERR_DESC`` (api.md §3.3).
+    """``INVALID_KS``: args ``KSID``, ``ERR_CODE``, ``ERR_DESC`` (docs/kaltura-api.md#ks-errors).
 
     The server puts the string ``EXPIRED`` (or another reason word) in ``KSID`` when it knows why,
     and the KS itself otherwise; the latter is masked.
@@ -110,7 +110,8 @@ class KalturaPermissionError(KalturaAPIError):
 
 
 class ServiceForbiddenError(KalturaPermissionError):
-    """``SERVICE_FORBIDDEN``: e.g. the internal ``batch`` service with a non-batch partner (api.md §5.1)."""
+    """``SERVICE_FORBIDDEN``: e.g. the internal ``batch`` service with a non-batch partner
+    (docs/kaltura-api.md#bulk-upload-services)."""
 
     CODES = ("SERVICE_FORBIDDEN",)
 
@@ -129,7 +130,8 @@ class KalturaNotFoundError(KalturaAPIError):
 
 
 class InvalidEntryIdError(KalturaNotFoundError):
-    """``INVALID_ENTRY_ID``; ``addFromBulk`` may send it as a bare code with no message (api.md §4.10)."""
+    """``INVALID_ENTRY_ID``; ``addFromBulk`` may send it as a bare code with no message
+    (docs/kaltura-api.md#addfrombulk)."""
 
     CODES = ("INVALID_ENTRY_ID",)
 
@@ -177,7 +179,8 @@ class XMLInvalidError(KalturaInvalidRequestError):
 
 
 class PropertyCannotBeNullError(KalturaInvalidRequestError):
-    """``PROPERTY_VALIDATION_CANNOT_BE_NULL``: e.g. ``list`` without an id/entry filter (§4.3)."""
+    """``PROPERTY_VALIDATION_CANNOT_BE_NULL``: e.g. ``list`` without an id/entry filter
+    (docs/kaltura-api.md#list-needs-an-id-or-entry-filter)."""
 
     CODES = ("PROPERTY_VALIDATION_CANNOT_BE_NULL",)
 
@@ -262,4 +265,5 @@ class KalturaResponseError(KalturaError, ValueError):
 
 
 class BulkUploadLogNotReadyError(KalturaError):
-    """``serveLog`` answered ``<mrss><error>Log file is not ready...`` (api.md §2.4): ask again later."""
+    """``serveLog`` answered ``<mrss><error>Log file is not ready...`` (docs/kaltura-api.md#file-actions): ask again
+    later."""

@@ -1,15 +1,15 @@
-"""Typed list filters and the pager (api.md §4.1–§4.4, §5.2).
+"""Typed list filters and the pager (docs/kaltura-api.md#filters-and-paging, #bulk-upload-objects).
 
 The hierarchy follows the server's: ``KalturaFilter`` (orderBy, advancedSearch) ->
-``KalturaRelatedFilter`` -> ``KalturaCuePointFilter`` (the base filter fields of §4.2 plus §4.3) ->
-one filter per cue point type, each knowing its :class:`~cuepipe.vocabulary.CuePointType`.
-The server's ``...BaseFilter`` classes add nothing on the wire and are abstract, so they are folded
-into the concrete classes here. Fields are data: one table per class, expanded by
+``KalturaRelatedFilter`` -> ``KalturaCuePointFilter`` (the base filter fields of #cue-point-filter-fields plus
+#list-needs-an-id-or-entry-filter) -> one filter per cue point type, each knowing its
+:class:`~cuepipe.vocabulary.CuePointType`. The server's ``...BaseFilter`` classes add nothing on the wire and are
+abstract, so they are folded into the concrete classes here. Fields are data: one table per class, expanded by
 :func:`~cuepipe.kaltura.objects.props`.
 
 Order-by values: the base list of ``KalturaCuePointOrderBy`` for every cue point filter, plus
-``±endTime``/``±duration`` for annotation, ad and code filters (§4.4) and ``±endTime`` alone for
-session filters (``KalturaSessionCuePointOrderBy`` in the official client). api.md does not list
+``±endTime``/``±duration`` for annotation, ad and code filters (#type-specific-filters) and ``±endTime`` alone for
+session filters (``KalturaSessionCuePointOrderBy`` in the official client). docs/kaltura-api.md does not list
 event, thumb or quiz order-bys beyond the base; the official client's enums agree.
 """
 
@@ -36,7 +36,7 @@ GTE_LTE = ("GreaterThanOrEqual", "LessThanOrEqual")
 LIKES = ("Like", "MultiLikeOr", "MultiLikeAnd")
 EQ_IN = ("Equal", "In")
 
-#: ``MAX_PAGE_SIZE`` / ``getMaxInValues()`` (api.md §4.1).
+#: ``MAX_PAGE_SIZE`` / ``getMaxInValues()`` (docs/kaltura-api.md#pager).
 MAX_PAGE_SIZE = 500
 
 
@@ -59,7 +59,7 @@ class KalturaFilter(KalturaObject):
 
 
 class KalturaRelatedFilter(KalturaFilter):
-    """Abstract; adds nothing (api.md §4.1)."""
+    """Abstract; adds nothing (docs/kaltura-api.md#pager)."""
 
     ABSTRACT: ClassVar[bool] = True
 
@@ -92,7 +92,7 @@ class KalturaCuePointFilter(KalturaRelatedFilter):
         ("userIdCurrent", "enum", ("",), NullableBoolean),
     )
 
-    #: The fields of which ``list`` needs at least one (api.md §4.3).
+    #: The fields of which ``list`` needs at least one (docs/kaltura-api.md#list-needs-an-id-or-entry-filter).
     LIST_REQUIRES: ClassVar[tuple[str, ...]] = ("idEqual", "idIn", "entryIdEqual", "entryIdIn")
 
     def has_required_for_list(self) -> bool:
@@ -192,7 +192,8 @@ class KalturaAnswerCuePointFilter(KalturaCuePointFilter):
 
 
 class KalturaBulkUploadFilter(KalturaFilter):
-    """Filter for ``bulkupload_bulk.list`` (api.md §5.2). ``KalturaBulkUploadOrderBy`` has no values."""
+    """Filter for ``bulkupload_bulk.list`` (docs/kaltura-api.md#bulk-upload-objects). ``KalturaBulkUploadOrderBy`` has
+    no values."""
 
     FIELDS = props(
         ("uploadedOn", "time", GTE_LTE + ("Equal",)),
@@ -202,7 +203,7 @@ class KalturaBulkUploadFilter(KalturaFilter):
 
 
 class KalturaFilterPager(KalturaObject):
-    """Page of a list: ``pageSize`` 1..500, ``pageIndex`` from 1 (api.md §4.1).
+    """Page of a list: ``pageSize`` 1..500, ``pageIndex`` from 1 (docs/kaltura-api.md#pager).
 
     Unset fields take the server's defaults: 30 per page, except ``cuePoint.list`` which uses 500.
     """

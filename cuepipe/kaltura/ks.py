@@ -1,6 +1,6 @@
 """Build and read KS (Kaltura Session) strings locally, v1 and v2, and the :class:`Session` value.
 
-Layouts, from ``kSessionBase`` (api.md §3.2, §3.3):
+Layouts, from ``kSessionBase`` (docs/kaltura-api.md#ks-version-1, #ks-version-2):
 
 * **v1**: ``base64(sha1_hex(secret + info) + "|" + info)`` with standard base64 and
   ``info = "{pid};{pid};{expires_at};{type};{rand};{user_id};{privileges}"``. The server's own
@@ -569,7 +569,7 @@ class Session:
     ) -> Session:
         """The session a ``session.start`` call returned.
 
-        The partner's maximum expiry can shorten the requested one (api.md §3.1), so the KS is read
+        The partner's maximum expiry can shorten the requested one (docs/kaltura-api.md#sessionstart), so the KS is read
         when possible (v1 always; v2 with the admin secret). Otherwise the expiry is estimated as
         ``now + expiry``, an upper bound.
         """

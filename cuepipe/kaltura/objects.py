@@ -1,10 +1,10 @@
 """Typed, immutable Kaltura request objects declared as field tables.
 
 A subclass of :class:`KalturaObject` lists its own fields in ``FIELDS`` (a tuple of :class:`Prop`)
-and inherits its parent's, mirroring the server's class hierarchy (api.md §4). The constructor takes
-each field in Kaltura spelling (``entryIdEqual``) or snake_case (``entry_id_equal``), checks and
-normalises the value once, and rejects anything the server would silently ignore or misread: an
-unknown field (the server drops unknown properties, §1.4), a value of the wrong type, an invalid
+and inherits its parent's, mirroring the server's class hierarchy (docs/kaltura-api.md#filters-and-paging). The
+constructor takes each field in Kaltura spelling (``entryIdEqual``) or snake_case (``entry_id_equal``), checks and
+normalises the value once, and rejects anything the server would silently ignore or misread: an unknown field (the
+server drops unknown properties, #parameter-values), a value of the wrong type, an invalid
 ``orderBy`` (dropped too, ``KalturaFilter::toObject``), an abstract class (``OBJECT_TYPE_ABSTRACT``).
 
 Value kinds and how they reach the wire:
@@ -15,7 +15,7 @@ text       text, or a number sent as its decimal text (search condition values)
 int        integer; ``min``/``max`` bounds where the server clamps
 float      number
 bool       ``True``/``False`` -> ``1``/``0``
-time       unix seconds: int, aware ``datetime``, or ``timedelta`` = relative to now (§1.4)
+time       unix seconds: int, aware ``datetime``, or ``timedelta`` = relative to now (#parameter-values)
 ms         integer milliseconds, or ``timedelta`` (rounded to the millisecond)
 enum       member of ``Prop.enum`` or its raw value; NullableBoolean also takes ``True``/``False``
 ids        comma-joined list: a string as given, or an iterable of str/int items

@@ -1,10 +1,10 @@
 """Turn nested request parameters into the flat form the Kaltura server parses, and back.
 
-The server accepts three body encodings (api.md §1.2). The flat one is PHP bracket syntax::
+The server accepts three body encodings (docs/kaltura-api.md#body-encodings). The flat one is PHP bracket syntax::
 
     filter[objectType]=KalturaAnnotationFilter
     filter[advancedSearch][items][0][field]=...
-    filter[tagsLike__null]=            # explicit null (§1.4)
+    filter[tagsLike__null]=            # explicit null (docs/kaltura-api.md#parameter-values)
     pluginDataArray[-]=                # empty array
 
 :func:`flatten` produces it, :func:`unflatten` reads it back (the emulator's view of a request),
@@ -62,7 +62,7 @@ class WireObject(Protocol):
 
 
 def encode_scalar(value: Any) -> str:
-    """One parameter value as the server reads it (api.md §1.4)."""
+    """One parameter value as the server reads it (docs/kaltura-api.md#parameter-values)."""
     if isinstance(value, bool):
         return "1" if value else "0"
     if isinstance(value, enum.Enum):
@@ -169,7 +169,7 @@ def unflatten(params: Mapping[str, str] | Iterable[tuple[str, str]]) -> dict[str
 
 
 def nest(params: Mapping[str, str] | Iterable[tuple[str, str]]) -> dict[str, Any]:
-    """The JSON-body form of flat params (api.md §1.2): nested objects and lists of strings.
+    """The JSON-body form of flat params (docs/kaltura-api.md#body-encodings): nested objects and lists of strings.
 
     Markers stay as the official client sends them in JSON: ``"x__null": ""`` and ``{"-": ""}``.
     """

@@ -1,9 +1,9 @@
 """Remove secrets (KS, partner secrets, passwords) from text and parameters before they are logged.
 
 A KS is a bearer credential: whoever holds it acts as the partner until it expires. It travels in
-params (``ks=``), in URL paths the server builds itself (``.../serveLog/id/7/ks/<KS>``, api.md §5.2)
-and in ``INVALID_KS`` error messages. Everything in :mod:`cuepipe.kaltura` that renders text for a
-human (``repr``, exception messages) goes through this module.
+params (``ks=``), in URL paths the server builds itself (``.../serveLog/id/7/ks/<KS>``,
+docs/kaltura-api.md#bulk-upload-objects) and in ``INVALID_KS`` error messages. Everything in :mod:`cuepipe.kaltura` that
+renders text for a human (``repr``, exception messages) goes through this module.
 """
 
 from __future__ import annotations
@@ -36,11 +36,11 @@ SECRET_KEYS: frozenset[str] = frozenset(
 _KEY_ALTERNATION = "|".join(sorted(SECRET_KEYS, key=len, reverse=True))
 # key=value in query strings and form bodies, also when the key is bracketed (filter[ks]=...).
 _QUERY = re.compile(rf"(?i)((?:^|[?&;\s\[\"'])(?:{_KEY_ALTERNATION})(?:\]|%5D)?=)[^&#\s\"']*")
-# .../ks/<value> path pairs (api.md §1.1: the path is read as key/value pairs).
+# .../ks/<value> path pairs (docs/kaltura-api.md#services-and-actions: the path is read as key/value pairs).
 _PATH = re.compile(rf"(?i)(/(?:{_KEY_ALTERNATION})/)[^/?#\s\"']+")
 # "ks": "..." in JSON text.
 _JSON = re.compile(rf"(?i)(\"(?:{_KEY_ALTERNATION})\"\s*:\s*\")(?:[^\"\\]|\\.)*(\")")
-# A bare KS v2 token: base64 of "v2|" is "djJ8" (api.md §3.3).
+# A bare KS v2 token: base64 of "v2|" is "djJ8" (docs/kaltura-api.md#ks-version-2).
 _KS_V2 = re.compile(r"djJ8[A-Za-z0-9+/_\-]{8,}={0,2}")
 
 

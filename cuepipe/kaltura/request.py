@@ -1,11 +1,11 @@
 """The :class:`Request` value and its body encodings. Nothing here opens a socket.
 
 A request is ``POST {serviceUrl}/api_v3/service/{service}/action/{action}`` with flat params
-(api.md §1.1). The KS travels in the body, never in the URL, so proxies and access logs do not see
-it; :meth:`Request.url` with ``query=True`` builds the GET form the official client hands out for
-file actions, for callers that really want a link.
+(docs/kaltura-api.md#services-and-actions). The KS travels in the body, never in the URL, so proxies and access logs do
+not see it; :meth:`Request.url` with ``query=True`` builds the GET form the official client hands out for file actions,
+for callers that really want a link.
 
-Bodies (§1.2): form-urlencoded by default; ``encoding="json"`` sends ``Content-Type:
+Bodies (#body-encodings): form-urlencoded by default; ``encoding="json"`` sends ``Content-Type:
 application/json`` exactly (a ``charset`` suffix would disable JSON parsing on the server). With
 files, multipart/form-data: params as individual form fields (``encoding="form"``) or one ``json``
 field (``encoding="json"``, what the official client does), then one part per file. File content
@@ -32,10 +32,11 @@ from .errors import KalturaParamError, KalturaParamTypeError
 from .params import nest
 from .redact import MASK, redact_params
 
-#: The API version the official client 23.3.0 announces (api.md §1.3); used for logging server-side.
+#: The API version the official client 23.3.0 announces (docs/kaltura-api.md#common-parameters); used for logging
+#: server-side.
 API_VERSION = "23.3.0"
 DEFAULT_CLIENT_TAG = "cuepipe"
-#: ``format=1``: JSON responses (api.md §1.3). The decoders here read JSON only.
+#: ``format=1``: JSON responses (docs/kaltura-api.md#common-parameters). The decoders here read JSON only.
 FORMAT_JSON = "1"
 
 Encoding = Literal["form", "json"]
@@ -105,7 +106,8 @@ class FilePart:
 
 @dataclass(frozen=True, slots=True, repr=False)
 class Context:
-    """Per-call common params: partner id, KS, client tag, API version (api.md §1.3); repr masks the KS."""
+    """Per-call common params: partner id, KS, client tag, API version (docs/kaltura-api.md#common-parameters); repr
+    masks the KS."""
 
     partner_id: int | None = None
     ks: str | None = None
@@ -221,7 +223,7 @@ class Body:
 
 
 def encode_body(request: Request, *, encoding: Encoding = "form", boundary: str | None = None) -> Body:
-    """The body of a POST request (api.md §1.2)."""
+    """The body of a POST request (docs/kaltura-api.md#body-encodings)."""
     if request.files:
         return encode_multipart(request.params, request.files, encoding=encoding, boundary=boundary)
     if encoding == "json":

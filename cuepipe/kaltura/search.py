@@ -1,4 +1,4 @@
-"""``advancedSearch`` items (api.md §4.7): operator trees of conditions attached to a filter.
+"""``advancedSearch`` items (docs/kaltura-api.md#advanced-search): operator trees of conditions attached to a filter.
 
 ``KalturaSearchItem`` is abstract on the server; build a :class:`KalturaSearchOperator` of
 conditions, or one condition alone::
@@ -8,7 +8,7 @@ conditions, or one condition alone::
         KalturaSearchComparableCondition(field="c", value=5, comparison=SearchConditionComparison.EQUAL),
     ])
 
-Which ``field`` values a cue point search understands is plugin-specific (api.md marks it ambiguous);
+Which ``field`` values a cue point search understands is plugin-specific (open in docs/kaltura-api.md#advanced-search);
 they are passed through unchecked.
 """
 
@@ -57,7 +57,7 @@ class KalturaSearchMatchCondition(KalturaSearchCondition):
 
 
 class KalturaEntryCuePointSearchFilter(KalturaSearchItem):
-    """Entry-list search item that matches entries by their cue points (api.md §4.4)."""
+    """Entry-list search item that matches entries by their cue points (docs/kaltura-api.md#type-specific-filters)."""
 
     FIELDS = (
         Prop("cuePointsFreeText", "str"),
@@ -67,6 +67,6 @@ class KalturaEntryCuePointSearchFilter(KalturaSearchItem):
 
 
 class KalturaQuizAdvancedFilter(KalturaSearchItem):
-    """Entry-list search item for quiz entries (api.md §4.4)."""
+    """Entry-list search item for quiz entries (docs/kaltura-api.md#type-specific-filters)."""
 
     FIELDS = (Prop("isQuiz", "enum", enum=NullableBoolean),)

@@ -2,7 +2,8 @@
 
 The reader walks ``etree.iterparse`` events for cue point elements only and clears each element as
 soon as it has been turned into a record, so memory does not grow with the document. It reads what
-the real server writes, quirks included (format.md §3.1, §3.2, §4.6, §4.7):
+the real server writes, quirks included (docs/format-notes.md#time-values, #serve-output-and-escaping,
+#how-the-server-serves, #what-servebulk-cannot-serve):
 
 * times with tenths (``00:00:05.3``) and the server's ``.10`` bug (read as .10 s = 100 ms, as the
   server itself would read it back);
