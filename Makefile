@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-stamp
 $(STAMP): pyproject.toml hatch_build.py cuepipe/xml/_speedups.pyx
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,dask,bench]'
+	$(BIN)/python -m pip install --quiet -e '.[test,dask,bench,formats]'
 	touch $(STAMP)
 
 venv: $(STAMP)

@@ -14,7 +14,7 @@ from typing import Any
 import click
 from rich.console import Console
 
-from . import frames
+from . import cli_formats, frames
 from .errors import CuepipeError
 from .xml import iter_cue_points, validate, write_xml
 
@@ -49,12 +49,12 @@ def main(ctx: click.Context, debug: bool) -> None:
     ctx.obj = {"debug": debug}
 
 
-def _records_from(path: str, chunksize: int) -> Iterator[dict[str, Any]]:
-    fmt = frames.table_format(path)
-    if fmt == "xml":
+def _records_from(path: str, chunksize: int, opts: Any = None) -> Iterator[dict[str, Any]]:
+    fmt = None if cli_formats.format_for_path(path) else frames.table_format(path)
+    if fmt == "xml" and opts is None:
         yield from iter_cue_points(path)
         return
-    for chunk in frames.read_table(path, chunksize=chunksize):
+    for chunk in cli_formats.read_any(path, opts, chunksize):
         yield from frames.frame_to_records(chunk)
 
 
@@ -78,27 +78,33 @@ def _records_from(path: str, chunksize: int) -> Iterator[dict[str, Any]]:
 @click.option(
     "--chunksize", type=click.IntRange(min=1), default=50_000, show_default=True, help="Rows held in memory at a time."
 )
-def convert(source: str, dest: str, kind: str, unsupported: str, chunksize: int) -> None:
-    """Convert SOURCE to DEST; formats by extension: .csv, .parquet, .jsonl, .xml (each may end in .gz).
+@cli_formats.table_options
+@cli_formats.format_options
+def convert(source: str, dest: str, kind: str, unsupported: str, chunksize: int, **fmt: Any) -> None:
+    """Convert SOURCE to DEST; formats by extension: .csv, .parquet, .jsonl, .xml (each may end in .gz),
+    .vtt, .srt, .ffmeta, .otio, .chapters.json, .vmap, .youtube.txt (or --to).
 
-    Streams: memory stays flat however large the input is. Output appears only when complete.
+    Streams tables and XML: memory stays flat however large the input is. Output appears only when
+    complete. Writing an interchange format prints what it could not carry (--strict: fail instead).
     """
+    opts = cli_formats.options(fmt.pop("cue_type"), fmt.pop("entry"), fmt.pop("columns"))
+    target = cli_formats.target_format(dest, fmt.pop("to"))
+    if target is not None:
+        report = cli_formats.write_format(target, source, dest, opts, chunksize=chunksize, **fmt)
+        err_console.print(str(report), markup=False, soft_wrap=True)
+        return
     out_fmt = frames.table_format(dest)
     if out_fmt == "xml":
         count = write_xml(
-            _records_from(source, chunksize),
+            _records_from(source, chunksize, opts),
             dest,
             kind=kind,  # type: ignore[arg-type]
             unsupported=unsupported,
         )  # type: ignore[arg-type]
     else:
         with frames.TableWriter(dest) as writer:
-            if frames.table_format(source) == "xml":
-                for chunk in frames.read_xml(source, chunksize=chunksize):  # type: ignore[union-attr]
-                    writer.write(chunk)
-            else:
-                for chunk in frames.read_table(source, chunksize=chunksize):
-                    writer.write(chunk)
+            for chunk in cli_formats.read_any(source, opts, chunksize):
+                writer.write(chunk)
             count = writer.rows
     err_console.print(f"wrote {count} cue points to {dest}", markup=False)
 

@@ -27,6 +27,8 @@ from rich.table import Table
 
 from . import frames
 from . import vocabulary as voc
+from .cli_formats import options as table_options_for
+from .cli_formats import read_any, table_options
 from .client import Client, Progress, PushError
 from .client._config import ENV_ADMIN_SECRET, ENV_KS, ENV_PARTNER_ID, ENV_SERVICE_URL
 from .errors import CuepipeError
@@ -222,6 +224,7 @@ def write_report(result: pd.DataFrame, path: str) -> None:
     "command again to finish without losing or duplicating cue points (every cue point needs a "
     "systemName; the journal belongs to this FILE and this server).",
 )
+@table_options
 @connection_options
 @api_command
 def push(
@@ -232,18 +235,24 @@ def push(
     on_error: str,
     report: str | None,
     journal: str | None,
+    cue_type: str | None,
+    entry: str | None,
+    columns: str | None,
     **kwargs: Any,
 ) -> None:
     """Create or update the cue points in FILE (.csv, .parquet, .jsonl or .xml) with cuePoint.addFromBulk.
 
     A cue point with a systemName (or the id of an existing one) updates it; others are created.
+    Spreadsheets: --type, --entry and --columns fill and rename what the file leaves out.
     """
     if report is not None:
         frames.table_format(report)
+    opts = table_options_for(cue_type, entry, columns)
+    data: Any = file if opts is None else next(iter(read_any(file, opts, chunksize=10**9)))
     with make_client(_connection(kwargs)) as client, ProgressBar("push") as bar:
         try:
             result = client.push(
-                file,
+                data,
                 service=service,
                 chunk_size=chunk_size,
                 unsupported=unsupported,  # type: ignore[arg-type]
