@@ -49,12 +49,12 @@ def main(ctx: click.Context, debug: bool) -> None:
     ctx.obj = {"debug": debug}
 
 
-def _records_from(path: str, chunksize: int, opts: Any = None) -> Iterator[dict[str, Any]]:
+def _records_from(path: str, chunksize: int) -> Iterator[dict[str, Any]]:
     fmt = None if cli_formats.format_for_path(path) else frames.table_format(path)
-    if fmt == "xml" and opts is None:
+    if fmt == "xml":
         yield from iter_cue_points(path)
         return
-    for chunk in cli_formats.read_any(path, opts, chunksize):
+    for chunk in cli_formats.read_any(path, None, chunksize):
         yield from frames.frame_to_records(chunk)
 
 
@@ -87,16 +87,29 @@ def convert(source: str, dest: str, kind: str, unsupported: str, chunksize: int,
     Streams tables and XML: memory stays flat however large the input is. Output appears only when
     complete. Writing an interchange format prints what it could not carry (--strict: fail instead).
     """
-    opts = cli_formats.options(fmt.pop("cue_type"), fmt.pop("entry"), fmt.pop("columns"))
+    opts = cli_formats.options(fmt.pop("cue_type"), fmt.pop("entry"), fmt.pop("columns"), fmt.pop("duration"))
     target = cli_formats.target_format(dest, fmt.pop("to"))
     if target is not None:
         report = cli_formats.write_format(target, source, dest, opts, chunksize=chunksize, **fmt)
         err_console.print(str(report), markup=False, soft_wrap=True)
         return
     out_fmt = frames.table_format(dest)
+    if opts is not None:  # spreadsheet options: the whole (small) table, chapter ends derived
+        notes: list[str] = []
+        table = cli_formats.read_all(source, opts, notes)
+        for note in notes:
+            err_console.print(f"note: {note}", markup=False)
+        if out_fmt == "xml":
+            count = write_xml(table, dest, kind=kind, unsupported=unsupported)  # type: ignore[arg-type]
+        else:
+            with frames.TableWriter(dest) as writer:
+                writer.write(table)
+            count = writer.rows
+        err_console.print(f"wrote {count} cue points to {dest}", markup=False)
+        return
     if out_fmt == "xml":
         count = write_xml(
-            _records_from(source, chunksize, opts),
+            _records_from(source, chunksize),
             dest,
             kind=kind,  # type: ignore[arg-type]
             unsupported=unsupported,

@@ -27,8 +27,8 @@ from rich.table import Table
 
 from . import frames
 from . import vocabulary as voc
+from .cli_formats import check_pushable, read_all, table_options
 from .cli_formats import options as table_options_for
-from .cli_formats import read_any, table_options
 from .client import Client, Progress, PushError
 from .client._config import ENV_ADMIN_SECRET, ENV_KS, ENV_PARTNER_ID, ENV_SERVICE_URL
 from .errors import CuepipeError
@@ -238,6 +238,7 @@ def push(
     cue_type: str | None,
     entry: str | None,
     columns: str | None,
+    duration: str | None,
     **kwargs: Any,
 ) -> None:
     """Create or update the cue points in FILE (.csv, .parquet, .jsonl or .xml) with cuePoint.addFromBulk.
@@ -247,8 +248,14 @@ def push(
     """
     if report is not None:
         frames.table_format(report)
-    opts = table_options_for(cue_type, entry, columns)
-    data: Any = file if opts is None else next(iter(read_any(file, opts, chunksize=10**9)))
+    opts = table_options_for(cue_type, entry, columns, duration)
+    data: Any = file
+    if opts is not None:  # a spreadsheet: renamed, filled, chapter ends derived (cuepipe/cli_formats.py)
+        notes: list[str] = []
+        data = read_all(file, opts, notes)
+        check_pushable(data, opts)
+        for note in notes:
+            err.print(f"note: {note}", markup=False)
     with make_client(_connection(kwargs)) as client, ProgressBar("push") as bar:
         try:
             result = client.push(

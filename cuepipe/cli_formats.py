@@ -39,6 +39,12 @@ def table_options(func: F) -> F:
                 default=None,
                 help="Rename the file's columns, e.g. entry_id=entryId,timecode=startTime,chapter_title=title.",
             ),
+            click.option(
+                "--duration",
+                metavar="TIME",
+                default=None,
+                help="Media length (e.g. 01:02:03 or 3723000): the end of a last chapter that has none.",
+            ),
         ]
     ):
         func = option(func)
@@ -67,12 +73,6 @@ def format_options(func: F) -> F:
                 help="WebVTT: a chapter track, or a metadata track carrying every cue point losslessly.",
             ),
             click.option(
-                "--duration",
-                metavar="TIME",
-                default=None,
-                help="Media length (e.g. 01:02:03 or 3723000): the end of a last chapter that has none.",
-            ),
-            click.option(
                 "--youtube-rules",
                 type=click.Choice(["report", "fix", "error"]),
                 default="report",
@@ -91,9 +91,36 @@ def format_options(func: F) -> F:
     return func
 
 
-def options(cue_type: str | None, entry: str | None, columns: str | None) -> TableOptions | None:
-    opts = options_from(columns=columns, type=cue_type, entry=entry)
+def options(
+    cue_type: str | None, entry: str | None, columns: str | None, duration: str | None = None
+) -> TableOptions | None:
+    opts = options_from(columns=columns, type=cue_type, entry=entry, duration=duration)
     return opts if opts.active else None
+
+
+def read_all(path: str, opts: TableOptions | None, notes: list[str]) -> pd.DataFrame:
+    """The whole input as one DataFrame, chapter ends derived where annotations need them."""
+    parts = list(read_any(path, opts, 100_000))
+    df = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    if opts is not None:
+        df, more = opts.finish(df, path)
+        notes.extend(more)
+    return df
+
+
+def check_pushable(df: pd.DataFrame, opts: TableOptions | None) -> None:
+    """Refuse to push chapters or slides made by --type chapter/slide: addFromBulk ignores a thumb
+    cue point's title, description and sub-type (docs/format-notes.md), so they would arrive as
+    untitled slides. Annotations tagged 'chaptering' keep their text."""
+    if opts is None or opts.type is None:
+        return
+    if opts.fill_values().get("cuePointType") == "thumbCuePoint.Thumb" and "subType" in opts.fill_values():
+        raise click.UsageError(
+            f"--type {opts.type} makes thumb cue points, and cuePoint.addFromBulk ignores their title, "
+            "description and sub-type: they would arrive as untitled slides. Push chapters as "
+            "--type chapter-annotation (annotations tagged 'chaptering', which keep their text), or "
+            "write ingest XML with 'cuepipe convert'."
+        )
 
 
 def target_format(dest: str, to: str | None) -> FormatInfo | None:
@@ -127,15 +154,15 @@ def write_format(
     chunksize: int,
     strict: bool,
     track: str,
-    duration: str | None,
     youtube_rules: str,
     image_url: str | None,
 ) -> LossReport:
-    frames_in = list(read_any(source, opts, chunksize))
-    df = pd.concat(frames_in, ignore_index=True) if len(frames_in) > 1 else frames_in[0]
+    notes: list[str] = []
+    df = read_all(source, opts, notes)
     kwargs: dict[str, Any] = {"strict": strict}
     if info.name == "vtt":
         kwargs["kind"] = track
+    duration = opts.duration if opts is not None else None
     if duration is not None:
         if info.name not in ("vtt", "srt", "youtube", "ffmeta"):
             raise click.UsageError(f"--duration does not apply to {info.name}")
@@ -147,4 +174,5 @@ def write_format(
             raise click.UsageError("--image-url applies to Podcasting 2.0 chapters (.chapters.json)")
         kwargs["image_url"] = image_url
     report: LossReport = info.write(df, dest, **kwargs)
+    report.notes[:0] = notes
     return report

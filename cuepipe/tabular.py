@@ -116,7 +116,7 @@ def parse_time_text(text: str) -> tuple[int, str]:
             f"{t!r} is a number with a fraction: milliseconds have none; write seconds with a unit ('{t}s')"
         )
     raise ValueError(
-        f"{t!r} is not a time: use milliseconds (90000), a timecode (00:01:30, 1:30.5) or a duration (90s, 1m30s)"
+        f"{t!r} is not an integer (milliseconds), a timecode (00:01:30, 1:30.5) or a duration (90s, 1m30s)"
     )
 
 
@@ -181,7 +181,7 @@ def parse_time_column(values: pd.Series, column: str, where: str = "input", *, f
             if style in ("ms", "number"):
                 j = explicit[0][0]
                 raise AmbiguousTimeError(
-                    f"{where}: row {first_row + i}, column {column!r}: {values.iloc[i]!r} is a bare number in a "
+                    f"{where}: column {column!r}, row {first_row + i}: {values.iloc[i]!r} is a bare number in a "
                     f"column of timecodes or durations (row {first_row + j}: {values.iloc[j]!r}); it could be "
                     "seconds or milliseconds: write a unit ('90s', '90000ms') or a timecode ('00:01:30')"
                 )
@@ -193,7 +193,7 @@ def _cell(value: object, column: str, where: str, row: int) -> tuple[int, str]:
         return time_value_to_ms(value)
     except (TypeError, ValueError) as exc:
         cls = AmbiguousTimeError if isinstance(exc, AmbiguousTimeError) else ValueError
-        raise cls(f"{where}: row {row}, column {column!r}: {exc}") from None
+        raise cls(f"{where}: column {column!r}, row {row}: {exc}") from None
 
 
 # ------------------------------------------------------------------------------------------------
@@ -277,10 +277,17 @@ class TableOptions:
     type: str | None = None
     entry: str | None = None
     defaults: Mapping[str, Any] = field(default_factory=dict)
+    duration: int | None = None  # media length: the end of a last chapter annotation without one
 
     @property
     def active(self) -> bool:
-        return bool(self.columns or self.type or self.entry or self.defaults)
+        return bool(self.columns or self.type or self.entry or self.defaults or self.duration is not None)
+
+    def finish(self, df: pd.DataFrame, where: str = "input") -> tuple[pd.DataFrame, list[str]]:
+        """After the columns are typed: give chapter annotations without an end (the ingest format
+        requires one) the next chapter's start on the same entry, the last one ``duration``.
+        Returns the frame and notes saying what was derived."""
+        return derive_chapter_ends(df, duration=self.duration, where=where)
 
     def fill_values(self) -> dict[str, Any]:
         values: dict[str, Any] = {}
@@ -324,12 +331,54 @@ def options_from(
     type: str | None = None,
     entry: str | None = None,
     defaults: Mapping[str, Any] | None = None,
+    duration: Any = None,
 ) -> TableOptions:
     """Keyword options (as the readers and writers take them) -> :class:`TableOptions`."""
     mapping = parse_column_map(columns) if isinstance(columns, str) else dict(columns or {})
     if type is not None:
         resolve_type(type)  # fail early on a misspelt type
-    return TableOptions(columns=mapping, type=type, entry=entry, defaults=dict(defaults or {}))
+    length = None if duration is None else time_value_to_ms(duration)[0]
+    return TableOptions(columns=mapping, type=type, entry=entry, defaults=dict(defaults or {}), duration=length)
+
+
+CHAPTER_TAG = "chaptering"
+
+
+def derive_chapter_ends(
+    df: pd.DataFrame, *, duration: int | None, where: str = "input"
+) -> tuple[pd.DataFrame, list[str]]:
+    """Chapter annotations (tagged ``chaptering``) without ``endTime`` end where the next chapter of
+    their entry starts; the last at ``duration``, else an error naming the row."""
+    if len(df) == 0 or "endTime" not in df.columns:
+        return df, []
+    is_chapter = (df["cuePointType"] == voc.CuePointType.ANNOTATION.value) & df["tags"].fillna("").map(
+        lambda t: CHAPTER_TAG in str(t).split(",")
+    )
+    todo = is_chapter & df["endTime"].isna() & df["startTime"].notna()
+    if not bool(todo.any()):
+        return df, []
+    out = df.copy()
+    derived = 0
+    for _, group in df[is_chapter].groupby(df["entryId"].fillna(""), sort=False):
+        starts = group["startTime"].sort_values(kind="stable")
+        for row, start in starts.items():
+            if not bool(todo.loc[row]):
+                continue
+            later = starts[starts > start]
+            end = int(later.iloc[0]) if len(later) else duration
+            if end is None:
+                raise ValueError(
+                    f"{where}: row {row}: the last chapter of entry {df.loc[row, 'entryId']!r} has no end time, "
+                    "and annotations need one: give the media's length (--duration / duration=) or an endTime column"
+                )
+            if end < int(start):
+                raise ValueError(f"{where}: row {row}: the chapter starts after the duration ({end} ms)")
+            out.loc[row, "endTime"] = end
+            derived += 1
+    return out, [
+        f"{derived} chapter end time(s) derived from the next chapter's start"
+        + (" or the duration" if duration is not None else "")
+    ]
 
 
 Shaper = Callable[[pd.DataFrame], pd.DataFrame]
@@ -347,6 +396,7 @@ def prepare_frame(
     type: str | None = None,
     entry: str | None = None,
     defaults: Mapping[str, Any] | None = None,
+    duration: Any = None,
 ) -> pd.DataFrame:
     """A DataFrame as people build it -> cuepipe's typed DataFrame (renamed, filled, times parsed).
 
@@ -355,8 +405,8 @@ def prepare_frame(
     """
     from . import frames
 
-    options = options_from(columns=columns, type=type, entry=entry, defaults=defaults)
-    return frames.conform(options.apply(df, "DataFrame"), "DataFrame")
+    options = options_from(columns=columns, type=type, entry=entry, defaults=defaults, duration=duration)
+    return options.finish(frames.conform(options.apply(df, "DataFrame"), "DataFrame"), "DataFrame")[0]
 
 
 def read_table(
@@ -366,6 +416,7 @@ def read_table(
     type: str | None = None,
     entry: str | None = None,
     defaults: Mapping[str, Any] | None = None,
+    duration: Any = None,
     chunksize: int | None = None,
 ) -> Any:
     """Read a CSV, Parquet or JSON Lines file of cue points, spreadsheets as people write them included.
@@ -377,11 +428,12 @@ def read_table(
     """
     from . import frames
 
-    options = options_from(columns=columns, type=type, entry=entry, defaults=defaults)
+    options = options_from(columns=columns, type=type, entry=entry, defaults=defaults, duration=duration)
     chunks = frames.read_table(path, chunksize=chunksize, options=options)
     if chunksize is not None:
-        return chunks
+        return (options.finish(chunk, str(path))[0] for chunk in chunks)
     parts = list(chunks)
     if not parts:
         return frames.empty_frame()
-    return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+    whole = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+    return options.finish(whole, str(path))[0]

@@ -59,7 +59,10 @@ def _payload(record: dict[str, Any], order: int | None) -> str:
     if order is not None:
         body[_ORDER_KEY] = order
     text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
+    # <, > and & could read as markup; the others are line breaks to Python's splitlines
+    for ch in "&<>\x85\u2028\u2029":
+        text = text.replace(ch, f"\\u{ord(ch):04x}")
+    return text
 
 
 def write_vtt(
