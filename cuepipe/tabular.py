@@ -37,6 +37,10 @@ import pandas as pd
 from . import vocabulary as voc
 from .values import is_missing
 
+#: The tag of the older player chapters module's annotations (the server's
+#: ``KalturaAnnotationFilter::CHAPTERS_PUBLIC_TAG``); :mod:`cuepipe.formats.conventions` uses it too.
+CHAPTER_TAG = "chaptering"
+
 #: Columns holding times (integer milliseconds), from the vocabulary.
 TIME_COLUMNS: tuple[str, ...] = tuple(f.column for f in voc.COLUMNS if f.kind == "time")
 
@@ -227,7 +231,7 @@ def type_presets() -> dict[str, TypePreset]:
         ),
         "chapter-annotation": TypePreset(
             "chapter-annotation",
-            {"cuePointType": voc.CuePointType.ANNOTATION.value, "tags": "chaptering"},
+            {"cuePointType": voc.CuePointType.ANNOTATION.value, "tags": CHAPTER_TAG},
             "annotation tagged 'chaptering', the older player chapters module's convention",
         ),
     }
@@ -341,9 +345,6 @@ def options_from(
     return TableOptions(columns=mapping, type=type, entry=entry, defaults=dict(defaults or {}), duration=length)
 
 
-CHAPTER_TAG = "chaptering"
-
-
 def derive_chapter_ends(
     df: pd.DataFrame, *, duration: int | None, where: str = "input"
 ) -> tuple[pd.DataFrame, list[str]]:
@@ -361,6 +362,7 @@ def derive_chapter_ends(
     derived = 0
     for _, group in df[is_chapter].groupby(df["entryId"].fillna(""), sort=False):
         starts = group["startTime"].sort_values(kind="stable")
+        row: Any  # conform()ed frames have a 0..n-1 index: labels are row numbers
         for row, start in starts.items():
             if not bool(todo.loc[row]):
                 continue

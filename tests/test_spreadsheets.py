@@ -27,7 +27,7 @@ TOOLKIT_CSV = (
     "entry_id,timecode,chapter_title\n"
     f"{ENTRY},00:00:00,Welcome\n"
     f"{ENTRY},00:01:30,The problem\n"
-    f"{ENTRY},00:12:05,\"Results, and what they mean\"\n"
+    f'{ENTRY},00:12:05,"Results, and what they mean"\n'
     f"{ENTRY},01:02:03,Questions\n"
 )
 TOOLKIT_COLUMNS = "entry_id=entryId,timecode=startTime,chapter_title=title"
@@ -168,7 +168,9 @@ def test_convert_spreadsheet_to_valid_ingest_xml_in_one_command(tmp_path: Path) 
     src = tmp_path / "chapters.csv"
     src.write_text(TOOLKIT_CSV)
     out = tmp_path / "chapters.xml"
-    result = CliRunner().invoke(main, ["convert", str(src), str(out), "--type", "chapter", "--columns", TOOLKIT_COLUMNS])
+    result = CliRunner().invoke(
+        main, ["convert", str(src), str(out), "--type", "chapter", "--columns", TOOLKIT_COLUMNS]
+    )
     assert result.exit_code == 0, result.output
     report = cuepipe.validate(out)
     assert report.ok, str(report)
@@ -186,7 +188,9 @@ def test_without_options_the_cli_says_what_is_missing(tmp_path: Path) -> None:
     assert not out.exists()
     bad = tmp_path / "bad.csv"
     bad.write_text("entry_id,timecode,chapter_title\n0_a,00:00:00,A\n0_a,90,B\n")
-    result = CliRunner().invoke(main, ["convert", str(bad), str(out), "--type", "chapter", "--columns", TOOLKIT_COLUMNS])
+    result = CliRunner().invoke(
+        main, ["convert", str(bad), str(out), "--type", "chapter", "--columns", TOOLKIT_COLUMNS]
+    )
     assert result.exit_code == 1, result.output
     assert "column 'startTime', row 1: '90' is a bare number" in result.output and not out.exists()
 
@@ -232,12 +236,19 @@ def test_last_chapter_annotation_without_duration_is_an_error_naming_the_row(tmp
     src = tmp_path / "chapters.csv"
     src.write_text(TOOLKIT_CSV)
     with pytest.raises(ValueError, match=r"row 3: the last chapter of entry '0_sheet001' has no end time"):
-        cuepipe.read_table(src, type="chapter-annotation", columns="entry_id=entryId,timecode=startTime,chapter_title=text")
+        cuepipe.read_table(
+            src, type="chapter-annotation", columns="entry_id=entryId,timecode=startTime,chapter_title=text"
+        )
 
 
 def test_every_tabular_format_takes_timecodes(tmp_path: Path) -> None:
     df = pd.DataFrame(
-        {"cuePointType": ["annotation"] * 2, "entryId": ["0_a"] * 2, "startTime": ["0:00", "1:30.25"], "endTime": ["90s", "2m"]}
+        {
+            "cuePointType": ["annotation"] * 2,
+            "entryId": ["0_a"] * 2,
+            "startTime": ["0:00", "1:30.25"],
+            "endTime": ["90s", "2m"],
+        }
     )
     for name in ("t.csv", "t.jsonl", "t.parquet"):
         path = tmp_path / name

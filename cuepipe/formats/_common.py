@@ -67,7 +67,7 @@ class LossReport:
         for f in fields:
             key = (kind, f)
             self.lost[key] += 1
-            self.first.setdefault(key, index)
+            self.first[key] = min(self.first.get(key, index), index)
 
     def drop(self, record: Mapping[str, Any], index: int) -> None:
         """The whole cue point has no place in the format: count it and each of its values."""

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from .. import vocabulary as voc
+from ..tabular import CHAPTER_TAG
 from ..values import is_missing
 
 Role = Literal["chapter", "slide"]
@@ -43,7 +44,7 @@ class Conventions:
 
     chapter_sub_types: tuple[int, ...] = (int(voc.ThumbCuePointSubType.CHAPTER),)
     slide_sub_types: tuple[int, ...] = (int(voc.ThumbCuePointSubType.SLIDE),)
-    chapter_annotation_tags: tuple[str, ...] = ("chaptering",)
+    chapter_annotation_tags: tuple[str, ...] = (CHAPTER_TAG,)
     thumbs_without_sub_type: Role | None = None
     read_chapters_as: Literal["thumb", "annotation"] = "thumb"
 

@@ -10,10 +10,12 @@ timeline time. Uses the ``opentimelineio`` package (the ``formats`` extra).
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pandas as pd
 
+from ..frames import NESTED_COLUMNS as NESTED
 from ..tabular import TableOptions
 from . import _common as c
 from .conventions import DEFAULT, Conventions
@@ -64,7 +66,7 @@ def write_otio(
                 otio.opentime.RationalTime(start, 1000), otio.opentime.RationalTime(length, 1000)
             ),
             color=_COLOR.get(rec["cuePointType"], "WHITE"),
-            metadata={KEY: _to_any(rec)},
+            metadata={KEY: _to_any(rec)},  # nested values as JSON text: OTIO's JSON rounds floats
         )
         timeline.tracks.markers.append(marker)
     report.written = len(records)
@@ -72,13 +74,10 @@ def write_otio(
     return c.finish(report, text.encode("utf-8"), dest, strict=strict)
 
 
-def _to_any(value: Any) -> Any:
-    """Records hold ints beyond 32 bits, floats, text, lists and dicts: all of them fit OTIO's AnyDictionary."""
-    if isinstance(value, dict):
-        return {str(k): _to_any(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_to_any(v) for v in value]
-    return value
+def _to_any(rec: dict[str, Any]) -> dict[str, Any]:
+    """A record for OTIO metadata: plain values as they are, nested ones (quiz answers with float
+    weights, custom metadata) as JSON text, as in CSV: OTIO's JSON writer drops a float's last digit."""
+    return {k: json.dumps(v, ensure_ascii=False) if k in NESTED else v for k, v in rec.items()}
 
 
 def _plain(value: Any) -> Any:
@@ -108,6 +107,12 @@ def read_otio(source: c.Source, *, entry: str | None = None, conventions: Conven
             rec = _plain(meta)
             if not isinstance(rec, dict):
                 raise c.FormatReadError(f"marker {marker.name!r}: its cuepipe metadata is not a record")
+            for k in NESTED:
+                if isinstance(rec.get(k), str):
+                    try:
+                        rec[k] = json.loads(rec[k])
+                    except json.JSONDecodeError as exc:
+                        raise c.FormatReadError(f"marker {marker.name!r}: {k} is not JSON ({exc})") from None
             _follow_edits(rec, marker.marked_range, offset)
             records.append(rec)
             continue
