@@ -425,15 +425,17 @@ def read_table(
 
     ``columns`` renames the file's columns (``{"timecode": "startTime"}`` or
     ``"timecode=startTime,..."``), ``type`` and ``entry`` fill the cue point type and entry id where the
-    file leaves them out, ``defaults`` any other column. Returns one DataFrame, or an iterator of
-    DataFrames of at most ``chunksize`` rows.
+    file leaves them out, ``defaults`` any other column. Chapter annotations without an end get the
+    next chapter's start (the last ``duration``). Returns one DataFrame, or an iterator of DataFrames
+    of at most ``chunksize`` rows (then no end is derived: a chunk may cut an entry's chapters).
     """
     from . import frames
 
     options = options_from(columns=columns, type=type, entry=entry, defaults=defaults, duration=duration)
     chunks = frames.read_table(path, chunksize=chunksize, options=options)
     if chunksize is not None:
-        return (options.finish(chunk, str(path))[0] for chunk in chunks)
+        # chapter ends are not derived chunk by chunk: a chunk boundary would cut an entry's chapters
+        return chunks
     parts = list(chunks)
     if not parts:
         return frames.empty_frame()

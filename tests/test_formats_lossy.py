@@ -241,6 +241,16 @@ def test_vmap_ad_breaks() -> None:
     assert cuepipe.validate(cuepipe.write_xml(back)).ok
 
 
+def test_vmap_takes_enum_names_as_write_xml_does() -> None:
+    ad = {"cuePointType": AD, "entryId": E, "startTime": 1000, "adType": "OVERLAY", "protocolType": "VAST_2_0", "sourceUrl": "u"}
+    report = cuepipe.write_vmap([ad])
+    xml = report.output.decode()
+    assert 'breakType="nonlinear"' in xml and 'templateType="vast2"' in xml
+    assert report.lost == {(AD, "entryId"): 1}
+    with pytest.raises(cuepipe.CuePointValueError, match="record 0, field 'adType': 'BANNER' is not a known adType"):
+        cuepipe.write_vmap([ad | {"adType": "BANNER"}])
+
+
 def test_older_chaptering_annotations_are_chapters_and_conventions_are_configurable() -> None:
     old = {
         "cuePointType": ANN,
@@ -260,6 +270,14 @@ def test_older_chaptering_annotations_are_chapters_and_conventions_are_configura
     assert back.loc[0, "tags"] == "chaptering" and back.loc[0, "endTime"] == 9000
     none = Conventions(chapter_annotation_tags=())
     assert cuepipe.write_vtt([old], conventions=none).written == 0
+
+
+def test_short_type_names_are_the_same_types() -> None:
+    short = chapter(0, "A") | {"cuePointType": "thumb"}
+    report = cuepipe.write_vtt([short], duration=1000)
+    assert report.written == 1 and report.ok
+    with pytest.raises(cuepipe.CuePointValueError, match="record 0, field 'cuePointType': unknown cue point type"):
+        cuepipe.write_vtt([short | {"cuePointType": "chapterz"}], duration=1000)
 
 
 def test_several_entries_in_one_chapter_file_are_refused() -> None:

@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 
 from .. import frames
+from .. import vocabulary as voc
 from .._files import temp_beside
 from ..errors import CuepipeError, CuePointValueError
 from ..tabular import TableOptions
@@ -148,6 +149,10 @@ def to_records(data: Data, options: TableOptions | None = None) -> list[dict[str
     for i, rec in enumerate(out):
         if "cuePointType" not in rec:
             raise CuePointValueError("has no cuePointType", record=i, field="cuePointType")
+        try:  # short names ("thumb") and element names mean the API type, as in write_xml
+            rec["cuePointType"] = voc.type_info(rec["cuePointType"]).api_type.value
+        except KeyError as exc:
+            raise CuePointValueError(str(exc.args[0]), record=i, field="cuePointType") from None
         if "startTime" not in rec:
             raise CuePointValueError("has no start time", record=i, field="startTime")
         if rec["startTime"] < 0:

@@ -17,7 +17,10 @@ from typing import Any
 import pandas as pd
 from lxml import etree
 
+from .. import vocabulary as voc
+from ..errors import CuePointValueError
 from ..tabular import TableOptions, parse_time_text
+from ..values import enum_lookup
 from ..xml._source import PARSER_OPTIONS
 from . import _common as c
 
@@ -27,6 +30,17 @@ _BREAK_TYPE = {"1": "linear", "2": "nonlinear"}
 _AD_TYPE = {v: k for k, v in _BREAK_TYPE.items()}
 _TEMPLATE = {"0": "proprietary", "1": "vast1", "2": "vast2", "3": "proprietary"}
 _PROTOCOL = {"vast1": "1", "vast2": "2", "vast3": "1", "vast4": "1", "proprietary": "0"}
+_AD_TYPES = enum_lookup(voc.AdType)
+_PROTOCOLS = enum_lookup(voc.AdProtocolType)
+
+
+def _enum(table: dict[object, str], rec: dict[str, Any], field: str, index: int) -> str:
+    """``VIDEO``, ``1`` or ``"1"`` -> ``"1"``: the names write_xml accepts, normalised."""
+    value = rec.get(field)
+    try:
+        return table[value]
+    except (KeyError, TypeError):
+        raise CuePointValueError(f"{value!r} is not a known {field}", record=index, field=field) from None
 
 
 def _offset(ms: int) -> str:
@@ -52,19 +66,24 @@ def write_vmap(
             report.drop(rec, i)
     for n, (i, rec) in enumerate(ads):
         carried = {"cuePointType", "startTime", "adType", "protocolType", "sourceUrl"}
+        ad_type = _enum(_AD_TYPES, rec, "adType", i)
+        protocol = _enum(_PROTOCOLS, rec, "protocolType", i)
+        if rec["adType"] != ad_type or rec["protocolType"] != protocol:
+            # reading gives the numeric value back; the name is the same value, not a loss
+            rec = rec | {"adType": ad_type, "protocolType": protocol}
         brk = etree.SubElement(root, f"{{{NS}}}AdBreak", timeOffset=_offset(rec["startTime"]))
-        brk.set("breakType", _BREAK_TYPE.get(str(rec.get("adType")), "linear"))
+        brk.set("breakType", _BREAK_TYPE[ad_type])
         if rec.get("systemName"):
             brk.set("breakId", rec["systemName"])
             carried.add("systemName")
-        if str(rec.get("protocolType")) == "3":
+        if protocol == "3":
             carried.discard("protocolType")  # VPAID: VMAP has no template type for it
         if rec.get("sourceUrl"):
             src = etree.SubElement(
                 brk, f"{{{NS}}}AdSource", id=f"ad-{n + 1}", allowMultipleAds="true", followRedirects="true"
             )
             uri = etree.SubElement(
-                src, f"{{{NS}}}AdTagURI", templateType=_TEMPLATE.get(str(rec.get("protocolType")), "proprietary")
+                src, f"{{{NS}}}AdTagURI", templateType=_TEMPLATE[protocol]
             )
             uri.text = etree.CDATA(rec["sourceUrl"]) if "]]>" not in rec["sourceUrl"] else rec["sourceUrl"]
         else:
