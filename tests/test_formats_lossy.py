@@ -242,7 +242,14 @@ def test_vmap_ad_breaks() -> None:
 
 
 def test_vmap_takes_enum_names_as_write_xml_does() -> None:
-    ad = {"cuePointType": AD, "entryId": E, "startTime": 1000, "adType": "OVERLAY", "protocolType": "VAST_2_0", "sourceUrl": "u"}
+    ad = {
+        "cuePointType": AD,
+        "entryId": E,
+        "startTime": 1000,
+        "adType": "OVERLAY",
+        "protocolType": "VAST_2_0",
+        "sourceUrl": "u",
+    }
     report = cuepipe.write_vmap([ad])
     xml = report.output.decode()
     assert 'breakType="nonlinear"' in xml and 'templateType="vast2"' in xml

@@ -82,9 +82,7 @@ def write_vmap(
             src = etree.SubElement(
                 brk, f"{{{NS}}}AdSource", id=f"ad-{n + 1}", allowMultipleAds="true", followRedirects="true"
             )
-            uri = etree.SubElement(
-                src, f"{{{NS}}}AdTagURI", templateType=_TEMPLATE[protocol]
-            )
+            uri = etree.SubElement(src, f"{{{NS}}}AdTagURI", templateType=_TEMPLATE[protocol])
             uri.text = etree.CDATA(rec["sourceUrl"]) if "]]>" not in rec["sourceUrl"] else rec["sourceUrl"]
         else:
             carried.discard("protocolType")  # written nowhere without an ad source
