@@ -316,3 +316,48 @@ def test_cli_picks_formats_by_extension_and_prints_the_loss_report(tmp_path: Pat
     assert rows == [dict(r) for r in MIXED]
     vtt_in = runner.invoke(main, ["convert", str(tmp_path / "c.vtt"), str(tmp_path / "v.xml")])
     assert vtt_in.exit_code == 0, vtt_in.output and cuepipe.validate(tmp_path / "v.xml").ok
+
+
+@pytest.mark.parametrize(
+    ("reader", "data", "message"),
+    [
+        (cuepipe.read_vmap, b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><x>&a;</x>', "DTDs"),
+        (cuepipe.read_vmap, b"<vmap:VMAP xmlns:vmap='http://www.iab.net/videosuite/vmap'>", "not a VMAP document"),
+        (cuepipe.read_vmap, b"<other/>", "the root is <other>"),
+        (cuepipe.read_vtt, b"WEBVTT\n\n00:00:01.000 --> 00:00:02.000\n\xff\xfe\n", "not UTF-8"),
+        (cuepipe.read_vtt, b"not webvtt\n", "not a WebVTT file"),
+        (
+            cuepipe.read_vtt,
+            b'WEBVTT\n\n00:00:01.000 --> 00:00:02.000\n{"cuePointType":"x","bogus":1}\n',
+            "not cue points",
+        ),
+        (cuepipe.read_ffmeta, b"[CHAPTER]\nSTART=1\n", "FFMETADATA1"),
+        (
+            cuepipe.read_ffmeta,
+            b";FFMETADATA1\n[CHAPTER]\nTIMEBASE=1/3\nSTART=1\nEND=2\n",
+            "whole number of milliseconds",
+        ),
+        (cuepipe.read_podcast, b'{"chapters": [{"title": "no start"}]}', "numeric startTime"),
+        (cuepipe.read_otio, b'{"OTIO_SCHEMA": "Nope.1"}', "not an OpenTimelineIO file"),
+        (cuepipe.read_srt, b"1\n00:00:01,000 --> nonsense\nx\n", "not an SRT file"),
+    ],
+)
+def test_bad_files_fail_with_one_clear_error(reader: Any, data: bytes, message: str) -> None:
+    pytest.importorskip("opentimelineio")
+    with pytest.raises(cuepipe.CuepipeError, match=message):
+        reader(data)
+
+
+def test_cli_reads_an_interchange_file_with_an_entry_and_fails_cleanly_on_a_bad_one(tmp_path: Path) -> None:
+    src = tmp_path / "talk.vtt"
+    src.write_text("WEBVTT\n\n00:00:00.000 --> 00:01:00.000\nIntro\n\n00:01:00.000 --> 00:02:00.000\nMain\n")
+    out = tmp_path / "talk.xml"
+    result = CliRunner().invoke(main, ["convert", str(src), str(out), "--entry", E])
+    assert result.exit_code == 0, result.output
+    back = cuepipe.read_xml(out)
+    assert back["title"].tolist() == ["Intro", "Main"] and back["entryId"].tolist() == [E, E]
+    bad = tmp_path / "bad.vmap"
+    bad.write_bytes(b"<nope")
+    result = CliRunner().invoke(main, ["convert", str(bad), str(tmp_path / "o.csv")])
+    assert result.exit_code == 1 and "not a VMAP document" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "o.csv").exists()

@@ -33,6 +33,10 @@ class FormatReadError(CuepipeError, ValueError):
     """A file of another format could not be read; names the line or item."""
 
 
+class MissingExtraError(CuepipeError, ImportError):
+    """A format's library is not installed (``pip install 'cuepipe[formats]'``)."""
+
+
 @dataclass
 class LossReport:
     """What a write could not carry, counted per cue point type and field.

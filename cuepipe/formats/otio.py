@@ -37,7 +37,9 @@ def _otio() -> Any:
     try:
         import opentimelineio
     except ImportError:  # pragma: no cover
-        raise ImportError("OpenTimelineIO needs the opentimelineio package: pip install 'cuepipe[formats]'") from None
+        raise c.MissingExtraError(
+            "OpenTimelineIO needs the opentimelineio package: pip install 'cuepipe[formats]'"
+        ) from None
     return opentimelineio
 
 
@@ -99,6 +101,8 @@ def read_otio(source: c.Source, *, entry: str | None = None, conventions: Conven
         obj = otio.adapters.read_from_string(text, "otio_json")
     except Exception as exc:  # OTIO raises its own exception types for malformed files
         raise c.FormatReadError(f"not an OpenTimelineIO file: {exc}") from None
+    if not isinstance(obj, otio.schema.Timeline | otio.core.Item):
+        raise c.FormatReadError(f"not an OpenTimelineIO file with markers: it holds a {type(obj).__name__}")
     conv = conventions or DEFAULT
     records: list[dict[str, Any]] = []
     for marker, offset in _markers(otio, obj):

@@ -25,7 +25,7 @@ def _srt() -> Any:
     try:
         import srt
     except ImportError:  # pragma: no cover
-        raise ImportError("SRT needs the srt package: pip install 'cuepipe[formats]'") from None
+        raise c.MissingExtraError("SRT needs the srt package: pip install 'cuepipe[formats]'") from None
     return srt
 
 

@@ -99,6 +99,8 @@ def read_vmap(source: c.Source, *, entry: str | None = None) -> pd.DataFrame:
     length and are refused with the break named.
     """
     text = c.read_source(source)
+    if "<!DOCTYPE" in text or "<!ENTITY" in text:
+        raise c.FormatReadError("DTDs and entity declarations are refused (they can expand or fetch content)")
     parser = etree.XMLParser(**PARSER_OPTIONS)
     try:
         root = etree.fromstring(text.encode("utf-8"), parser)

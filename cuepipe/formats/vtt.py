@@ -34,7 +34,7 @@ def _webvtt() -> Any:
     try:
         import webvtt
     except ImportError:  # pragma: no cover - exercised only without the extra
-        raise ImportError("WebVTT needs the webvtt-py package: pip install 'cuepipe[formats]'") from None
+        raise c.MissingExtraError("WebVTT needs the webvtt-py package: pip install 'cuepipe[formats]'") from None
     return webvtt
 
 
