@@ -117,7 +117,7 @@ def parse_time_text(text: str) -> tuple[int, str]:
         if t.startswith("-"):
             raise ValueError(f"{t!r} is negative")
         raise AmbiguousTimeError(
-            f"{t!r} is a number with a fraction: milliseconds have none; write seconds with a unit ('{t}s')"
+            f"{t!r} is not an integer: milliseconds have no fraction; write seconds with a unit ('{t}s')"
         )
     raise ValueError(
         f"{t!r} is not an integer (milliseconds), a timecode (00:01:30, 1:30.5) or a duration (90s, 1m30s)"
@@ -147,7 +147,7 @@ def time_value_to_ms(value: object) -> tuple[int, str]:
     if isinstance(value, float | np.floating):
         if not math.isfinite(value) or value != int(value):
             raise AmbiguousTimeError(
-                f"{value!r} is a number with a fraction: milliseconds have none; write seconds with a unit ('{value}s')"
+                f"{value!r} is not an integer: milliseconds have no fraction; write seconds with a unit ('{value}s')"
             )
         if value < 0:
             raise ValueError(f"time {value} is negative")

@@ -338,6 +338,7 @@ def test_cli_picks_formats_by_extension_and_prints_the_loss_report(tmp_path: Pat
             "whole number of milliseconds",
         ),
         (cuepipe.read_podcast, b'{"chapters": [{"title": "no start"}]}', "numeric startTime"),
+        (cuepipe.read_podcast, b'{"chapters": [{"startTime": Infinity}]}', "is not a time"),
         (cuepipe.read_otio, b'{"OTIO_SCHEMA": "Nope.1"}', "not an OpenTimelineIO file"),
         (cuepipe.read_srt, b"1\n00:00:01,000 --> nonsense\nx\n", "not an SRT file"),
     ],

@@ -42,6 +42,18 @@ def test_webvtt_metadata_tracks_are_lossless_for_every_type(recs: list[dict[str,
     _same(recs, cuepipe.read_vtt(report.output))
 
 
+def test_infinite_quiz_weights_survive_both_lossless_formats() -> None:
+    rec = {
+        "cuePointType": "quiz.QUIZ_QUESTION",
+        "entryId": "0_a",
+        "startTime": 0,
+        "question": "q",
+        "optionalAnswers": [{"key": "1", "weight": float("inf")}, {"key": "2", "weight": float("-inf")}],
+    }
+    _same([rec], cuepipe.read_otio(cuepipe.write_otio([rec]).output))
+    _same([rec], cuepipe.read_vtt(cuepipe.write_vtt([rec], kind="metadata").output))
+
+
 def test_a_marker_moved_in_an_editor_keeps_its_new_time() -> None:
     import opentimelineio as otio
 

@@ -11,6 +11,7 @@ timeline time. Uses the ``opentimelineio`` package (the ``formats`` extra).
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 import pandas as pd
@@ -149,6 +150,8 @@ def _follow_edits(rec: dict[str, Any], rng: Any, offset: Any) -> None:
 
 def _ms(t: Any, offset: Any) -> int:
     seconds = t.to_seconds() if offset is None else (t + offset).to_seconds()
+    if not math.isfinite(seconds):
+        raise c.FormatReadError(f"a marker's time is {seconds!r}")
     return max(0, round(seconds * 1000))
 
 

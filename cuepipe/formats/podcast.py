@@ -12,6 +12,7 @@ and the entry id have no place in the format and are counted as lost.
 from __future__ import annotations
 
 import json
+import math
 import string
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -115,6 +116,6 @@ def read_podcast(source: c.Source, *, entry: str | None = None, conventions: Con
 
 
 def _ms(seconds: float, n: int) -> int:
-    if seconds < 0:
-        raise c.FormatReadError(f"chapter {n}: negative time")
+    if not math.isfinite(seconds) or seconds < 0:
+        raise c.FormatReadError(f"chapter {n}: {seconds!r} is not a time")
     return round(seconds * 1000)

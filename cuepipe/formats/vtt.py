@@ -58,7 +58,8 @@ def _payload(record: dict[str, Any], order: int | None) -> str:
     body = dict(record)
     if order is not None:
         body[_ORDER_KEY] = order
-    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    # allow_nan: a quiz weight may be infinite (XML writes INF); Python's JSON reads Infinity back
+    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
     # <, > and & could read as markup; the others are line breaks to Python's splitlines
     for ch in "&<>\x85\u2028\u2029":
         text = text.replace(ch, f"\\u{ord(ch):04x}")
