@@ -146,6 +146,8 @@ def test_youtube_rules_reported_fixed_or_enforced() -> None:
     # an Intro at 0:00 would last 5 s: the first chapter moves to 0:00 instead (its start counted as lost)
     assert fixed.output == b"0:00 Start\n0:12 Too short\n0:40 Later\n1:35 End\n" and not fixed.violations
     assert fixed.lost[(THUMB, "startTime")] == 2
+    moved_twice = cuepipe.write_youtube([chapter(5_500, "A"), chapter(20_000, "B"), chapter(40_000, "C")], rules="fix")
+    assert moved_twice.output.startswith(b"0:00 A\n") and moved_twice.lost[(THUMB, "startTime")] == 1  # counted once
     merged = cuepipe.write_youtube(
         [chapter(0, "A"), chapter(30_000, "B"), chapter(35_000, "C"), chapter(60_000, "D")], rules="fix"
     )

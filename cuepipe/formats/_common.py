@@ -56,6 +56,7 @@ class LossReport:
     notes: list[str] = field(default_factory=list)
     violations: list[str] = field(default_factory=list)
     output: bytes | None = None
+    _seen: set[tuple[int, str]] = field(default_factory=set, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
@@ -70,6 +71,9 @@ class LossReport:
     def lose(self, record: Mapping[str, Any], index: int, fields: Iterable[str]) -> None:
         kind = str(record.get("cuePointType", "?"))
         for f in fields:
+            if (index, f) in self._seen:
+                continue  # one value is lost once, however many reasons there are
+            self._seen.add((index, f))
             key = (kind, f)
             self.lost[key] += 1
             self.first[key] = min(self.first.get(key, index), index)
