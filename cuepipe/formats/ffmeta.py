@@ -50,11 +50,12 @@ def write_ffmeta(
     chapters = c.select_chapters(records, report, conv)
     c.derive_ends(chapters, report, duration=None if duration is None else time_value_to_ms(duration)[0], fmt="FFmpeg")
     lines = [HEADER]
-    if entry is not None and "\n" not in entry and "\r" not in entry:
+    entry_ok = entry is not None and entry == entry.strip() and "\n" not in entry and "\r" not in entry
+    if entry is not None and entry_ok:
         lines.append(_ENTRY + entry)
     for ch in chapters:
         assert ch.end is not None
-        c.account_chapter(report, ch, conv, end=not ch.end_derived, entry=True)
+        c.account_chapter(report, ch, conv, end=not ch.end_derived, entry=entry_ok)
         if "\r" in ch.title:
             report.lose(ch.record, ch.index, [conv.title_field(ch.record)])
         lines += ["", "[CHAPTER]", "TIMEBASE=1/1000", f"START={ch.start}", f"END={ch.end}", f"title={escape(ch.title)}"]

@@ -108,6 +108,7 @@ def write_vtt(
         entry = c.single_entry(records, "WebVTT chapter")
         chapters = c.select_chapters(records, report, conventions)
         c.derive_ends(chapters, report, duration=_duration(duration), fmt="a WebVTT cue")
+        entry_ok = entry is not None and entry == entry.strip() and not any(b in entry for b in ("-->", "\n", "\r"))
         captions = []
         for ch in chapters:
             ident = ch.record.get("systemName")
@@ -119,13 +120,13 @@ def write_vtt(
             lines = [_escape_text(line) for line in title.split("\n") if line.strip()] or [""]
             extra = ["systemName"] if ident is not None else []
             c.account_chapter(
-                report, ch, conventions, end=not ch.end_derived and end == ch.end, entry=True, extra=extra
+                report, ch, conventions, end=not ch.end_derived and end == ch.end, entry=entry_ok, extra=extra
             )
-            if "\n".join(lines) != _escape_text(title):
+            if "\n".join(lines) != _escape_text(ch.title):
                 report.lose(ch.record, ch.index, [(conventions or DEFAULT).title_field(ch.record)])
             captions.append(webvtt.Caption(format_timestamp(ch.start), format_timestamp(end), lines, identifier=ident))
         report.written = len(chapters)
-        comments = [_ENTRY_NOTE + entry] if entry is not None and "-->" not in entry and "\n" not in entry else []
+        comments = [_ENTRY_NOTE + entry] if entry is not None and entry_ok else []
         vtt = webvtt.WebVTT(captions=captions, header_comments=comments)
     else:
         raise ValueError(f"kind must be 'chapters' or 'metadata', not {kind!r}")

@@ -27,6 +27,7 @@ from .conventions import DEFAULT, Conventions
 Rules = Literal["report", "error", "fix"]
 MIN_CHAPTERS = 3
 MIN_LENGTH_MS = 10_000
+_SEPARATORS = "-\u2013\u2014:|"
 _LINE = re.compile(r"^\s*(?:[-*\u2022]\s*)?[\[(]?((?:\d+:)?\d{1,2}:\d{2})[\])]?\s*(?:[-\u2013\u2014:|]\s*)?(\S.*?)\s*$")
 
 
@@ -76,14 +77,23 @@ def write_youtube(
     c.single_entry(records, "YouTube description")
     chapters = c.select_chapters(records, report, conv)
     total = None if duration is None else time_value_to_ms(duration)[0]
+    kept: list[c.Chapter] = []
+    for ch in chapters:
+        if not ch.title.split():
+            report.drop(ch.record, ch.index)  # a line without a title is not a chapter to YouTube
+        else:
+            kept.append(ch)
+    chapters = kept
+    lines: list[tuple[int, str]] = []
     for k, ch in enumerate(chapters):
         implicit_end = chapters[k + 1].start if k + 1 < len(chapters) else total
         c.account_chapter(report, ch, conv, end=ch.end is not None and ch.end == implicit_end, entry=False)
         if ch.start % 1000:
             report.lose(ch.record, ch.index, ["startTime"])
-        if "\n" in ch.title or "\r" in ch.title or ch.title != ch.title.strip() or not ch.title:
+        title = " ".join(ch.title.split())
+        if title != ch.title or title[0] in _SEPARATORS:  # readers take a leading "-" or ":" as a separator
             report.lose(ch.record, ch.index, [conv.title_field(ch.record)])
-    lines: list[tuple[int, str]] = [(ch.start // 1000 * 1000, " ".join(ch.title.split())) for ch in chapters]
+        lines.append((ch.start // 1000 * 1000, title))
     if rules == "fix":
         lines = _fix(lines, chapters, report, total, intro_title)
     problems = check_rules([s for s, _ in lines], total)
