@@ -83,3 +83,43 @@ def test_every_value_that_does_not_come_back_is_counted(fmt: str, recs: list[dic
             if report.lost.get((rec["cuePointType"], field), 0) == 0:
                 uncounted.append((rec["cuePointType"], field, value, None if got is None else got.get(field)))
     assert not uncounted, (uncounted, str(report))
+
+
+@st.composite
+def ads(draw: Any) -> list[dict[str, Any]]:
+    seconds = draw(st.lists(st.integers(0, 10_000), min_size=1, max_size=5, unique=True))
+    out = []
+    for s in seconds:
+        rec: dict[str, Any] = {
+            "cuePointType": "adCuePoint.Ad",
+            "entryId": "0_ads",
+            "startTime": s * 1000 + draw(st.sampled_from([0, 7])),
+            "adType": draw(st.sampled_from(["1", "2", "VIDEO", "OVERLAY"])),
+            "protocolType": draw(st.sampled_from(["0", "1", "2", "3", "VAST_2_0"])),
+        }
+        for field, strategy in (
+            ("sourceUrl", text),
+            ("systemName", text),
+            ("title", text),
+            ("endTime", st.just(s * 1000 + 5000)),
+        ):
+            if draw(st.booleans()):
+                rec[field] = draw(strategy)
+        out.append(rec)
+    return out
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(recs=ads())
+def test_vmap_counts_every_value_it_does_not_give_back(recs: list[dict[str, Any]]) -> None:
+    from cuepipe.values import enum_lookup
+    from cuepipe.vocabulary import AdProtocolType, AdType
+
+    report = cuepipe.write_vmap(recs)
+    back = {r["startTime"]: r for r in frames.frame_to_records(cuepipe.read_vmap(report.output))}
+    ad_types, protocols = enum_lookup(AdType), enum_lookup(AdProtocolType)
+    for rec in recs:
+        got = back[rec["startTime"]]
+        for field, value in rec.items():
+            same = {"adType": ad_types, "protocolType": protocols}.get(field, {}).get(value, value) == got.get(field)
+            assert same or report.lost.get(("adCuePoint.Ad", field), 0) > 0, (field, value, got, str(report))

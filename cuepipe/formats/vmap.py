@@ -20,7 +20,7 @@ from lxml import etree
 from .. import vocabulary as voc
 from ..errors import CuePointValueError
 from ..tabular import TableOptions, parse_time_text
-from ..values import enum_lookup
+from ..values import describe_char, enum_lookup, find_bad_xml_char
 from ..xml._source import PARSER_OPTIONS
 from . import _common as c
 
@@ -71,6 +71,11 @@ def write_vmap(
         if rec["adType"] != ad_type or rec["protocolType"] != protocol:
             # reading gives the numeric value back; the name is the same value, not a loss
             rec = rec | {"adType": ad_type, "protocolType": protocol}
+        for field in ("sourceUrl", "systemName"):
+            value = rec.get(field)
+            if isinstance(value, str) and find_bad_xml_char(value) >= 0:
+                bad = value[find_bad_xml_char(value)]
+                raise CuePointValueError(f"holds {describe_char(bad)}, which XML cannot carry", record=i, field=field)
         brk = etree.SubElement(root, f"{{{NS}}}AdBreak", timeOffset=_offset(rec["startTime"]))
         brk.set("breakType", _BREAK_TYPE[ad_type])
         if rec.get("systemName"):
@@ -78,14 +83,16 @@ def write_vmap(
             carried.add("systemName")
         if protocol == "3":
             carried.discard("protocolType")  # VPAID: VMAP has no template type for it
-        if rec.get("sourceUrl"):
+        url = rec.get("sourceUrl")
+        if url and url == url.strip() and "\r" not in url:  # XML reads a CR in text as LF
             src = etree.SubElement(
                 brk, f"{{{NS}}}AdSource", id=f"ad-{n + 1}", allowMultipleAds="true", followRedirects="true"
             )
             uri = etree.SubElement(src, f"{{{NS}}}AdTagURI", templateType=_TEMPLATE[protocol])
             uri.text = etree.CDATA(rec["sourceUrl"]) if "]]>" not in rec["sourceUrl"] else rec["sourceUrl"]
-        else:
-            carried.discard("protocolType")  # written nowhere without an ad source
+        else:  # no usable URL: no ad source, so neither the URL nor the protocol is written
+            carried.discard("protocolType")
+            carried.discard("sourceUrl")
         report.lose(rec, i, [k for k in rec if k not in carried])
     report.written = len(ads)
     payload = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
