@@ -13,7 +13,27 @@ The public face is small; everything else lives in private modules behind it::
 from . import vocabulary
 from ._version import __version__ as __version__
 from .errors import CuepipeError, CuePointValueError, UnsafeXMLError, XMLFormatError
+from .formats import (
+    Conventions,
+    FormatLossError,
+    LossReport,
+    read_ffmeta,
+    read_otio,
+    read_podcast,
+    read_srt,
+    read_vmap,
+    read_vtt,
+    read_youtube,
+    write_ffmeta,
+    write_otio,
+    write_podcast,
+    write_srt,
+    write_vmap,
+    write_vtt,
+    write_youtube,
+)
 from .frames import DTYPES, empty_frame, frame_to_records, read_xml, records_to_frame
+from .tabular import TableOptions, read_table
 from .vocabulary import CuePointType
 from .xml import ValidationIssue, ValidationReport, iter_cue_points, iter_xml_chunks, validate, write_xml
 
@@ -35,8 +55,12 @@ __all__ = [
     "AsyncClient",
     "Client",
     "CuePointType",
+    "Conventions",
     "CuePointValueError",
     "CuepipeError",
+    "FormatLossError",
+    "LossReport",
+    "TableOptions",
     "UnsafeXMLError",
     "ValidationIssue",
     "ValidationReport",
@@ -45,9 +69,24 @@ __all__ = [
     "frame_to_records",
     "iter_cue_points",
     "iter_xml_chunks",
+    "read_ffmeta",
+    "read_otio",
+    "read_podcast",
+    "read_srt",
+    "read_table",
+    "read_vmap",
+    "read_vtt",
     "read_xml",
+    "read_youtube",
     "records_to_frame",
     "validate",
     "vocabulary",
+    "write_ffmeta",
+    "write_otio",
+    "write_podcast",
+    "write_srt",
+    "write_vmap",
+    "write_vtt",
     "write_xml",
+    "write_youtube",
 ]

@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from . import _console, frames
+from . import _console, cli_formats, frames
 from .errors import CuepipeError
 from .xml import iter_cue_points, validate, write_xml
 
@@ -57,7 +57,7 @@ def _records_from(
     if is_xml:
         yield from iter_cue_points(source)
         return
-    for chunk in frames.read_table(source, chunksize=chunksize):
+    for chunk in cli_formats.read_any(source, None, chunksize):
         yield from frames.frame_to_records(chunk)
         counted(len(chunk))
 
@@ -82,13 +82,37 @@ def _records_from(
 @click.option(
     "--chunksize", type=click.IntRange(min=1), default=50_000, show_default=True, help="Rows held in memory at a time."
 )
-def convert(source: str, dest: str, kind: str, unsupported: str, chunksize: int) -> None:
-    """Convert SOURCE to DEST; formats by extension: .csv, .parquet, .jsonl, .xml (each may end in .gz).
+@cli_formats.table_options
+@cli_formats.format_options
+def convert(source: str, dest: str, kind: str, unsupported: str, chunksize: int, **fmt: Any) -> None:
+    """Convert SOURCE to DEST; formats by extension: .csv, .parquet, .jsonl, .xml (each may end in .gz),
+    .vtt, .srt, .ffmeta, .otio, .chapters.json, .vmap, .youtube.txt (or --to).
 
-    Streams: memory stays flat however large the input is. Output appears only when complete.
+    Streams tables and XML: memory stays flat however large the input is. Output appears only when
+    complete. Writing an interchange format prints what it could not carry (--strict: fail instead).
     """
+    opts = cli_formats.options(fmt.pop("cue_type"), fmt.pop("entry"), fmt.pop("columns"), fmt.pop("duration"))
+    target = cli_formats.target_format(dest, fmt.pop("to"))
+    if target is not None:
+        report = cli_formats.write_format(target, source, dest, opts, chunksize=chunksize, **fmt)
+        err_console.print(str(report), markup=False, soft_wrap=True)
+        return
     out_fmt = frames.table_format(dest)
-    in_xml = frames.table_format(source) == "xml"
+    if opts is not None:  # spreadsheet options: the whole (small) table, chapter ends derived
+        notes: list[str] = []
+        table = cli_formats.read_all(source, opts, notes)
+        for note in notes:
+            err_console.line(f"note: {note}")
+        if out_fmt == "xml":
+            count = int(write_xml(table, dest, kind=kind, unsupported=unsupported))  # type: ignore[arg-type]
+        else:
+            with frames.TableWriter(dest) as table_writer:
+                table_writer.write(table)
+            count = table_writer.rows
+        err_console.line(f"wrote {count} cue points to {dest}")
+        return
+    # Interchange inputs (.vtt, .otio, ...) are small and read whole; XML and tables stream.
+    in_xml = cli_formats.format_for_path(source) is None and frames.table_format(source) == "xml"
     with ExitStack() as stack:
         # Progress on a terminal: bytes of an XML source read so far, else cue points converted.
         bar = stack.enter_context(
@@ -114,7 +138,7 @@ def convert(source: str, dest: str, kind: str, unsupported: str, chunksize: int)
                     for chunk in xml_chunks:
                         writer.write(chunk)
                 else:
-                    for chunk in frames.read_table(source, chunksize=chunksize):
+                    for chunk in cli_formats.read_any(source, None, chunksize):
                         writer.write(chunk)
                         bar.advance(len(chunk))
                 count = writer.rows

@@ -24,6 +24,8 @@ from click.core import ParameterSource
 
 from . import _console, frames
 from . import vocabulary as voc
+from .cli_formats import check_pushable, read_all, table_options
+from .cli_formats import options as table_options_for
 from .client import Client, ConfigurationError, PushError
 from .client._config import ENV_ADMIN_SECRET, ENV_KS, ENV_PARTNER_ID, ENV_SERVICE_URL, settings_from_env
 from .client._pull import Precision, Unservable
@@ -216,6 +218,7 @@ def write_report(result: pd.DataFrame, path: str) -> None:
     "command again to finish without losing or duplicating cue points (every cue point needs a "
     "systemName; the journal belongs to this FILE and this server).",
 )
+@table_options
 @connection_options
 @api_command
 def push(
@@ -226,18 +229,31 @@ def push(
     on_error: str,
     report: str | None,
     journal: str | None,
+    cue_type: str | None,
+    entry: str | None,
+    columns: str | None,
+    duration: str | None,
     **kwargs: Any,
 ) -> None:
     """Create or update the cue points in FILE (.csv, .parquet, .jsonl or .xml) with cuePoint.addFromBulk.
 
     A cue point with a systemName (or the id of an existing one) updates it; others are created.
+    Spreadsheets: --type, --entry and --columns fill and rename what the file leaves out.
     """
     if report is not None:
         frames.table_format(report)
+    opts = table_options_for(cue_type, entry, columns, duration)
+    data: Any = file
+    if opts is not None:  # a spreadsheet: renamed, filled, chapter ends derived (cuepipe/cli_formats.py)
+        notes: list[str] = []
+        data = read_all(file, opts, notes)
+        check_pushable(data, opts)
+        for note in notes:
+            err.line(f"note: {note}")
     with make_client(_connection(kwargs)) as client, ProgressBar("push") as bar:
         try:
             result = client.push(
-                file,
+                data,
                 service=service,
                 chunk_size=chunk_size,
                 unsupported=unsupported,  # type: ignore[arg-type]

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from . import tabular
 from . import vocabulary as voc
 from ._files import temp_beside
 from .values import is_missing
@@ -290,6 +291,8 @@ def conform(df: pd.DataFrame, where: str = "input") -> pd.DataFrame:
         if dtype == "object":
             out[column] = s
             continue
+        if column in tabular.TIME_COLUMNS:  # timecodes, durations with units, timedeltas (cuepipe/tabular.py)
+            s = tabular.parse_time_column(s, column, where)
         try:
             if dtype in ("Int64", "Float64") and not pd.api.types.is_numeric_dtype(s.dtype):
                 s = pd.to_numeric(s, errors="raise")
@@ -318,10 +321,16 @@ def _first_bad_number(s: pd.Series, dtype: str) -> tuple[int, Any]:
     return -1, None
 
 
-def read_table(path: str | os.PathLike[str], *, chunksize: int | None = None) -> Iterator[pd.DataFrame]:
-    """Read a CSV, Parquet or JSON Lines file of cue points as DataFrames (one, or chunks)."""
+def read_table(
+    path: str | os.PathLike[str], *, chunksize: int | None = None, options: tabular.TableOptions | None = None
+) -> Iterator[pd.DataFrame]:
+    """Read a CSV, Parquet or JSON Lines file of cue points as DataFrames (one, or chunks).
+
+    ``options`` renames columns and fills defaults before the columns are checked (cuepipe/tabular.py).
+    """
     p = os.fspath(path)
     fmt = table_format(p)
+    shape = options.apply if options is not None else (lambda df, where: df)
     if fmt == "csv":
         # Everything as text first, so that conform() can name the column and row of a bad number;
         # keep_default_na=False: an empty cell is missing, but the text "NA" stays text.
@@ -344,7 +353,7 @@ def read_table(path: str | os.PathLike[str], *, chunksize: int | None = None) ->
                     raise ValueError(f"{p}: a row has more fields than the header")
                 if chunk is None:
                     return
-                yield conform(_decode_nested(chunk, p), p)
+                yield conform(_decode_nested(shape(chunk, p), p), p)
         except UnicodeDecodeError as exc:
             raise ValueError(
                 f"{p}: not UTF-8 text (byte {exc.object[exc.start : exc.start + 1]!r} at offset {exc.start} of a block)"
@@ -357,10 +366,11 @@ def read_table(path: str | os.PathLike[str], *, chunksize: int | None = None) ->
         f = pq.ParquetFile(p)
         for batch in f.iter_batches(batch_size=chunksize or 100_000):
             chunk = batch.to_pandas()
-            yield conform(_decode_nested(chunk, p), p)
+            yield conform(_decode_nested(shape(chunk, p), p), p)
     else:
         reader = pd.read_json(p, lines=True, chunksize=chunksize or 100_000, dtype=False, precise_float=True)
         for chunk in reader:
+            chunk = shape(chunk, p)
             for c in NESTED_COLUMNS:
                 if c in chunk.columns:
                     chunk[c] = [None if _missing_cell(v) else v for v in chunk[c]]
