@@ -33,7 +33,8 @@ from .formats import (
     write_youtube,
 )
 from .frames import DTYPES, empty_frame, frame_to_records, read_xml, records_to_frame
-from .tabular import TableOptions, read_table
+from .spreadsheets import prepare_frame, read_table
+from .tabular import TableOptions
 from .vocabulary import CuePointType
 from .xml import ValidationIssue, ValidationReport, iter_cue_points, iter_xml_chunks, validate, write_xml
 
@@ -73,6 +74,7 @@ __all__ = [
     "read_otio",
     "read_podcast",
     "read_srt",
+    "prepare_frame",
     "read_table",
     "read_vmap",
     "read_vtt",

@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import cuepipe
-from cuepipe import frames, tabular
+from cuepipe import frames, spreadsheets, tabular
 from cuepipe.cli import main
 from cuepipe.emulator import EmulatorServer
 from cuepipe.tabular import AmbiguousTimeError, parse_time_text, time_value_to_ms
@@ -96,7 +96,7 @@ def test_timedelta_values_and_dtypes() -> None:
             "endTime": [dt.timedelta(seconds=90), "00:03:00"],  # object: timedelta and a timecode
         }
     )
-    out = tabular.prepare_frame(df)
+    out = spreadsheets.prepare_frame(df)
     assert out["startTime"].tolist() == [0, 90_000] and str(out["startTime"].dtype) == "Int64"
     assert out["endTime"].tolist() == [90_000, 180_000]
 
@@ -104,9 +104,9 @@ def test_timedelta_values_and_dtypes() -> None:
 def test_a_bare_number_among_timecodes_is_ambiguous_and_named() -> None:
     df = pd.DataFrame({"cuePointType": ["annotation"] * 3, "startTime": ["00:00:00", "00:01:00", "90"]})
     with pytest.raises(AmbiguousTimeError, match=r"column 'startTime', row 2: '90' is a bare number .*\(row 0"):
-        tabular.prepare_frame(df)
+        spreadsheets.prepare_frame(df)
     # a column of bare integers alone is milliseconds, as documented (existing files keep working)
-    ok = tabular.prepare_frame(pd.DataFrame({"cuePointType": ["annotation"], "startTime": ["90"]}))
+    ok = spreadsheets.prepare_frame(pd.DataFrame({"cuePointType": ["annotation"], "startTime": ["90"]}))
     assert ok["startTime"].tolist() == [90]
 
 

@@ -10,7 +10,7 @@ import httpx
 import pandas as pd
 
 from .._version import __version__
-from ..kaltura import KalturaCuePointFilter, SessionType
+from ..kaltura import SessionType
 from ..kaltura.ks import DEFAULT_EXPIRY, Privileges
 from ..kaltura.request import DEFAULT_CLIENT_TAG
 from ._base import Emit, Filter, Op, ProgressCallback, Retries, Send, Sleep
