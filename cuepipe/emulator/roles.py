@@ -27,70 +27,71 @@ ALL = "*"
 _ANN = ("CONTENT_MANAGE_ANNOTATION", BASE_USER_SESSION)
 _BULK_PLUGIN = ("CONTENT_INGEST_BULK_UPLOAD", "CONTENT_INGEST_UPLOAD", BASE_USER_SESSION)
 
+_ITEMS: dict[str, dict[str, tuple[str, ...]]] = {
+    "cuepoint_cuepoint": {  # service.cuepoint.cuepoint.ini
+        "add": ("cuePoint.MANAGE", BASE_USER_SESSION, "PLAYBACK_BASE_PERMISSION", WIDGET_SESSION),
+        "addfrombulk": ("cuePoint.MANAGE", BASE_USER_SESSION),
+        "count": ("CONTENT_MODERATE_BASE", "CONTENT_MANAGE_BASE", BASE_USER_SESSION, WIDGET_SESSION),
+        "delete": ("cuePoint.MANAGE", BASE_USER_SESSION),
+        "get": ("CONTENT_MANAGE_BASE", BASE_USER_SESSION, WIDGET_SESSION),
+        "list": ("CONTENT_MODERATE_BASE", "CONTENT_MANAGE_BASE", BASE_USER_SESSION, WIDGET_SESSION),
+        "servebulk": ("CONTENT_MANAGE_BASE", BASE_USER_SESSION, WIDGET_SESSION),
+        "update": ("cuePoint.MANAGE", BASE_USER_SESSION, "PLAYBACK_BASE_PERMISSION", WIDGET_SESSION),
+        "updatestatus": ("WEBCAST_PRODUCER_PERMISSION",),
+        "clone": ("CONTENT_MANAGE_BASE", BASE_USER_SESSION, WIDGET_SESSION),
+        "updatecuepointstimes": ("WEBCAST_PRODUCER_PERMISSION", BASE_USER_SESSION),
+    },
+    # service.annotation.annotation.ini: no item for addFromBulk, serveBulk or count, which the
+    # annotation service inherits from CuePointService: nobody may call them by default.
+    "annotation_annotation": {
+        "add": (*_ANN, WIDGET_SESSION, "PLAYBACK_BASE_PERMISSION"),
+        "delete": _ANN,
+        "get": (*_ANN, WIDGET_SESSION),
+        "list": (*_ANN, WIDGET_SESSION),
+        "update": (*_ANN, "PLAYBACK_BASE_PERMISSION"),
+        "clone": (*_ANN, "CONTENT_MANAGE_BASE", WIDGET_SESSION),
+    },
+    "bulkupload": {  # service.bulkupload.ini: ingest permissions only, abort its own
+        "abort": ("BULK_LOG_DELETE",),
+        "add": ("CONTENT_INGEST_BULK_UPLOAD",),
+        "delete": ("CONTENT_INGEST_BULK_UPLOAD",),
+        "get": ("CONTENT_INGEST_BASE", "CONTENT_INGEST_BULK_UPLOAD"),
+        "list": ("CONTENT_INGEST_BASE", "CONTENT_INGEST_BULK_UPLOAD"),
+        "serve": ("CONTENT_INGEST_BASE", "BULK_LOG_DOWNLOAD", "BULK_LOG_DOWNLOAD_EMAIL"),
+        "servelog": ("CONTENT_INGEST_BASE", "BULK_LOG_DOWNLOAD", "BULK_LOG_DOWNLOAD_EMAIL"),
+    },
+    "bulkupload_bulk": {  # service.bulkupload.bulk.ini
+        action: _BULK_PLUGIN for action in ("abort", "addentries", "get", "list", "serve", "servelog")
+    },
+    "media": {  # service.media.ini
+        "add": (
+            "CONTENT_INGEST_ORPHAN_VIDEO",
+            "CONTENT_INGEST_ORPHAN_AUDIO",
+            "LIVE_STREAM_ADD",
+            "CONTENT_INGEST_UPLOAD",
+            "CONTENT_MANAGE_BASE",
+            BASE_USER_SESSION,
+            "CAPTURE_DEVICE_PERMISSION",
+        ),
+        "get": ("CONTENT_MANAGE_BASE", BASE_USER_SESSION, WIDGET_SESSION),
+    },
+    "baseentry": {  # service.baseentry.ini
+        "add": ("CONTENT_INGEST_UPLOAD", BASE_USER_SESSION, "CAPTURE_DEVICE_PERMISSION"),
+        "get": (
+            "CONTENT_MANAGE_BASE",
+            "KMC_READ_ONLY",
+            BASE_USER_SESSION,
+            WIDGET_SESSION,
+            "PLAYBACK_BASE_PERMISSION",
+            "CAPTURE_DEVICE_PERMISSION",
+        ),
+    },
+    "session": {"start": (ALWAYS_ALLOWED, BASE_USER_SESSION, WIDGET_SESSION)},
+}
+
 #: (service id as requested, lower case) -> action (lower case) -> permissions on its item.
 PERMISSION_ITEMS: dict[str, dict[str, frozenset[str]]] = {
-    service: {action: frozenset(perms) for action, perms in actions.items()}
-    for service, actions in {
-        "cuepoint_cuepoint": {  # service.cuepoint.cuepoint.ini
-            "add": ("cuePoint.MANAGE", BASE_USER_SESSION, "PLAYBACK_BASE_PERMISSION", WIDGET_SESSION),
-            "addfrombulk": ("cuePoint.MANAGE", BASE_USER_SESSION),
-            "count": ("CONTENT_MODERATE_BASE", "CONTENT_MANAGE_BASE", BASE_USER_SESSION, WIDGET_SESSION),
-            "delete": ("cuePoint.MANAGE", BASE_USER_SESSION),
-            "get": ("CONTENT_MANAGE_BASE", BASE_USER_SESSION, WIDGET_SESSION),
-            "list": ("CONTENT_MODERATE_BASE", "CONTENT_MANAGE_BASE", BASE_USER_SESSION, WIDGET_SESSION),
-            "servebulk": ("CONTENT_MANAGE_BASE", BASE_USER_SESSION, WIDGET_SESSION),
-            "update": ("cuePoint.MANAGE", BASE_USER_SESSION, "PLAYBACK_BASE_PERMISSION", WIDGET_SESSION),
-            "updatestatus": ("WEBCAST_PRODUCER_PERMISSION",),
-            "clone": ("CONTENT_MANAGE_BASE", BASE_USER_SESSION, WIDGET_SESSION),
-            "updatecuepointstimes": ("WEBCAST_PRODUCER_PERMISSION", BASE_USER_SESSION),
-        },
-        # service.annotation.annotation.ini: no item for addFromBulk, serveBulk or count, which the
-        # annotation service inherits from CuePointService: nobody may call them by default.
-        "annotation_annotation": {
-            "add": (*_ANN, WIDGET_SESSION, "PLAYBACK_BASE_PERMISSION"),
-            "delete": _ANN,
-            "get": (*_ANN, WIDGET_SESSION),
-            "list": (*_ANN, WIDGET_SESSION),
-            "update": (*_ANN, "PLAYBACK_BASE_PERMISSION"),
-            "clone": (*_ANN, "CONTENT_MANAGE_BASE", WIDGET_SESSION),
-        },
-        "bulkupload": {  # service.bulkupload.ini: ingest permissions only, abort its own
-            "abort": ("BULK_LOG_DELETE",),
-            "add": ("CONTENT_INGEST_BULK_UPLOAD",),
-            "delete": ("CONTENT_INGEST_BULK_UPLOAD",),
-            "get": ("CONTENT_INGEST_BASE", "CONTENT_INGEST_BULK_UPLOAD"),
-            "list": ("CONTENT_INGEST_BASE", "CONTENT_INGEST_BULK_UPLOAD"),
-            "serve": ("CONTENT_INGEST_BASE", "BULK_LOG_DOWNLOAD", "BULK_LOG_DOWNLOAD_EMAIL"),
-            "servelog": ("CONTENT_INGEST_BASE", "BULK_LOG_DOWNLOAD", "BULK_LOG_DOWNLOAD_EMAIL"),
-        },
-        "bulkupload_bulk": {  # service.bulkupload.bulk.ini
-            action: _BULK_PLUGIN for action in ("abort", "addentries", "get", "list", "serve", "servelog")
-        },
-        "media": {  # service.media.ini
-            "add": (
-                "CONTENT_INGEST_ORPHAN_VIDEO",
-                "CONTENT_INGEST_ORPHAN_AUDIO",
-                "LIVE_STREAM_ADD",
-                "CONTENT_INGEST_UPLOAD",
-                "CONTENT_MANAGE_BASE",
-                BASE_USER_SESSION,
-                "CAPTURE_DEVICE_PERMISSION",
-            ),
-            "get": ("CONTENT_MANAGE_BASE", BASE_USER_SESSION, WIDGET_SESSION),
-        },
-        "baseentry": {  # service.baseentry.ini
-            "add": ("CONTENT_INGEST_UPLOAD", BASE_USER_SESSION, "CAPTURE_DEVICE_PERMISSION"),
-            "get": (
-                "CONTENT_MANAGE_BASE",
-                "KMC_READ_ONLY",
-                BASE_USER_SESSION,
-                WIDGET_SESSION,
-                "PLAYBACK_BASE_PERMISSION",
-                "CAPTURE_DEVICE_PERMISSION",
-            ),
-        },
-        "session": {"start": (ALWAYS_ALLOWED, BASE_USER_SESSION, WIDGET_SESSION)},
-    }.items()
+    service: {action: frozenset(perms) for action, perms in actions.items()} for service, actions in _ITEMS.items()
 }
 
 #: ``@actionAlias``: an alias is checked (and named in errors) as the action it stands for.

@@ -58,7 +58,7 @@ class KalturaFilter(KalturaObject):
     """Abstract base of every list filter: ``orderBy`` and ``advancedSearch``."""
 
     ABSTRACT: ClassVar[bool] = True
-    FIELDS = (
+    FIELDS: ClassVar[tuple[Prop, ...]] = (
         Prop("orderBy", "order"),
         Prop("advancedSearch", "object", item=KalturaSearchItem),
     )
