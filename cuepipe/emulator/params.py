@@ -10,9 +10,10 @@
 Bounds on the work one request can cause (the server's PHP has the same kind of limits): a JSON body
 nested deeper than :data:`MAX_JSON_DEPTH` is not decoded (``json_decode``'s default depth, 512: the
 server then sees no body params); a form or query key nested deeper than :data:`MAX_INPUT_NESTING`
-is dropped (PHP ``max_input_nesting_level``, 64); past :data:`MAX_INPUT_VARS` parameters the rest
-are dropped; a body larger than the app's ``max_body_bytes`` is not read (PHP ``post_max_size``:
-the request runs with its path and query params only). Each case ends as an ordinary API error
+is dropped (PHP ``max_input_nesting_level``, 64); query parameters past :data:`MAX_INPUT_VARS` are
+dropped, and a form or JSON body with more is ignored as a whole; a body larger than the app's
+``max_body_bytes`` is not read (PHP ``post_max_size``: the request runs with its path and query
+params only). Each case ends as an ordinary API error
 (a missing parameter, an unknown service...), never an HTTP 500.
 """
 

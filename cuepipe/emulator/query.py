@@ -421,8 +421,14 @@ def _order_terms(value: Any, filter_class: str) -> list[tuple[str, bool, bool]]:
 
 
 def tie_breaker(seed: int) -> str:
-    """A pseudo-random but seeded order of rows with equal sort keys (a multiplicative hash of intId)."""
-    return f"((intId * 2654435761 + {int(seed) % 4294967311}) % 4294967311)"
+    """A pseudo-random but seeded order of rows with equal sort keys.
+
+    A multiplicative hash of intId, XOR-ed with a mask taken from the seed (SQLite has no ``^``:
+    ``(a | b) - (a & b)``), hashed again: different seeds give unrelated orders.
+    """
+    mask = (int(seed) * 2654435761 + 12345) % 4294967296
+    h = "((intId * 2654435761) % 4294967311)"
+    return f"(((({h} | {mask}) - ({h} & {mask})) * 40503) % 4294967291)"
 
 
 def _order_sql(terms: list[tuple[str, bool, bool]], seed: int, *, indexed_only: bool = False) -> str:
