@@ -196,3 +196,18 @@ def test_add_from_bulk_does_not_check_limit_entry(server: EmulatorServer) -> Non
         timeout=30,
     ).json()
     assert result["totalCount"] == 1 and result["objects"][0]["entryId"] == E2
+
+
+def test_user_id_in_keeps_the_last_user_in_list(server: EmulatorServer) -> None:
+    """KalturaCuePointFilter::translateUserIds overwrites $kuserIds on each user: userIdIn matches the
+    last user only in list (server_bugs=True, the default). countAction and serveBulkAction never call
+    translateUserIds: the partner's user ids are compared with internal kuser ids and match nothing."""
+    admin = Api(server.url)
+    admin.ks = admin.start(ADMIN, 2)
+    assert admin.ids(entryIdEqual=E1, userIdIn="bob,eve") == ["0_eve_ann", "0_eve_code", "0_eve_pub"]
+    assert admin.ids(entryIdEqual=E1, userIdIn="eve,bob") == ["0_bob_ann"]
+    assert admin.call("cuepoint_cuepoint", "list", filter={"entryIdEqual": E1, "userIdIn": "bob,ghost"})["code"] == (
+        "INVALID_USER_ID"
+    )
+    assert admin.call("cuepoint_cuepoint", "count", filter={"entryIdEqual": E1, "userIdIn": "bob,eve"}) == 0
+    assert admin.call("cuepoint_cuepoint", "count", filter={"entryIdEqual": E1, "userIdEqual": "bob"}) == 0

@@ -167,3 +167,13 @@ def test_any_distribution_is_pulled_exactly_once(
     frame = client.pull({"entryIdEqual": entry}, precision="ms", page_size=page_size)
     pulled = list(frame["id"]) if len(frame) else []
     assert sorted(pulled) == sorted(f"{entry}_{i}" for i in range(len(rows)))
+
+
+def test_user_filters_on_count_and_serve_windows_are_refused(client: Client) -> None:
+    """countAction/serveBulkAction never call translateUserIds: a user id filter matches nothing there."""
+    from cuepipe.client import FilterError
+
+    with pytest.raises(FilterError, match="internal user ids"):
+        client.count({"entryIdEqual": MIXED, "userIdEqual": "bob"})
+    with pytest.raises(FilterError, match="internal user ids"):
+        client.pull({"userIdIn": ["bob"]})

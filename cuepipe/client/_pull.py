@@ -126,6 +126,19 @@ def require_list_filter(flt: KalturaCuePointFilter, action: str) -> None:
         )
 
 
+def refuse_user_filters(flt: KalturaCuePointFilter, action: str) -> None:
+    """``count`` and ``serveBulk`` never translate user ids (only ``list`` calls ``translateUserIds``):
+    the server compares ``userIdEqual``/``userIdIn`` with its internal user ids and finds nothing.
+    Say so instead of returning an empty result that looks real."""
+    values = flt.values()
+    if values.get("userIdEqual") is not None or values.get("userIdIn") is not None:
+        raise FilterError(
+            f"{action} cannot filter by userIdEqual/userIdIn: the server compares them with its internal user "
+            "ids there and matches nothing (only list translates them); add an entry or id filter and pull "
+            "with precision='ms', or drop the user filter"
+        )
+
+
 def effective_filter(flt: KalturaCuePointFilter) -> KalturaCuePointFilter:
     """The filter with its class's type as ``cuePointTypeEqual`` (for serveBulk and count).
 
@@ -242,6 +255,8 @@ def make_spec(
     typed = coerce_filter(flt, service)
     if precision == "ms":
         require_list_filter(typed, "pull(precision='ms')")
+    elif not typed.has_required_for_list():
+        refuse_user_filters(typed, "pull(precision='tenths') without an entry or id filter (serveBulk)")
     return PullSpec(typed, service, precision, page_size, unservable, extra_columns)  # type: ignore[arg-type]
 
 
@@ -578,5 +593,6 @@ def _serve_window(spec: PullSpec, window: KalturaCuePointFilter, counted: int, l
 
 def count_op(flt: KalturaCuePointFilter, service: str) -> Op:
     """``count`` with the filter class's type made explicit (the server ignores the class there)."""
+    refuse_user_filters(flt, "count")
     result: int = yield _count(effective_filter(flt), service)
     return result

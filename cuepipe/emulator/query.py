@@ -296,13 +296,19 @@ def build_cue_point_query(
     forced_type: str | None = None,
     require_id_or_entry: bool = True,
     restrict_class_type: bool = True,
+    server_bugs: bool = True,
+    translate_user_ids: bool = True,
 ) -> CuePointQuery:
     """Validate a filter and turn it into SQL, with the server's default criteria applied.
 
     ``forced_type`` is the service's type (``annotation`` service: always applied);
     ``restrict_class_type`` applies the type of a type-specific filter class, which the server does
     in ``list`` only (``Kaltura*CuePointFilter::getTypeListResponse``), not in ``count`` or
-    ``serveBulk`` (they call ``toObject()->attachToCriteria`` directly).
+    ``serveBulk`` (they call ``toObject()->attachToCriteria`` directly). ``server_bugs``: in ``list``,
+    ``userIdIn`` matches its last user only (``KalturaCuePointFilter::translateUserIds`` overwrites
+    the list it builds). ``translate_user_ids=False`` (``count``, ``serveBulk``: no
+    ``translateUserIds`` there) compares ``userIdEqual``/``userIdIn`` with the internal user ids
+    (``kuser_id``), which a partner's user id never equals: with ``server_bugs`` they match nothing.
     """
     fp: dict[str, Any] = dict(filter_params or {})
     filter_class = concrete_filter_class(declared, fp.get("objectType"))
@@ -345,6 +351,16 @@ def build_cue_point_query(
                 else:
                     w.add(f"COALESCE({q('isPublic')}, 0) = 1")
             continue
+        if prop in ("userIdEqual", "userIdIn") and not translate_user_ids and value not in (None, ""):
+            if server_bugs:
+                w.add("0")  # a puser id compared with kuser_id: no row
+                continue
+        elif prop == "userIdIn" and server_bugs and value not in (None, ""):
+            users = _split_list(value)
+            for uid in users:  # every user is still looked up (INVALID_USER_ID) ...
+                if not store.user_exists(ctx.partner_id or 0, uid):
+                    raise ApiError(INVALID_USER_ID)
+            value = users[-1] if users else value  # ... but only the last one is kept
         _apply(store, ctx, w, fields, prop, value, in_limit=DB_MAX_IN_VALUES if skips_index else INDEX_MAX_IN_VALUES)
     terms = _order_terms(fp.get("orderBy"), filter_class)
     return CuePointQuery(filter_class, w, terms, skips_index, post)

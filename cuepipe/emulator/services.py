@@ -316,7 +316,14 @@ class Emulator:
 
         def list_(ctx: Context, a: Args) -> dict[str, Any]:
             # CuePointService::listAction: no pager -> a page of getMaxInValues() = 500
-            query = build_cue_point_query(self.store, ctx, a.obj("filter"), declared=declared, forced_type=forced_type)
+            query = build_cue_point_query(
+                self.store,
+                ctx,
+                a.obj("filter"),
+                declared=declared,
+                forced_type=forced_type,
+                server_bugs=self.options.server_bugs,
+            )
             page = pager_window(a.obj("pager"), default_size=500)
             rows, total = select_cue_points(self.store, query, page, seed=self.tie_seed)
             return objects.list_response([objects.cue_point(r) for r in rows], total, list_class)
@@ -331,6 +338,8 @@ class Emulator:
                 forced_type=forced_type,
                 require_id_or_entry=False,
                 restrict_class_type=False,
+                server_bugs=self.options.server_bugs,
+                translate_user_ids=False,
             )
             return count_cue_points(self.store, query)
 
@@ -366,6 +375,8 @@ class Emulator:
                 forced_type=forced_type,
                 require_id_or_entry=False,
                 restrict_class_type=False,  # serveBulkAction: toObject()->attachToCriteria, no type
+                server_bugs=self.options.server_bugs,
+                translate_user_ids=False,
             )
             pager = a.obj("pager")
             rows, _ = select_cue_points(self.store, query, pager_window(pager, default_size=None), seed=self.tie_seed)
