@@ -86,3 +86,11 @@ def test_depth_check_is_iterative() -> None:
         value = [value]
     assert not depth_within(value, 512)
     assert depth_within({"a": {"b": [1, 2]}}, 3)
+
+
+def test_fault_admin_endpoint_refuses_deep_json() -> None:
+    """The same decoder bound on /_emulator/faults: a 400 with a message, not a 500."""
+    with EmulatorServer(partner_id=PARTNER, admin_secret=ADMIN, fault_admin=True) as srv:
+        deep = "[" * DEEP + "]" * DEEP
+        response = httpx.post(f"{srv.url}/_emulator/faults", content=deep)
+        assert response.status_code == 400 and "JSON" in response.json()["error"]

@@ -26,8 +26,10 @@ from .context import BATCH_PARTNER_ID
 from .faults import ADMIN_PATH, Fault, Faults, FaultSpecError
 from .params import (
     MAX_INPUT_VARS,
+    MAX_JSON_DEPTH,
     RequestParams,
     UploadedFile,
+    depth_within,
     json_body,
     merge,
     nest_flat,
@@ -193,8 +195,10 @@ def _fault_admin(faults: Faults) -> Any:
         elif request.method == "POST":
             try:
                 data = json.loads(await request.body() or b"null")
-            except ValueError:
-                return JSONResponse({"error": "the body must be JSON"}, status_code=400)
+            except (ValueError, RecursionError):  # RecursionError: nested too deep for the decoder
+                return JSONResponse({"error": "the body must be JSON (nested at most 512 levels)"}, status_code=400)
+            if not depth_within(data, MAX_JSON_DEPTH):
+                return JSONResponse({"error": "the body must be JSON (nested at most 512 levels)"}, status_code=400)
             replace = isinstance(data, dict) and "faults" in data and bool(data.get("replace"))
             rules = data.get("faults") if isinstance(data, dict) and "faults" in data else data
             rules = rules if isinstance(rules, list) else [rules]
