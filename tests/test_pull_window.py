@@ -177,3 +177,23 @@ def test_user_filters_on_count_and_serve_windows_are_refused(client: Client) -> 
         client.count({"entryIdEqual": MIXED, "userIdEqual": "bob"})
     with pytest.raises(FilterError, match="internal user ids"):
         client.pull({"userIdIn": ["bob"]})
+
+
+def test_parent_system_names_without_remembering_every_cue_point(server: EmulatorServer, client: Client) -> None:
+    """parentSystemName comes from the page, a bounded cache of recent pages, or one list(idIn=...)."""
+    entry = "0_parents"
+    store = server.app.state.emulator.store
+    store.add_entry(PARTNER, entry_id=entry)
+    base = {"entryId": entry, "cuePointType": ANN, "text": "t"}
+    seed(
+        store,
+        [
+            {**base, "id": "0_par1", "createdAt": SECOND, "startTime": 0, "systemName": "P1"},
+            {**base, "id": "0_kid1", "createdAt": SECOND + 1, "startTime": 10, "parentId": "0_par1"},
+            {**base, "id": "0_kid2", "createdAt": SECOND + 2, "startTime": 20, "parentId": "0_par1"},
+        ],
+    )
+    frame = client.pull({"entryIdEqual": entry}, precision="ms", page_size=1).set_index("id")
+    assert frame.loc["0_kid1", "parentSystemName"] == frame.loc["0_kid2", "parentSystemName"] == "P1"
+    later = client.pull({"entryIdEqual": entry, "startTimeGreaterThanOrEqual": 5}, precision="ms").set_index("id")
+    assert list(later["parentSystemName"]) == ["P1", "P1"]  # the parent was not pulled: looked up

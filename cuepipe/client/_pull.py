@@ -41,6 +41,7 @@ changes mid-pull may move between windows. For an exact snapshot, pause writers 
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -82,6 +83,7 @@ _UNSERVABLE_TYPES = frozenset({voc.CuePointType.THUMB.value, voc.CuePointType.EV
 _MIN_ABSOLUTE_TIME = 315_360_001
 #: ``baseObjectFilter::getMaxInValues()``: an ``idIn`` (answered by the database) keeps 500 values.
 _MAX_ID_IN = 500
+_NAME_CACHE = 20_000  # parents' systemNames kept between pages (bounded: memory stays flat)
 _MAX_START = 2**42  # startTime windows cover 0..2**42 ms (139 years), then one open window
 
 
@@ -270,15 +272,20 @@ def pull_op(spec: PullSpec, progress: ProgressCallback | None) -> Op:
         yield from _serve_windows(spec, progress)
         return
     state = _PullState(progress)
+    recent: OrderedDict[str, str] = OrderedDict()  # systemNames of recent cue points, bounded
 
     def take(objects: list[dict[str, Any]]) -> Op:
         names = {str(o["id"]): str(o["systemName"]) for o in objects if o.get("systemName")}
         if spec.precision == "ms":
             parents = {str(o["parentId"]) for o in objects if o.get("parentId") not in (None, "", "0", 0)}
+            names.update({p: recent[p] for p in parents if p in recent})
             missing = sorted(parents - set(names))
             if missing:
                 names.update((yield from _parent_names(spec, missing)))
             records = [ms_record(obj, names) for obj in objects]
+            recent.update(names)
+            while len(recent) > _NAME_CACHE:
+                recent.popitem(last=False)
         else:
             records = yield from _serve_page(spec, objects, names)
         state.done += len(records)
