@@ -566,12 +566,13 @@ def test_serve_bulk_fails_for_thumbs_and_answered_questions(admin: Api, entry: s
         )
     )
     assert admin.serve(filter={"entryIdEqual": E2}, format=1).json()["code"] == "INTERNAL_SERVERL_ERROR"
-    # annotation-only serve of the same entry does not include the thumb and works
+    # annotation-only serve: the default deployment has no permission item for it
+    # (deployment/permissions/service.annotation.annotation.ini; tests/test_emulator_permissions.py)
     ann = admin.http.get(
         f"{admin.url}/api_v3/service/annotation_annotation/action/serveBulk",
-        params={"ks": admin.ks, "filter[entryIdEqual]": entry},
+        params={"ks": admin.ks, "filter[entryIdEqual]": entry, "format": 1},
     )
-    assert ann.content.endswith(b'cuePoint.serveAPI"/>\n')
+    assert ann.json()["code"] == "SERVICE_FORBIDDEN"
 
 
 def test_file_action_errors_travel_in_headers(admin: Api) -> None:

@@ -76,7 +76,13 @@ class Api:
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[EmulatorServer]:
-    with EmulatorServer(partner_id=PARTNER, admin_secret=ADMIN, entries=[BIG, SMALL, TYPES], tie_seed=7) as srv:
+    with EmulatorServer(
+        partner_id=PARTNER,
+        admin_secret=ADMIN,
+        entries=[BIG, SMALL, TYPES],
+        tie_seed=7,
+        annotation_bulk_permitted=True,  # for the annotation service's count below
+    ) as srv:
         store = srv.app.state.emulator.store
         seed(store, BIG, 10_600)
         seed(store, SMALL, 1_500)

@@ -39,7 +39,6 @@ def server() -> Iterator[EmulatorServer]:
             Partner(CUSTOM, ADMIN, USER_SECRET, permissions=custom),
         ],
         entries=[(DEFAULT, E1), (CUSTOM, E2)],
-        annotation_bulk_permitted=False,  # the default deployment
     ) as srv:
         yield srv
 

@@ -94,7 +94,7 @@ def create_app(
     *,
     server_bugs: bool = True,
     cdn_host: str | None = None,
-    annotation_bulk_permitted: bool = True,
+    annotation_bulk_permitted: bool = False,
     batch_secret: str | None = None,
     bulk_step_delay: float = 0.0,
     data_center: int = 0,

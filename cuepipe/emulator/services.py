@@ -72,7 +72,7 @@ class Options:
 
     server_bugs: bool = True
     cdn_host: str | None = None  # host written into served XML; default: the request's Host
-    annotation_bulk_permitted: bool = True
+    annotation_bulk_permitted: bool = False  # the default deployment has no item for them (.roles)
     #: Seed of the order of rows with equal sort keys (None: a random seed per emulator).
     tie_seed: int | None = None
     #: Roles and permission items per partner id (others: the deployment's defaults, .roles).
