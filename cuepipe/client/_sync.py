@@ -217,7 +217,7 @@ class Client(ClientBase):
         )
 
     def count(self, filter: Filter = None, *, service: str = "cuepoint") -> int:
-        """How many cue points match (needs an entry or id filter)."""
+        """How many cue points match (any filter; none counts the whole partner)."""
         return self._run(self._count_op(filter, service))
 
     def get(self, id: str, *, service: str = "cuepoint") -> dict[str, Any]:
