@@ -159,6 +159,26 @@ def _rows(rows: list[Any]) -> str:
     return text + (f" (+{len(rows) - 8} more)" if len(rows) > 8 else "")
 
 
+def _print_recoveries(result: pd.DataFrame) -> None:
+    """What settling a lost answer did, one line per upload, and where late duplicates are possible."""
+    for r in result.attrs.get("recoveries", []):
+        line = (
+            f"upload {r['upload']} (entry {r['entryId']}): answer lost ({r['cause']}); watched the entry "
+            f"{r['waited']:.1f} s; {r['landed']} had landed, {r['resent']} re-sent, "
+            f"{len(r['swept'])} duplicate(s) deleted"
+        )
+        if r["kept"]:
+            line += f", {len(r['kept'])} duplicate(s) kept (they have children)"
+        err.print(line, markup=False, soft_wrap=True)
+    for entry in result.attrs.get("unsettled_entries", []):
+        err.print(
+            f"warning: entry {entry} was still changing when cuepipe stopped watching it, or kept a duplicate: "
+            f"late duplicates are possible; check with: cuepipe dedupe --entry-id {entry}",
+            markup=False,
+            soft_wrap=True,
+        )
+
+
 def write_report(result: pd.DataFrame, path: str) -> None:
     """The push result as CSV, Parquet or JSON Lines (by extension)."""
     fmt = frames.table_format(path)
@@ -222,6 +242,15 @@ def write_report(result: pd.DataFrame, path: str) -> None:
     "command again to finish without losing or duplicating cue points (every cue point needs a "
     "systemName; the journal belongs to this FILE and this server).",
 )
+@click.option(
+    "--settle",
+    type=click.FloatRange(min=0.1),
+    default=10.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="After a lost answer, watch the entry until its cue points have not changed for this long "
+    "before sending anything again (see README, Reliability).",
+)
 @connection_options
 @api_command
 def push(
@@ -232,6 +261,7 @@ def push(
     on_error: str,
     report: str | None,
     journal: str | None,
+    settle: float,
     **kwargs: Any,
 ) -> None:
     """Create or update the cue points in FILE (.csv, .parquet, .jsonl or .xml) with cuePoint.addFromBulk.
@@ -250,23 +280,33 @@ def push(
                 errors="raise" if on_error == "stop" else "collect",
                 progress=bar,
                 journal=journal,
+                settle=settle,
             )
         except PushError as exc:
             if report is not None and exc.result is not None:
                 write_report(exc.result, report)
-            raise
+            if exc.result is not None:
+                _print_recoveries(exc.result)
+            root = click.get_current_context().find_root().obj
+            if isinstance(root, dict) and root.get("debug"):
+                raise
+            secrets = [kwargs.get("ks"), kwargs.get("admin_secret")]
+            for line in exc.lines():
+                err.print(f"error: {scrub(line, *secrets)}", markup=False, soft_wrap=True)
+            sys.exit(1)
     if report is not None:
         write_report(result, report)
     counts = result["action"].value_counts(dropna=False)
     summary = ", ".join(f"{int(n)} {'unknown' if pd.isna(a) else a}" for a, n in counts.items())
     err.print(f"pushed {len(result)} cue points in {result.attrs.get('uploads', 0)} upload(s): {summary}", markup=False)
-    if result.attrs.get("resumed") or result.attrs.get("recovered"):
+    if journal is not None and (result.attrs.get("resumed") or result.attrs.get("recovered")):
         err.print(
             f"journal {journal}: {result.attrs.get('resumed', 0)} upload(s) taken from the journal, "
             f"{result.attrs.get('recovered', 0)} interrupted upload(s) checked with list and completed",
             markup=False,
             soft_wrap=True,
         )
+    _print_recoveries(result)
     bad = result[result["action"].isin(["failed", "unknown"])]
     for upload, rows in bad.groupby("upload"):
         err.print(

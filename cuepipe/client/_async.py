@@ -17,7 +17,7 @@ from ._base import Emit, Op, ProgressCallback, Retries, Send, Sleep
 from ._config import ClientBase, settings_from_env
 from ._jobs import AsyncBulkUploads
 from ._pull import Precision, Unservable, pull_op
-from ._push import Errors, JournalPath, Unsupported, prepare_push, push_op
+from ._push import Errors, JournalPath, SettleArg, Unsupported, prepare_push, push_op
 from ._sync import Filter
 from ._transport import DEFAULT_LIMITS, DEFAULT_TIMEOUT, send_async
 
@@ -90,6 +90,7 @@ class AsyncClient(ClientBase):
         detect_actions: bool = True,
         progress: ProgressCallback | None = None,
         journal: JournalPath = None,
+        settle: SettleArg = None,
     ) -> pd.DataFrame:
         """See :meth:`Client.push` (``journal`` included: its small SQLite writes run on the event loop)."""
         plan, opened = prepare_push(
@@ -101,6 +102,7 @@ class AsyncClient(ClientBase):
             errors=errors,
             detect_actions=detect_actions,
             journal=journal,
+            settle=settle,
         )
         try:
             return await self._run(push_op(plan, progress, opened))
