@@ -3,8 +3,8 @@
 cuepipe writes two kinds of SQLite files: push journals and the emulator's database. A path given by
 mistake may be another application's database; opening it read-write would already change it
 (switching to WAL rewrites its header, creating tables adds pages). :func:`inspect` reads what is
-needed to decide, read-only: the header (is it SQLite at all, its ``application_id`` and
-``user_version``) and the names of its tables.
+needed to decide, through a read-only SQLite connection: is it SQLite at all, its
+``application_id`` and ``user_version``, and the names of its tables.
 """
 
 from __future__ import annotations
@@ -13,8 +13,6 @@ import os
 import sqlite3
 from dataclasses import dataclass
 from urllib.parse import quote
-
-MAGIC = b"SQLite format 3\x00"
 
 
 class NotSQLiteError(ValueError):
@@ -36,18 +34,22 @@ def inspect(path: str) -> SQLiteInfo | None:
     Raises :class:`NotSQLiteError` for a file that is not an SQLite database, and
     :class:`sqlite3.Error` when it cannot be read.
     """
+    # Only SQLite itself touches the file: closing any other descriptor of it would drop the POSIX
+    # locks this process holds on it through SQLite (e.g. a journal already open here).
     try:
-        with open(path, "rb") as f:
-            header = f.read(100)
+        if os.path.getsize(path) == 0:
+            return None
     except FileNotFoundError:
         return None
-    if not header:
-        return None
-    if not header.startswith(MAGIC):
-        raise NotSQLiteError(f"{path!r} is not an SQLite database")
     uri = f"file:{quote(os.path.abspath(path))}?mode=ro"
     conn = sqlite3.connect(uri, uri=True, isolation_level=None)
     try:
+        try:
+            conn.execute("PRAGMA schema_version").fetchone()
+        except sqlite3.DatabaseError as exc:
+            if "not a database" in str(exc):
+                raise NotSQLiteError(f"{path!r} is not an SQLite database") from None
+            raise
         tables = frozenset(
             r[0]
             for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
@@ -60,4 +62,4 @@ def inspect(path: str) -> SQLiteInfo | None:
     return SQLiteInfo(application_id, user_version, tables)
 
 
-__all__ = ["MAGIC", "NotSQLiteError", "SQLiteInfo", "inspect"]
+__all__ = ["NotSQLiteError", "SQLiteInfo", "inspect"]

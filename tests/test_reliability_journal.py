@@ -217,7 +217,7 @@ def test_a_journal_needs_keys_and_a_real_journal_file(server: EmulatorServer, tm
             api.push(cue_points(entry, 3), journal=3)  # type: ignore[arg-type]
         garbage = tmp_path / "notes.txt"
         garbage.write_text("not a database, and it must stay as it is\n" * 100)
-        with pytest.raises(JournalError, match="not a usable cuepipe journal"):
+        with pytest.raises(JournalError, match="not a cuepipe push journal"):
             api.push(cue_points(entry, 3), journal=garbage, settle=QUICK)
         assert garbage.read_text().startswith("not a database")
         other_db = tmp_path / "other.sqlite"
