@@ -198,8 +198,14 @@ class PushError(ClientError):
     def lines(self) -> list[str]:
         """The error as short lines: the headline, then one line per fact (what the CLI prints)."""
         if isinstance(self.cause, UploadFailedError):
-            return [self.headline(), *(redact(line) for line in self.cause.lines())]
-        return [redact(f"{self.headline()}: {self.cause}")]
+            out = [self.headline(), *(redact(line) for line in self.cause.lines())]
+        else:
+            out = [redact(f"{self.headline()}: {self.cause}")]
+        if self.result is not None and "action" in self.result:
+            later = int((self.result["action"] == "not_sent").sum())
+            if later:
+                out.append(f"not sent: {later} row(s) of later uploads (nothing was sent for them)")
+        return out
 
 
 class JobTimeoutError(ClientError, TimeoutError):
