@@ -15,6 +15,7 @@ from ..kaltura.ks import DEFAULT_EXPIRY, Privileges
 from ..kaltura.request import DEFAULT_CLIENT_TAG
 from ._base import Emit, Op, ProgressCallback, Retries, Send, Sleep
 from ._config import ClientBase, settings_from_env
+from ._dedupe import dedupe_op
 from ._jobs import AsyncBulkUploads
 from ._pull import Precision, Unservable, pull_op
 from ._push import Errors, JournalPath, SettleArg, Unsupported, prepare_push, push_op
@@ -164,6 +165,10 @@ class AsyncClient(ClientBase):
     ) -> list[str]:
         """See :meth:`Client.delete`."""
         return await self._run(self._delete_op(ids, service, missing_ok))
+
+    async def dedupe(self, entry_ids: str | Iterable[str], *, dry_run: bool = True) -> pd.DataFrame:
+        """See :meth:`Client.dedupe`."""
+        return await self._run(dedupe_op(entry_ids, dry_run=dry_run))
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -15,6 +15,7 @@ from ..kaltura.ks import DEFAULT_EXPIRY, Privileges
 from ..kaltura.request import DEFAULT_CLIENT_TAG
 from ._base import Emit, Op, ProgressCallback, Retries, Send, Sleep
 from ._config import ClientBase, settings_from_env
+from ._dedupe import dedupe_op
 from ._jobs import BulkUploads
 from ._pull import Precision, Unservable, pull_op
 from ._push import Errors, JournalPath, SettleArg, Unsupported, prepare_push, push_op
@@ -241,6 +242,17 @@ class Client(ClientBase):
         return self._run(self._delete_op(ids, service, missing_ok))
 
     # -- lifecycle ----------------------------------------------------------------------------
+
+    def dedupe(self, entry_ids: str | Iterable[str], *, dry_run: bool = True) -> pd.DataFrame:
+        """Find cue points that share a systemName on an entry and, with ``dry_run=False``, delete the copies.
+
+        Per key the oldest copy is kept (the one the server resolves the systemName to); copies of
+        another type or with children are left and reported; a key with one cue point is never
+        touched. Returns one row per cue point of a duplicated key: ``entryId``, ``systemName``,
+        ``cuePointType``, ``id``, ``intId``, ``createdAt``, ``action`` (keep, delete in a dry run,
+        deleted, left) and ``reason``. CLI: ``cuepipe dedupe --entry-id ... [--yes]``.
+        """
+        return self._run(dedupe_op(entry_ids, dry_run=dry_run))
 
     def close(self) -> None:
         self._http.close()
