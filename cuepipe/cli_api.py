@@ -297,7 +297,7 @@ def push(
     if report is not None:
         write_report(result, report)
     counts = result["action"].value_counts(dropna=False)
-    summary = ", ".join(f"{int(n)} {'unknown' if pd.isna(a) else a}" for a, n in counts.items())
+    summary = ", ".join(f"{int(n)} {a if isinstance(a, str) else 'unknown'}" for a, n in counts.items())
     err.print(f"pushed {len(result)} cue points in {result.attrs.get('uploads', 0)} upload(s): {summary}", markup=False)
     if journal is not None and (result.attrs.get("resumed") or result.attrs.get("recovered")):
         err.print(

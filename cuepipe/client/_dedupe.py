@@ -21,23 +21,22 @@ from typing import Any
 import pandas as pd
 
 from ..kaltura import (
-    CUE_POINT_SERVICE,
     KalturaCuePointFilter,
     KalturaFilterPager,
     KalturaNotFoundError,
-    cue_point_delete,
-    cue_point_list,
 )
+from ..kaltura.actions import CuePointService
 from ..kaltura.filters import MAX_PAGE_SIZE
 from ..kaltura.responses import ListPage
-from ._base import Call, Op, log
-from ._send import _children, age
+from ._base import Op, log
+from ._send import _children, age, delete_call, list_call
 
 #: Columns of the :func:`dedupe_op` result.
 DEDUPE_COLUMNS = ("entryId", "systemName", "cuePointType", "id", "intId", "createdAt", "action", "reason")
 #: ``action`` values: kept copy, copy to delete (dry run) / deleted, copy left in place and why.
 DEDUPE_ACTIONS = ("keep", "delete", "deleted", "left")
 
+_SERVICE: CuePointService = "cuepoint_cuepoint"
 _FIELDS = ("id", "systemName", "cuePointType", "intId", "createdAt", "directChildrenCount", "entryId")
 
 
@@ -54,10 +53,7 @@ def _entry_cue_points(entry_id: str) -> Op:
                 entryIdEqual=entry_id, orderBy="+createdAt,+intId", createdAtGreaterThanOrEqual=bound
             )
         pager = KalturaFilterPager(pageSize=MAX_PAGE_SIZE, pageIndex=index)
-        page: ListPage[dict[str, Any]] = yield Call(
-            build=lambda ctx, f=flt, p=pager: cue_point_list(ctx, f, p, service=CUE_POINT_SERVICE),  # type: ignore[misc]
-            what=f"cuePoint.list (entry {entry_id})",
-        )
+        page: ListPage[dict[str, Any]] = yield list_call(flt, pager, f"cuePoint.list (entry {entry_id})")
         objects = list(page.objects)
         for obj in objects:
             if obj.get("systemName") not in (None, ""):
@@ -132,12 +128,7 @@ def dedupe_op(entry_ids: Iterable[str], *, dry_run: bool) -> Op:
                 continue
             cue_point_id = row["id"]
             try:
-                yield Call(
-                    build=lambda ctx, i=cue_point_id: cue_point_delete(ctx, i, service=CUE_POINT_SERVICE),  # type: ignore[misc]
-                    write=True,
-                    replay_safe=True,
-                    what=f"cuePoint.delete({cue_point_id}) (duplicate)",
-                )
+                yield delete_call(cue_point_id, f"cuePoint.delete({cue_point_id}) (duplicate)")
             except KalturaNotFoundError:
                 pass  # already gone
             row["action"] = "deleted"

@@ -30,6 +30,7 @@ import pandas as pd
 from .. import frames
 from .. import vocabulary as voc
 from ..errors import CuePointValueError
+from ..kaltura.actions import CuePointService
 from ..values import is_missing
 from ..xml import iter_cue_points, iter_xml_chunks
 from ._base import Retries
@@ -329,7 +330,7 @@ class PushPlan:
     items: list[Item]
     index: pd.Index | None
     uploads: list[Upload]
-    service: str
+    service: CuePointService
     unsupported: Unsupported
     errors: Errors
     detect_actions: bool
@@ -345,7 +346,7 @@ class PushPlan:
 def plan_push(
     data: Any,
     *,
-    service: str,
+    service: CuePointService,
     chunk_size: int,
     unsupported: Unsupported,
     errors: Errors,

@@ -47,17 +47,19 @@ import httpx
 from .. import vocabulary as voc
 from ..errors import CuepipeError
 from ..kaltura import (
-    CUE_POINT_SERVICE,
+    Context,
     KalturaAPIError,
     KalturaCuePointFilter,
     KalturaFilterPager,
     KalturaHTTPError,
     KalturaNotFoundError,
+    Request,
     cue_point_add_from_bulk,
     cue_point_count,
     cue_point_delete,
     cue_point_list,
 )
+from ..kaltura.actions import CuePointService
 from ..kaltura.filters import MAX_PAGE_SIZE
 from ..kaltura.responses import ListPage
 from ._base import Call, Op, Sleep, log
@@ -65,6 +67,8 @@ from ._errors import OutcomeUnknownError, TransportError, UploadFailedError, des
 from ._journal import Journal
 from ._plan import Item, PushPlan, Upload, measure, render
 from ._result import Existing, Recovery, ResultTable, _start, failure_action, replay_safety
+
+_SERVICE: CuePointService = "cuepoint_cuepoint"  # lookups and deletes use cuePoint whatever the upload used
 
 # ---------------------------------------------------------------------------------------------
 # Lookups
@@ -82,14 +86,29 @@ def _list_all(flt: KalturaCuePointFilter) -> Op:
     index = 1
     while True:
         pager = KalturaFilterPager(pageSize=MAX_PAGE_SIZE, pageIndex=index)
-        page: ListPage[dict[str, Any]] = yield Call(
-            build=lambda ctx, f=flt, p=pager: cue_point_list(ctx, f, p, service=CUE_POINT_SERVICE),
-            what="cuePoint.list (existing cue points)",
-        )
+        page: ListPage[dict[str, Any]] = yield list_call(flt, pager, "cuePoint.list (existing cue points)")
         out.extend(page.objects)
         if len(page.objects) < MAX_PAGE_SIZE:
             return out
         index += 1
+
+
+def list_call(flt: KalturaCuePointFilter, pager: KalturaFilterPager, what: str) -> Call:
+    """A ``cuePoint.list`` command."""
+
+    def build(ctx: Context) -> Request:
+        return cue_point_list(ctx, flt, pager, service=_SERVICE)
+
+    return Call(build=build, what=what)
+
+
+def delete_call(cue_point_id: str, what: str) -> Call:
+    """A ``cuePoint.delete``: repeating it cannot duplicate anything (a second one finds nothing)."""
+
+    def build(ctx: Context) -> Request:
+        return cue_point_delete(ctx, cue_point_id, service=_SERVICE)
+
+    return Call(build=build, write=True, replay_safe=True, what=what)
 
 
 def _name_filters(entry_id: str, names: list[str]) -> list[KalturaCuePointFilter]:
@@ -148,9 +167,7 @@ def age(obj: Mapping[str, Any]) -> tuple[int, int, str]:
 def entry_count(entry_id: str) -> Op:
     """How many live cue points the entry has (``count``)."""
     flt = KalturaCuePointFilter(entryIdEqual=entry_id)
-    count: int = yield Call(
-        build=lambda ctx: cue_point_count(ctx, flt, service=CUE_POINT_SERVICE), what="cuePoint.count"
-    )
+    count: int = yield Call(build=lambda ctx: cue_point_count(ctx, flt, service=_SERVICE), what="cuePoint.count")
     return int(count)
 
 
@@ -166,14 +183,18 @@ def send_upload(plan: PushPlan, upload: Upload, what: str, *, safe: bool, reason
     request still on the server); :func:`recover` settles it. It is repeated only when it certainly
     did not run (no connection, HTTP 429) and a repeat cannot duplicate anything (``safe``).
     """
-    page: ListPage[dict[str, Any]] = yield Call(
-        build=lambda ctx, u=upload: cue_point_add_from_bulk(
+
+    def build(ctx: Context) -> Request:
+        return cue_point_add_from_bulk(
             ctx,
-            render(u, plan.unsupported),
-            filename=f"cuepipe-upload-{u.number}.xml",
-            size=u.size,
+            render(upload, plan.unsupported),
+            filename=f"cuepipe-upload-{upload.number}.xml",
+            size=upload.size,
             service=plan.service,
-        ),  # type: ignore[arg-type]
+        )
+
+    page: ListPage[dict[str, Any]] = yield Call(
+        build=build,
         write=True,
         replay_safe=safe,
         settle_unknown=True,
@@ -426,12 +447,7 @@ def sweep_duplicates(upload: Upload, before: Existing | None, table: ResultTable
                 upload.entry_id,
             )
             try:
-                yield Call(
-                    build=lambda ctx, i=cue_point_id: cue_point_delete(ctx, i, service=CUE_POINT_SERVICE),
-                    write=True,
-                    replay_safe=True,
-                    what=f"cuePoint.delete({cue_point_id}) (duplicate)",
-                )
+                yield delete_call(cue_point_id, f"cuePoint.delete({cue_point_id}) (duplicate)")
             except KalturaNotFoundError:
                 pass
             report.swept.append((cue_point_id, item.system_name))
@@ -558,10 +574,7 @@ def landed_without_names(plan: PushPlan, upload: Upload, count_before: int | Non
         if k:
             flt = KalturaCuePointFilter(entryIdEqual=upload.entry_id, orderBy="-intId")
             pager = KalturaFilterPager(pageSize=k, pageIndex=1)
-            page: ListPage[dict[str, Any]] = yield Call(
-                build=lambda ctx: cue_point_list(ctx, flt, pager, service=CUE_POINT_SERVICE),
-                what="cuePoint.list (newest cue points)",
-            )
+            page: ListPage[dict[str, Any]] = yield list_call(flt, pager, "cuePoint.list (newest cue points)")
             newest = list(reversed(page.objects))
     except CuepipeError as exc:
         log.info("cannot tell which rows were saved: %s", describe(exc))
