@@ -11,6 +11,7 @@ Exit codes: 0 success; 1 a data or API error (the message names the rows, upload
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -27,6 +28,7 @@ from rich.table import Table
 
 from . import frames
 from . import vocabulary as voc
+from ._files import temp_beside
 from .client import Client, Progress, PushError
 from .client._config import ENV_ADMIN_SECRET, ENV_KS, ENV_PARTNER_ID, ENV_SERVICE_URL
 from .errors import CuepipeError
@@ -180,17 +182,25 @@ def _print_recoveries(result: pd.DataFrame) -> None:
 
 
 def write_report(result: pd.DataFrame, path: str) -> None:
-    """The push result as CSV, Parquet or JSON Lines (by extension)."""
+    """The push result as CSV, Parquet or JSON Lines (by extension), written beside and renamed into
+    place when complete: an interrupted write never leaves half a report."""
     fmt = frames.table_format(path)
-    table = result.reset_index()
-    if fmt == "csv":
-        table.to_csv(path, index=False)
-    elif fmt == "parquet":
-        table.to_parquet(path, index=False)
-    elif fmt == "jsonl":
-        table.to_json(path, orient="records", lines=True, force_ascii=False)
-    else:
+    if fmt not in ("csv", "parquet", "jsonl"):
         raise click.UsageError("--report takes a .csv, .parquet or .jsonl path")
+    table = result.reset_index()
+    tmp = temp_beside(path)
+    try:
+        if fmt == "csv":
+            table.to_csv(tmp, index=False)
+        elif fmt == "parquet":
+            table.to_parquet(tmp, index=False)
+        else:
+            table.to_json(tmp, orient="records", lines=True, force_ascii=False)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 # ---------------------------------------------------------------------------------------------
