@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -225,3 +227,59 @@ def test_cli_reports_what_was_resent_and_swept(server: EmulatorServer, tmp_path:
     assert "duplicate(s) deleted" in res.output
     assert ADMIN not in res.output
     assert len(rows(server, entry)) == N
+
+
+def test_beyond_the_bound_the_push_says_late_duplicates_are_possible_and_dedupe_cleans_up(
+    server: EmulatorServer,
+) -> None:
+    """Something keeps writing the upload's names while the client watches (here: another writer
+    adding copies of one name), so the watch never goes quiet within its limit: the push finishes,
+    says the entry is unsettled, and ``dedupe`` removes what is left once the writer stops."""
+    entry = fresh_entry()
+    expected = keyed(entry)
+    store = server.app.state.emulator.store
+    stop = threading.Event()
+
+    def add_copy() -> None:
+        now = int(time.time())
+        with store.transaction() as c:
+            store.insert_cue_point(
+                c,
+                {
+                    "id": store.new_id("cue_points"),
+                    "partnerId": PARTNER,
+                    "entryId": entry,
+                    "cuePointType": "codeCuePoint.Code",
+                    "systemName": "k-0001",
+                    "status": int(voc.CuePointStatus.READY),
+                    "startTime": 1000,
+                    "code": "late copy",
+                    "createdAt": now,
+                    "updatedAt": now,
+                },
+            )
+
+    def writer() -> None:
+        while not stop.wait(0.2):
+            add_copy()
+
+    server.faults.replace([Fault("slow", action=UPLOAD, phase="before", delay=120, until="release")])
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        with Client(server.url, partner_id=PARTNER, admin_secret=ADMIN, timeout=TIMEOUT, retries=RETRIES) as api:
+            result = api.push(expected, chunk_size=N, settle=Settle(quiet=2.0, limit=5.0, poll=0.2))
+    finally:
+        stop.set()
+        thread.join()
+    add_copy()  # the writer is still at it after the push returned
+    server.faults.release()
+    assert server.faults.wait_idle(60)
+    assert result.attrs["unsettled_entries"] == [entry]
+    assert result.attrs["recoveries"][0]["settled"] is False
+    assert Counter(r["systemName"] for r in rows(server, entry))["k-0001"] > 1  # copies made after the sweep
+    with Client(server.url, partner_id=PARTNER, admin_secret=ADMIN) as api:
+        cleaned = api.dedupe(entry, dry_run=False)
+    assert set(cleaned["systemName"]) == {"k-0001"}
+    live = rows(server, entry)
+    assert sorted(r["systemName"] for r in live) == sorted(r["systemName"] for r in expected)

@@ -29,7 +29,7 @@ from ..kaltura.actions import CuePointService
 from ..kaltura.filters import MAX_PAGE_SIZE
 from ..kaltura.responses import ListPage
 from ._base import Op, log
-from ._send import _children, age, delete_call, list_call
+from ._send import age, children_count, delete_call, list_call
 
 #: Columns of the :func:`dedupe_op` result.
 DEDUPE_COLUMNS = ("entryId", "systemName", "cuePointType", "id", "intId", "createdAt", "action", "reason")
@@ -82,8 +82,8 @@ def plan_dedupe(cue_points: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
         for obj in ordered[1:]:
             if obj.get("cuePointType") != keep.get("cuePointType"):
                 rows.append(_row(entry, name, obj, "left", f"another type than the kept {keep.get('cuePointType')}"))
-            elif _children(obj):
-                rows.append(_row(entry, name, obj, "left", f"has {_children(obj)} child cue point(s)"))
+            elif children_count(obj):
+                rows.append(_row(entry, name, obj, "left", f"has {children_count(obj)} child cue point(s)"))
             else:
                 rows.append(_row(entry, name, obj, "delete", f"copy of {keep.get('id')}"))
     return rows

@@ -72,7 +72,7 @@ class Upload:
 # ---------------------------------------------------------------------------------------------
 
 
-def _text(value: Any) -> str | None:
+def text_or_none(value: Any) -> str | None:
     if is_missing(value) or value == "":
         return None
     return value if isinstance(value, str) else str(value)
@@ -132,9 +132,9 @@ def make_items(labels: list[Hashable], records: list[dict[str, Any]]) -> list[It
                 record=rec,
                 type=_type_of(rec.get("cuePointType")),
                 entry_id=entry,
-                system_name=_text(rec.get("systemName")),
-                id=_text(rec.get("id")),
-                parent_name=_text(rec.get("parentSystemName")),
+                system_name=text_or_none(rec.get("systemName")),
+                id=text_or_none(rec.get("id")),
+                parent_name=text_or_none(rec.get("parentSystemName")),
             )
         )
     return items

@@ -25,7 +25,7 @@ from ..kaltura import (
 from ..values import to_milliseconds
 from ._base import log
 from ._errors import OutcomeUnknownError, UploadFailedError, describe
-from ._plan import Item, Upload, _text
+from ._plan import Item, Upload, text_or_none
 
 #: ``action`` values in the push result.
 ACTIONS = ("created", "updated", "skipped", "failed", "unknown", "not_sent")
@@ -87,7 +87,7 @@ def predict(item: Item, existing: Existing | None) -> str | None:
     return "updated" if item.type is None or target == item.type else "skipped"
 
 
-def _start(item: Item) -> int | None:
+def start_ms(item: Item) -> int | None:
     try:
         return to_milliseconds(item.record.get("startTime"))
     except (TypeError, ValueError):
@@ -104,7 +104,7 @@ def matches(item: Item, obj: Mapping[str, Any], existing: Existing | None) -> bo
         return False  # the server updates that id or skips the scene; another id cannot be this row's
     if item.system_name is not None:
         return obj.get("systemName") == item.system_name
-    start = _start(item)
+    start = start_ms(item)
     got = obj.get("startTime")
     return start is not None and isinstance(got, int) and abs(got - start) <= 1
 
@@ -283,10 +283,10 @@ class ResultTable:
             self.errors[item.position] = None
 
     def frame(self) -> pd.DataFrame:
-        starts = [_start(item) for item in self.items]
+        starts = [start_ms(item) for item in self.items]
         data = {
             "cuePointType": pd.array(
-                [item.type or _text(item.record.get("cuePointType")) for item in self.items], dtype="string"
+                [item.type or text_or_none(item.record.get("cuePointType")) for item in self.items], dtype="string"
             ),
             "entryId": pd.array([item.entry_id for item in self.items], dtype="string"),
             "systemName": pd.array([item.system_name for item in self.items], dtype="string"),

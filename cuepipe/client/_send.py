@@ -66,7 +66,7 @@ from ._base import Call, Op, Sleep, log
 from ._errors import OutcomeUnknownError, TransportError, UploadFailedError, describe
 from ._journal import Journal
 from ._plan import Item, PushPlan, Upload, measure, render
-from ._result import Existing, Recovery, ResultTable, _start, failure_action, replay_safety
+from ._result import Existing, Recovery, ResultTable, failure_action, replay_safety, start_ms
 
 _SERVICE: CuePointService = "cuepoint_cuepoint"  # lookups and deletes use cuePoint whatever the upload used
 
@@ -429,7 +429,7 @@ def sweep_duplicates(upload: Upload, before: Existing | None, table: ResultTable
         table.keep(item, str(keep.get("id")))
         for obj in extra:
             cue_point_id = str(obj.get("id"))
-            if _children(obj):
+            if children_count(obj):
                 report.kept.append((cue_point_id, item.system_name))
                 log.warning(
                     "upload %d: second copy %s of systemName %r on entry %s has children; not deleted",
@@ -453,7 +453,7 @@ def sweep_duplicates(upload: Upload, before: Existing | None, table: ResultTable
             report.swept.append((cue_point_id, item.system_name))
 
 
-def _children(obj: Mapping[str, Any]) -> int:
+def children_count(obj: Mapping[str, Any]) -> int:
     try:
         return int(obj.get("directChildrenCount") or 0)
     except (TypeError, ValueError):
@@ -581,7 +581,7 @@ def landed_without_names(plan: PushPlan, upload: Upload, count_before: int | Non
         return unknown_all
     saved: dict[int, str] = {}
     for item, obj in zip(upload.items[:k], newest, strict=False):
-        start = _start(item)
+        start = start_ms(item)
         if obj.get("cuePointType") != item.type or start is None or abs(int(obj.get("startTime") or 0) - start) > 1:
             return unknown_all
         saved[item.position] = str(obj.get("id"))
