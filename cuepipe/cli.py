@@ -190,11 +190,13 @@ def demo(workdir: str | None) -> None:
 def _register_layer_commands() -> None:
     """Commands that live with their layer (emulator, API client) register here."""
     from .cli_api import COMMANDS
+    from .cli_dedupe import dedupe
     from .emulator.cli import emulator
 
     main.add_command(emulator)
     for command in COMMANDS:
         main.add_command(command)
+    main.add_command(dedupe)
 
 
 _register_layer_commands()

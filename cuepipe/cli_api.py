@@ -11,6 +11,7 @@ Exit codes: 0 success; 1 a data or API error (the message names the rows, upload
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -24,6 +25,7 @@ from click.core import ParameterSource
 
 from . import _console, frames
 from . import vocabulary as voc
+from ._files import temp_beside
 from .cli_formats import check_pushable, read_all, table_options
 from .cli_formats import options as table_options_for
 from .client import Client, ConfigurationError, PushError
@@ -155,18 +157,46 @@ def _rows(rows: list[Any]) -> str:
     return text + (f" (+{len(rows) - 8} more)" if len(rows) > 8 else "")
 
 
+def _print_recoveries(result: pd.DataFrame) -> None:
+    """What settling a lost answer did, one line per upload, and where late duplicates are possible."""
+    for r in result.attrs.get("recoveries", []):
+        line = (
+            f"upload {r['upload']} (entry {r['entryId']}): answer lost ({r['cause']}); watched the entry "
+            f"{r['waited']:.1f} s; {r['landed']} had landed, {r['resent']} re-sent, "
+            f"{len(r['swept'])} duplicate(s) deleted"
+        )
+        if r["kept"]:
+            line += f", {len(r['kept'])} duplicate(s) kept (they have children)"
+        err.print(line, markup=False, soft_wrap=True)
+    for entry in result.attrs.get("unsettled_entries", []):
+        err.print(
+            f"warning: entry {entry} was still changing when cuepipe stopped watching it, or kept a duplicate: "
+            f"late duplicates are possible; check with: cuepipe dedupe --entry-id {entry}",
+            markup=False,
+            soft_wrap=True,
+        )
+
+
 def write_report(result: pd.DataFrame, path: str) -> None:
-    """The push result as CSV, Parquet or JSON Lines (by extension)."""
+    """The push result as CSV, Parquet or JSON Lines (by extension), written beside and renamed into
+    place when complete: an interrupted write never leaves half a report."""
     fmt = frames.table_format(path)
-    table = result.reset_index()
-    if fmt == "csv":
-        table.to_csv(path, index=False)
-    elif fmt == "parquet":
-        table.to_parquet(path, index=False)
-    elif fmt == "jsonl":
-        table.to_json(path, orient="records", lines=True, force_ascii=False)
-    else:
+    if fmt not in ("csv", "parquet", "jsonl"):
         raise click.UsageError("--report takes a .csv, .parquet or .jsonl path")
+    table = result.reset_index()
+    tmp = temp_beside(path)
+    try:
+        if fmt == "csv":
+            table.to_csv(tmp, index=False)
+        elif fmt == "parquet":
+            table.to_parquet(tmp, index=False)
+        else:
+            table.to_json(tmp, orient="records", lines=True, force_ascii=False)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 # ---------------------------------------------------------------------------------------------
@@ -219,6 +249,15 @@ def write_report(result: pd.DataFrame, path: str) -> None:
     "systemName; the journal belongs to this FILE and this server).",
 )
 @table_options
+@click.option(
+    "--settle",
+    type=click.FloatRange(min=0.1),
+    default=10.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="After a lost answer, watch the entry until its cue points have not changed for this long "
+    "before sending anything again (see README, Reliability).",
+)
 @connection_options
 @api_command
 def push(
@@ -233,6 +272,7 @@ def push(
     entry: str | None,
     columns: str | None,
     duration: str | None,
+    settle: float,
     **kwargs: Any,
 ) -> None:
     """Create or update the cue points in FILE (.csv, .parquet, .jsonl or .xml) with cuePoint.addFromBulk.
@@ -260,21 +300,31 @@ def push(
                 errors="raise" if on_error == "stop" else "collect",
                 progress=bar,
                 journal=journal,
+                settle=settle,
             )
         except PushError as exc:
             if report is not None and exc.result is not None:
                 write_report(exc.result, report)
-            raise
+            if exc.result is not None:
+                _print_recoveries(exc.result)
+            root = click.get_current_context().find_root().obj
+            if isinstance(root, dict) and root.get("debug"):
+                raise
+            secrets = [kwargs.get("ks"), kwargs.get("admin_secret")]
+            for line in exc.lines():
+                err.print(f"error: {scrub(line, *secrets)}", markup=False, soft_wrap=True)
+            sys.exit(1)
     if report is not None:
         write_report(result, report)
     counts = result["action"].value_counts(dropna=False)
     summary = ", ".join(f"{int(n)} {a if isinstance(a, str) else 'unknown'}" for a, n in counts.items())
     err.line(f"pushed {len(result)} cue points in {result.attrs.get('uploads', 0)} upload(s): {summary}")
-    if result.attrs.get("resumed") or result.attrs.get("recovered"):
+    if journal is not None and (result.attrs.get("resumed") or result.attrs.get("recovered")):
         err.line(
             f"journal {journal}: {result.attrs.get('resumed', 0)} upload(s) taken from the journal, "
             f"{result.attrs.get('recovered', 0)} interrupted upload(s) checked with list and completed"
         )
+    _print_recoveries(result)
     bad = result[result["action"].isin(["failed", "unknown"])]
     for upload, rows in bad.groupby("upload"):
         err.line(

@@ -77,6 +77,13 @@ def emulator(
 ) -> None:
     """Serve a local emulator of the Kaltura cue point, bulk upload and session API actions."""
     seeds = [e.strip() for e in entries.split(",") if e.strip()]
+    if db != ":memory:":
+        from .store import _refuse_foreign
+
+        try:
+            _refuse_foreign(db)  # before serving: a clear error, not a traceback from the server thread
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--db") from None
     try:
         faults = [parse_fault(spec) for spec in fault_specs]
     except FaultSpecError as exc:
