@@ -22,14 +22,12 @@ import pandas as pd
 
 from ..kaltura import (
     KalturaCuePointFilter,
-    KalturaFilterPager,
     KalturaNotFoundError,
 )
 from ..kaltura.actions import CuePointService
-from ..kaltura.filters import MAX_PAGE_SIZE
-from ..kaltura.responses import ListPage
 from ._base import Op, log
-from ._send import age, children_count, delete_call, list_call
+from ._pull import list_all_op
+from ._send import age, children_count, delete_call
 
 #: Columns of the :func:`dedupe_op` result.
 DEDUPE_COLUMNS = ("entryId", "systemName", "cuePointType", "id", "intId", "createdAt", "action", "reason")
@@ -41,30 +39,14 @@ _FIELDS = ("id", "systemName", "cuePointType", "intId", "createdAt", "directChil
 
 
 def _entry_cue_points(entry_id: str) -> Op:
-    """Every live cue point of the entry that has a systemName (keyset paging over ``+createdAt,+intId``:
-    offset paging stops at the server's 10,000-result window)."""
+    """Every live cue point of the entry that has a systemName, each once (the window walk of ``pull``:
+    offset paging stops at the server's 10,000-result window and ties come back in no stable order)."""
+    objects = yield from list_all_op(KalturaCuePointFilter(entryIdEqual=entry_id), _SERVICE)
     out: dict[str, dict[str, Any]] = {}
-    bound: int | None = None
-    index = 1
-    while True:
-        flt = KalturaCuePointFilter(entryIdEqual=entry_id, orderBy="+createdAt,+intId")
-        if bound is not None:
-            flt = KalturaCuePointFilter(
-                entryIdEqual=entry_id, orderBy="+createdAt,+intId", createdAtGreaterThanOrEqual=bound
-            )
-        pager = KalturaFilterPager(pageSize=MAX_PAGE_SIZE, pageIndex=index)
-        page: ListPage[dict[str, Any]] = yield list_call(flt, pager, f"cuePoint.list (entry {entry_id})")
-        objects = list(page.objects)
-        for obj in objects:
-            if obj.get("systemName") not in (None, ""):
-                out.setdefault(str(obj["id"]), {k: obj.get(k) for k in _FIELDS})
-        if len(objects) < MAX_PAGE_SIZE:
-            return list(out.values())
-        last = objects[-1].get("createdAt")
-        if not isinstance(last, int) or last == bound:
-            index += 1  # a full page within one second: go on by offset inside it
-        else:
-            bound, index = last, 1
+    for obj in objects:
+        if obj.get("systemName") not in (None, ""):
+            out.setdefault(str(obj["id"]), {k: obj.get(k) for k in _FIELDS})
+    return list(out.values())
 
 
 def plan_dedupe(cue_points: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:

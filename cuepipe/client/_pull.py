@@ -298,6 +298,28 @@ def pull_op(spec: PullSpec, progress: ProgressCallback | None) -> Op:
         yield from _list_windows(spec, chunk, state, take)
 
 
+def list_all_op(flt: KalturaCuePointFilter, service: str) -> Op:
+    """Every cue point a ``list`` filter matches, exactly once, as the API's objects.
+
+    The same window walk as :func:`pull_op` (no deep offsets, no reliance on tie order), for callers
+    that need the raw objects (``intId``, ``createdAt``, ``directChildrenCount`` ...) rather than a
+    DataFrame: ``dedupe`` and the push recovery's entry scans.
+    """
+    require_list_filter(flt, "list_all_op")
+    spec = PullSpec(flt, service, "ms", MAX_PAGE_SIZE, "error", False)
+    out: list[dict[str, Any]] = []
+
+    def take(objects: list[dict[str, Any]]) -> Op:
+        out.extend(objects)
+        return
+        yield  # a generator, as every Take is
+
+    state = _PullState(None)
+    for chunk in _chunks(spec.filter):
+        yield from _list_windows(spec, chunk, state, take)
+    return out
+
+
 class _PullState:
     """Progress of one pull: cue points done, and the total once the first page tells it."""
 

@@ -60,7 +60,7 @@ from ..kaltura import (
     cue_point_list,
 )
 from ..kaltura.actions import CuePointService
-from ..kaltura.filters import MAX_PAGE_SIZE
+from ..kaltura.filters import MAX_IN_VALUES, MAX_PAGE_SIZE
 from ..kaltura.responses import ListPage
 from ._base import Call, Op, Sleep, log
 from ._errors import OutcomeUnknownError, TransportError, UploadFailedError, describe
@@ -80,10 +80,22 @@ def _batches(values: list[str], size: int = MAX_PAGE_SIZE) -> Iterator[list[str]
         yield values[start : start + size]
 
 
+#: ``idIn`` skips the search index and the database keeps 500 values; every other ``...In`` list goes
+#: through the index, which keeps only its first 150 (docs/kaltura-api.md#filters-and-paging). A longer
+#: list would silently match fewer cue points, and a push would then re-send ones that exist.
+_MAX_ID_IN = 500
+
+
 def _list_all(flt: KalturaCuePointFilter) -> Op:
-    """Every cue point matching a small filter (offset pages; the sets here are at most a few pages)."""
+    """Every cue point matching a small filter.
+
+    Offset pages in ``+intId`` order: the index returns equal sort keys in no stable order, so pages
+    ordered by anything that can tie (``createdAt``, the default) may skip or repeat rows between
+    requests; ``intId`` is unique. The sets here are a few pages at most (far below the 10,000 window).
+    """
     out: list[dict[str, Any]] = []
     index = 1
+    flt = flt.replace(orderBy="+intId")
     while True:
         pager = KalturaFilterPager(pageSize=MAX_PAGE_SIZE, pageIndex=index)
         page: ListPage[dict[str, Any]] = yield list_call(flt, pager, "cuePoint.list (existing cue points)")
@@ -115,7 +127,7 @@ def _name_filters(entry_id: str, names: list[str]) -> list[KalturaCuePointFilter
     """``systemNameIn`` in batches; a name with a comma cannot travel in an ``In`` list."""
     filters = [
         KalturaCuePointFilter(entryIdEqual=entry_id, systemNameIn=batch)
-        for batch in _batches([n for n in names if "," not in n])
+        for batch in _batches([n for n in names if "," not in n], MAX_IN_VALUES)
     ]
     return filters + [KalturaCuePointFilter(entryIdEqual=entry_id, systemNameEqual=n) for n in names if "," in n]
 
@@ -133,7 +145,7 @@ def lookup_existing(upload: Upload) -> Op:
             found.seen.add(str(obj["id"]))
             if obj.get("systemName") is not None:
                 found.names.setdefault(str(obj["systemName"]), (str(obj["id"]), str(obj["cuePointType"])))
-    for batch in _batches([i for i in ids if "," not in i]):
+    for batch in _batches([i for i in ids if "," not in i], _MAX_ID_IN):
         for obj in (yield from _list_all(KalturaCuePointFilter(idIn=batch))):
             found.seen.add(str(obj["id"]))
             found.ids[str(obj["id"])] = str(obj["cuePointType"])
