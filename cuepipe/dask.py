@@ -45,10 +45,11 @@ import pandas as pd
 
 from . import vocabulary as voc
 from .client import RESULT_COLUMNS, Client
-from .errors import CuepipeError
+from .errors import CuepipeError, XMLFormatError
 from .frames import NESTED_COLUMNS, empty_frame
 from .frames import read_xml as _read_frame
 from .xml import write_xml as _write_frame
+from .xml._source import MAX_RECORD_BYTES_ENV, max_record_bytes
 
 __all__ = ["PartitionError", "entry_file_name", "group_by_entry", "push", "read_xml", "write_xml"]
 
@@ -246,6 +247,16 @@ def _read_piece(piece: _Piece) -> pd.DataFrame:
             if begin is None or (end is not None and end <= begin):
                 return empty_frame()
             stop = size if end is None else end
+            if piece.next_start is not None:
+                # a block may run past its end only to the next cue point; a longer run is one construct
+                # beyond the reader's bound (max_record_bytes), and would be read into memory whole
+                limit = max_record_bytes()
+                if stop - max(begin, piece.next_start) > limit:
+                    raise XMLFormatError(
+                        f"more than {limit} bytes after byte {piece.next_start} hold no cue point start tag: a "
+                        "comment, CDATA section, attribute or element this large is refused to bound memory; "
+                        f"set {MAX_RECORD_BYTES_ENV} to allow more"
+                    )
             split = f" bytes {begin}-{stop}"
             f.seek(begin)
             body = f.read(stop - begin)

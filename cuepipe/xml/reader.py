@@ -32,11 +32,14 @@ from ..values import parse_time
 from ._source import (
     _PROLOG_LIMIT,
     PARSER_OPTIONS,
+    Budget,
     Source,
     _Prefixed,
     document_root,
     open_source,
+    progress_of,
     push,
+    refuse_dtd,
     scenes_parser,
     syntax_error,
 )
@@ -300,6 +303,7 @@ def iter_rows(source: Source) -> Iterator[tuple[_TypePlan, list[Any]]]:
     """Yield ``(plan, row)`` per cue point: the fast core under :func:`iter_cue_points` and ``read_xml``."""
     with open_source(source) as stream:
         events = etree.iterparse(stream, events=("end",), tag=(*_SCENE_TAGS, "scenes"), **PARSER_OPTIONS)
+        progress = progress_of(stream)
         index = 0
         root = None
         plans = _PLANS
@@ -307,6 +311,8 @@ def iter_rows(source: Source) -> Iterator[tuple[_TypePlan, list[Any]]]:
             for _, elem in events:
                 parent = elem.getparent()
                 if parent is not root or root is None:
+                    if index == 0:
+                        refuse_dtd(elem)  # before anything is handed on, whatever the encoding
                     if elem.tag == "scenes":
                         if parent is None:
                             _check_skipped(elem, None)
@@ -331,6 +337,7 @@ def iter_rows(source: Source) -> Iterator[tuple[_TypePlan, list[Any]]]:
                             exc.reason, line=exc.line, column=exc.column, record=index, element=exc.element
                         )
                     raise exc from None
+                progress(index, elem.sourceline)
                 yield plan, row
                 index += 1
                 elem.clear(keep_tail=True)
@@ -341,6 +348,7 @@ def iter_rows(source: Source) -> Iterator[tuple[_TypePlan, list[Any]]]:
         top = events.root
         if top is None:
             raise XMLFormatError("the document is empty")
+        refuse_dtd(top)
         if top.tag != "scenes":
             raise XMLFormatError(
                 f"the root element is <{top.tag}>; cue point documents start with <scenes>",
@@ -477,6 +485,7 @@ def iter_columns(source: Source) -> Iterator[list[Any]]:
         )
         run = _speedups.Run(_STORAGE)
         harvest = _speedups.harvest
+        progress = progress_of(stream)
         while True:
             block = stream.read(_BLOCK)
             try:
@@ -488,6 +497,7 @@ def iter_columns(source: Source) -> Iterator[list[Any]]:
             except etree.XMLSyntaxError as exc:
                 if root is None:
                     seen.append(block)
+                    _hand_over(stream)
                     yield from _columns_from_rows(iter_rows(_Prefixed(b"".join(seen), stream)))
                     return
                 harvest(root, ctx, run, index + len(run), False)
@@ -497,6 +507,7 @@ def iter_columns(source: Source) -> Iterator[list[Any]]:
             if root is None:
                 seen.append(block)
                 if not block or sum(map(len, seen)) > _PROLOG_LIMIT:  # no plain <scenes> root: the slow path
+                    _hand_over(stream)
                     yield from _columns_from_rows(iter_rows(_Prefixed(b"".join(seen), stream)))
                     return
                 continue
@@ -508,6 +519,7 @@ def iter_columns(source: Source) -> Iterator[list[Any]]:
                     yield run.arrays()
                 raise
             if consumed:
+                progress(index + len(run) - 1, root[consumed - 1].sourceline)
                 del root[:consumed]
             for _ in parser.read_events():  # <scenes> nested in custom metadata: not the root
                 pass
@@ -517,6 +529,12 @@ def iter_columns(source: Source) -> Iterator[list[Any]]:
                 run = _speedups.Run(_STORAGE)
             if not block:
                 return
+
+
+def _hand_over(stream: Any) -> None:
+    """The stream goes on to :func:`iter_rows`, whose own :class:`Budget` counts from here."""
+    if isinstance(stream, Budget):
+        stream.unbounded()
 
 
 def _columns_from_rows(rows: Iterator[tuple[_TypePlan, list[Any]]], size: int = 4096) -> Iterator[list[Any]]:

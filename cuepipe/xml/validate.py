@@ -22,7 +22,9 @@ from ._source import (
     Source,
     document_root,
     open_source,
+    progress_of,
     push,
+    refuse_dtd,
     scenes_parser,
     source_name,
     syntax_error,
@@ -184,6 +186,7 @@ def _fast_pass(data: Any, schema: etree.XMLSchema) -> tuple[bool, int]:
     count = 0
     with _open(data) as stream:
         parser = scenes_parser()
+        progress = progress_of(stream)
         root = None
         seen = 0
         validated = False
@@ -211,6 +214,8 @@ def _fast_pass(data: Any, schema: etree.XMLSchema) -> tuple[bool, int]:
                 if not schema.validate(root):
                     return False, count
                 validated = True
+            if n:
+                progress(count + n - 1, root[n - 1].sourceline)
             count += n
             del root[:]
             if last is not None:
@@ -243,6 +248,7 @@ def _detailed_pass(
 
     with _open(data) as stream:
         it = etree.iterparse(stream, events=("start", "end"), **PARSER_OPTIONS)
+        progress = progress_of(stream)
         root = None
         depth = 0
         try:
@@ -251,6 +257,11 @@ def _detailed_pass(
                     depth += 1
                     if depth == 1:
                         root = elem
+                        try:
+                            refuse_dtd(elem)
+                        except XMLFormatError as exc:
+                            add(ValidationIssue(exc.reason, exc.line, exc.column, element=f"/{elem.tag}"))
+                            return
                         if elem.tag != "scenes":
                             add(
                                 ValidationIssue(
@@ -307,6 +318,7 @@ def _detailed_pass(
                         )
                         and ok
                     )
+                progress(count, elem.sourceline)
                 count += 1
                 elem.clear(keep_tail=False)
                 while elem.getprevious() is not None:
@@ -316,6 +328,9 @@ def _detailed_pass(
         except etree.XMLSyntaxError as exc:
             err = syntax_error(exc, count)
             add(ValidationIssue(err.reason, err.line, err.column, count))
+            return
+        except XMLFormatError as exc:  # a construct over the size bound (see max_record_bytes)
+            add(ValidationIssue(exc.reason, exc.line, exc.column, exc.record))
             return
         if root is not None:
             if root.text and root.text.strip():
