@@ -6,6 +6,7 @@ Exit codes scripts can rely on: 0 success; 1 the input is invalid or a value can
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +16,7 @@ import click
 from rich.console import Console
 
 from . import frames
-from .errors import CuepipeError
+from .errors import CuepipeError, describe_os_error
 from .xml import iter_cue_points, validate, write_xml
 
 KIND = click.Choice(["ingest", "serve"])
@@ -24,20 +25,40 @@ console = Console(highlight=False, soft_wrap=True)
 
 
 class _Group(click.Group):
-    """Turn cuepipe's own errors into one readable line and exit code 1, instead of a traceback."""
+    """Turn errors into one readable line and exit code 1, instead of a traceback.
+
+    cuepipe's own errors name the file, line or record. Environmental errors (a missing folder, a
+    full disk, a permission, a port in use, a database that cannot be opened) are not bugs either:
+    they get one line too. ``--debug`` shows the traceback of anything but cuepipe's own errors.
+    """
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except CuepipeError as exc:
-            err_console.print(f"error: {exc}", markup=False, soft_wrap=True)
-            ctx.exit(1)
+            _fail(ctx, str(exc))
         except (ValueError, KeyError) as exc:
-            if ctx.obj and ctx.obj.get("debug"):
+            if _debug(ctx):
                 raise
             msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-            err_console.print(f"error: {msg}", markup=False, soft_wrap=True)
-            ctx.exit(1)
+            _fail(ctx, str(msg))
+        except OSError as exc:
+            if _debug(ctx):
+                raise
+            _fail(ctx, describe_os_error(exc))
+        except sqlite3.Error as exc:
+            if _debug(ctx):
+                raise
+            _fail(ctx, f"database error: {exc}")
+
+
+def _debug(ctx: click.Context) -> bool:
+    return bool(ctx.obj and ctx.obj.get("debug"))
+
+
+def _fail(ctx: click.Context, message: str) -> None:
+    err_console.print(f"error: {message}", markup=False, soft_wrap=True)
+    ctx.exit(1)
 
 
 @click.group(cls=_Group)
@@ -83,6 +104,20 @@ def convert(source: str, dest: str, kind: str, unsupported: str, chunksize: int)
 
     Streams: memory stays flat however large the input is. Output appears only when complete.
     """
+    try:
+        count = _convert(source, dest, kind, unsupported, chunksize)
+    except CuepipeError as exc:
+        message = str(exc)
+        # every problem in the data is in SOURCE: name it (table readers already do)
+        raise CuepipeError(message if message.startswith(f"{source}:") else f"{source}: {message}") from exc
+    except OSError as exc:
+        if exc.filename is None:  # a failed write (a full disk...): the output is the file involved
+            raise OSError(exc.errno, f"cannot write {dest}: {exc.strerror or exc}") from exc
+        raise
+    err_console.print(f"wrote {count} cue points to {dest}", markup=False)
+
+
+def _convert(source: str, dest: str, kind: str, unsupported: str, chunksize: int) -> int:
     out_fmt = frames.table_format(dest)
     if out_fmt == "xml":
         count = write_xml(
@@ -100,7 +135,7 @@ def convert(source: str, dest: str, kind: str, unsupported: str, chunksize: int)
                 for chunk in frames.read_table(source, chunksize=chunksize):
                     writer.write(chunk)
             count = writer.rows
-    err_console.print(f"wrote {count} cue points to {dest}", markup=False)
+    return int(count)
 
 
 @main.command("validate")

@@ -23,7 +23,7 @@ import pandas as pd
 import pyarrow as pa
 
 from . import vocabulary as voc
-from ._files import temp_beside
+from ._files import AtomicOutput
 from .values import is_missing
 from .xml._source import Source
 from .xml.reader import COLUMN_NAMES, iter_columns
@@ -377,63 +377,68 @@ def table_format(path: str) -> str:
 
 
 class TableWriter:
-    """Append DataFrames to a CSV, Parquet or JSON Lines file; written atomically on ``close``."""
+    """Append DataFrames to a CSV, Parquet or JSON Lines file; written atomically on ``close``.
+
+    A name ending in ``.gz`` is gzip-compressed (``.csv.gz``, ``.jsonl.gz``); Parquet compresses its
+    own pages, so ``.parquet.gz`` is not a name cuepipe writes (nor reads).
+    """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = os.fspath(path)
         self.format = table_format(self.path)
         if self.format == "xml":
             raise ValueError("use cuepipe.write_xml for XML output")
-        self._tmp = temp_beside(self.path)
+        self._out = AtomicOutput(self.path, compress=None if self.format != "parquet" else False)
+        self._text: Any = None if self.format == "parquet" else self._out.text()
         self._pq_writer: Any = None
         self._first = True
         self.rows = 0
 
     def write(self, df: pd.DataFrame) -> None:
         df = df.reset_index(drop=True)
-        self.rows += len(df)
         if self.format == "csv":
             # CRLF line ends (RFC 4180) make the csv module quote fields holding a lone \r too.
-            _encode_nested(df).to_csv(
-                self._tmp,
-                mode="w" if self._first else "a",
-                header=self._first,
-                index=False,
-                lineterminator="\r\n",
-                compression="gzip" if self.path.endswith(".gz") else None,
-            )
+            _encode_nested(df).to_csv(self._text, header=self._first, index=False, lineterminator="\r\n")
         elif self.format == "parquet":
             import pyarrow as pa
             import pyarrow.parquet as pq
 
             table = pa.Table.from_pandas(_encode_nested(df), schema=_arrow_schema(), preserve_index=False)
             if self._pq_writer is None:
-                self._pq_writer = pq.ParquetWriter(self._tmp, _arrow_schema())
+                self._pq_writer = pq.ParquetWriter(self._out.file, _arrow_schema())
             self._pq_writer.write_table(table)
         else:
-            with open(self._tmp, "a" if not self._first else "w", encoding="utf-8") as f:
-                for rec in frame_to_records(df):
-                    f.write(json.dumps(rec, ensure_ascii=False) + "\n")
+            self._text.write("".join(json.dumps(rec, ensure_ascii=False) + "\n" for rec in frame_to_records(df)))
+        self.rows += len(df)
         self._first = False
 
     def close(self) -> None:
-        if self.format == "parquet" and self._pq_writer is None:
-            import pyarrow.parquet as pq
+        try:
+            if self.format == "parquet":
+                import pyarrow.parquet as pq
 
-            pq.write_table(_arrow_schema().empty_table(), self._tmp)
-        if self._pq_writer is not None:
-            self._pq_writer.close()
-        if self._first and self.format == "csv":
-            empty_frame().to_csv(self._tmp, index=False)
-        os.replace(self._tmp, self.path)
+                if self._pq_writer is None:
+                    pq.write_table(_arrow_schema().empty_table(), self._out.file)
+                else:
+                    self._pq_writer.close()
+                    self._pq_writer = None
+            elif self._first and self.format == "csv":
+                empty_frame().to_csv(self._text, index=False, lineterminator="\r\n")
+            if self._text is not None:
+                self._text.flush()
+                self._text.detach()
+                self._text = None
+        except BaseException:
+            self.abort()
+            raise
+        self._out.commit()
 
     def abort(self) -> None:
         if self._pq_writer is not None:
-            self._pq_writer.close()
-        try:
-            os.unlink(self._tmp)
-        except FileNotFoundError:
-            pass
+            with contextlib.suppress(Exception):
+                self._pq_writer.close()
+            self._pq_writer = None
+        self._out.abort()
 
     def __enter__(self) -> TableWriter:
         return self

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import difflib
 import functools
-import gzip
 import io
 import operator
 import os
@@ -21,7 +20,7 @@ from typing import IO, Any, Literal
 import numpy as np
 
 from .. import vocabulary as voc
-from .._files import temp_beside
+from .._files import AtomicOutput
 from ..errors import CuePointValueError
 from ..values import (
     TAG_MAX_LENGTH,
@@ -727,23 +726,8 @@ def write_xml(
             buf.write(chunk)
         return buf.getvalue()
     if isinstance(dest, str | os.PathLike):
-        path = os.fspath(dest)
-        tmp = temp_beside(path)
-        try:
-            with open(tmp, "wb") as raw:
-                if path.endswith(".gz"):
-                    with gzip.GzipFile(fileobj=raw, mode="wb", filename="") as gz:
-                        count = _write_stream(data, gz, kind, unsupported)
-                else:
-                    count = _write_stream(data, raw, kind, unsupported)
-            os.replace(tmp, path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except FileNotFoundError:
-                pass
-            raise
-        return count
+        with AtomicOutput(dest) as out:  # a temporary file renamed into place when complete; .gz compresses
+            return _write_stream(data, out.file, kind, unsupported)
     if isinstance(dest, io.TextIOBase):
         raise TypeError("open the destination in binary mode ('wb'): cuepipe writes UTF-8 bytes")
     return _write_stream(data, dest, kind, unsupported)
