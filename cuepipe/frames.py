@@ -22,8 +22,10 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from . import coercion
 from . import vocabulary as voc
 from ._files import AtomicOutput
+from .errors import CuePointValueError
 from .values import is_missing
 from .xml._source import Source
 from .xml.reader import COLUMN_NAMES, iter_columns
@@ -57,6 +59,9 @@ def empty_frame() -> pd.DataFrame:
 _ARROW_TYPES = {"string": pa.large_string(), "Int64": pa.int64(), "Float64": pa.float64()}
 
 
+_DEFAULT_CONVERTERS = dict(coercion.CONVERTERS)  # records take the Arrow fast path while these are in place
+
+
 def _to_arrow(column: str, values: np.ndarray) -> Any:
     """Python values (None = missing) -> a compact Arrow array (nested columns stay Python objects)."""
     dtype = DTYPES[column]
@@ -86,13 +91,44 @@ def _frame(chunks: dict[str, list[Any]]) -> pd.DataFrame:
 
 
 def records_to_frame(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
-    """Records (dicts keyed by API field names) -> DataFrame with every column and its dtype."""
+    """Records (dicts keyed by API field names) -> DataFrame with every column and its dtype.
+
+    Values are converted as :mod:`cuepipe.coercion` documents (a list of tags is joined with commas,
+    whole floats become integers); a value a column cannot take raises
+    :class:`~cuepipe.errors.CuePointValueError` naming the record and field, never a changed value.
+    """
     rows = records if isinstance(records, list) else list(records)
     unknown = {k for r in rows for k in r} - DTYPES.keys()
     if unknown:
         raise KeyError(f"unknown fields {sorted(unknown)}; known fields: {', '.join(DTYPES)}")
     n = len(rows)
-    return _frame({c: [_to_arrow(c, np.fromiter((r.get(c) for r in rows), dtype=object, count=n))] for c in DTYPES})
+    return _frame(
+        {c: [_records_column(c, np.fromiter((r.get(c) for r in rows), dtype=object, count=n))] for c in DTYPES}
+    )
+
+
+_EXACT: dict[str, set[type]] = {"string": {str}, "Int64": {int}, "Float64": {int, float}}
+
+
+def _records_column(column: str, values: np.ndarray) -> Any:
+    """One column of records as an Arrow array (nested columns: a NumPy object array), checked."""
+    dtype = DTYPES[column]
+    if dtype != "object" and coercion.CONVERTERS[column] is _DEFAULT_CONVERTERS[column]:
+        # fast path: values of exactly the column's Python type (no bools, no fractions) are taken as is
+        kinds = set(map(type, values))
+        kinds.discard(type(None))
+        if kinds <= _EXACT[dtype]:
+            try:
+                return pa.array(values, type=_ARROW_TYPES[dtype], from_pandas=True)
+            except (OverflowError, pa.ArrowInvalid):
+                pass  # an integer beyond 64 bits: the checked path names it
+    try:
+        converted = coercion.convert_column(column, pd.Series(values, dtype=object))
+    except coercion.ColumnValueError as exc:
+        raise CuePointValueError(exc.reason, record=exc.row, field=column) from None
+    if dtype == "object":
+        return converted.to_numpy(dtype=object)
+    return pa.array(converted, type=_ARROW_TYPES[dtype], from_pandas=True)
 
 
 def frame_to_records(df: pd.DataFrame) -> Iterator[dict[str, Any]]:
@@ -246,26 +282,13 @@ def _encode_nested(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _decode_nested(df: pd.DataFrame, where: str) -> pd.DataFrame:
-    for c in NESTED_COLUMNS:
-        if c in df.columns:
-            values = []
-            for i, v in enumerate(df[c]):
-                if _missing_cell(v) or v == "":
-                    values.append(None)
-                    continue
-                try:
-                    values.append(json.loads(v))
-                except (TypeError, json.JSONDecodeError) as exc:
-                    raise ValueError(f"{where}: row {i}, column {c!r}: not valid JSON ({exc})") from None
-            arr = np.empty(len(values), dtype=object)
-            arr[:] = values
-            df[c] = arr
-    return df
+def conform(df: pd.DataFrame, where: str = "input", *, offset: int = 0) -> pd.DataFrame:
+    """Check a DataFrame's columns against the vocabulary and give it every column with its dtype.
 
-
-def conform(df: pd.DataFrame, where: str = "input") -> pd.DataFrame:
-    """Check a DataFrame's columns against the vocabulary and give it every column with its dtype."""
+    Values are converted by :mod:`cuepipe.coercion` (documented conversions only); a value a column
+    cannot take is a ``ValueError`` naming ``where``, the column and the row (``offset`` + position:
+    a chunk's first row is ``offset``).
+    """
     unknown = [c for c in df.columns if c not in DTYPES]
     if unknown:
         import difflib
@@ -279,45 +302,22 @@ def conform(df: pd.DataFrame, where: str = "input") -> pd.DataFrame:
         raise ValueError(f"{where}: the column 'cuePointType' is required")
     out = {}
     for column, dtype in DTYPES.items():
-        if column not in df.columns:
-            out[column] = pd.Series([pd.NA] * len(df), dtype=dtype if dtype != "object" else object, index=df.index)
-            continue
-        s = df[column]
-        if dtype == "object":
-            out[column] = s
+        if column not in df.columns:  # missing: NA, or None in nested columns (as read_xml and records give)
+            missing = None if dtype == "object" else pd.NA
+            out[column] = pd.Series([missing] * len(df), dtype=dtype if dtype != "object" else object, index=df.index)
             continue
         try:
-            if dtype in ("Int64", "Float64") and not pd.api.types.is_numeric_dtype(s.dtype):
-                s = pd.to_numeric(s, errors="raise")
-            if dtype == "Int64" and pd.api.types.is_float_dtype(s.dtype) and bool((s.dropna() % 1 != 0).any()):
-                raise ValueError("a fraction")  # nullable Float64 -> Int64 would silently truncate 1.5 to 1
-            out[column] = s.astype(dtype)
-        except (TypeError, ValueError, OverflowError):  # OverflowError: an integer beyond 64 bits
-            bad = _first_bad_number(df[column], dtype)  # the value as written, not as converted
-            raise ValueError(
-                f"{where}: column {column!r}, row {bad[0]}: {bad[1]!r} is not "
-                + ("an integer" if dtype == "Int64" else "a number")
-            ) from None
+            out[column] = coercion.convert_column(column, df[column])
+        except coercion.ColumnValueError as exc:
+            raise ValueError(f"{where}: column {column!r}, row {offset + exc.row}: {exc.reason}") from None
     return pd.DataFrame(out, index=df.index).reset_index(drop=True)
-
-
-def _first_bad_number(s: pd.Series, dtype: str) -> tuple[int, Any]:
-    for i, v in enumerate(s):
-        if _missing_cell(v):
-            continue
-        try:
-            f = float(v)
-            if dtype == "Int64" and (f != int(f) or not -(2**63) <= int(f) < 2**63):
-                return i, v
-        except (TypeError, ValueError, OverflowError):
-            return i, v
-    return -1, None
 
 
 def read_table(path: str | os.PathLike[str], *, chunksize: int | None = None) -> Iterator[pd.DataFrame]:
     """Read a CSV, Parquet or JSON Lines file of cue points as DataFrames (one, or chunks)."""
     p = os.fspath(path)
     fmt = table_format(p)
+    offset = 0  # rows before the chunk: errors name the row in the file, not in the chunk
     if fmt == "csv":
         # Everything as text first, so that conform() can name the column and row of a bad number;
         # keep_default_na=False: an empty cell is missing, but the text "NA" stays text.
@@ -340,7 +340,8 @@ def read_table(path: str | os.PathLike[str], *, chunksize: int | None = None) ->
                     raise ValueError(f"{p}: a row has more fields than the header")
                 if chunk is None:
                     return
-                yield conform(_decode_nested(chunk, p), p)
+                yield conform(chunk, p, offset=offset)
+                offset += len(chunk)
         except UnicodeDecodeError as exc:
             raise ValueError(
                 f"{p}: not UTF-8 text (byte {exc.object[exc.start : exc.start + 1]!r} at offset {exc.start} of a block)"
@@ -352,15 +353,15 @@ def read_table(path: str | os.PathLike[str], *, chunksize: int | None = None) ->
 
         f = pq.ParquetFile(p)
         for batch in f.iter_batches(batch_size=chunksize or 100_000):
-            chunk = batch.to_pandas()
-            yield conform(_decode_nested(chunk, p), p)
+            # Arrow types kept (types_mapper): a bool or list column reaches the checks as what it is
+            chunk = batch.to_pandas(types_mapper=pd.ArrowDtype)
+            yield conform(chunk, p, offset=offset)
+            offset += len(chunk)
     else:
         reader = pd.read_json(p, lines=True, chunksize=chunksize or 100_000, dtype=False, precise_float=True)
         for chunk in reader:
-            for c in NESTED_COLUMNS:
-                if c in chunk.columns:
-                    chunk[c] = [None if _missing_cell(v) else v for v in chunk[c]]
-            yield conform(chunk, p)
+            yield conform(chunk, p, offset=offset)
+            offset += len(chunk)
 
 
 def table_format(path: str) -> str:

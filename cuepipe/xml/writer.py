@@ -139,6 +139,8 @@ def _make_renderer(field: voc.Field, kind: voc.Kind, ignore: bool = False) -> Ca
         allowed = ", ".join(f"{m.value} ({m.name})" for m in field.enum)
 
         def render_enum(v: Any) -> str:
+            if isinstance(v, bool | np.bool_):  # True == 1 would find the member whose value is 1
+                raise _Fail(f"{v!r} is a boolean, not a valid {field.enum.__name__}; expected one of {allowed}")
             try:
                 text = table.get(v)
             except TypeError:
@@ -499,7 +501,20 @@ def _frame_blocks(df: Any, renderer: _Renderer) -> Iterator[tuple[int, list[list
                 bounds[t] = renderer.bound(t, start + types.index(t))
         if not renderer.ignore:
             _check_unsupported(block, types, bounds, renderer, start)
+        _check_enum_booleans(columns, renderer, start)
         yield start, columns, types, bounds
+
+
+_ENUM_COLUMNS = frozenset(f.column for f in voc.COLUMNS if f.kind == "enum" and f.column != "cuePointType")
+
+
+def _check_enum_booleans(columns: list[list[Any]], renderer: _Renderer, offset: int) -> None:
+    """Refuse a boolean in an enum column before the compiled writer looks it up (True == 1 finds a member)."""
+    for column, values in zip(renderer.columns, columns, strict=True):
+        if column in _ENUM_COLUMNS:
+            for i, v in enumerate(values):
+                if v.__class__ is bool or isinstance(v, np.bool_):
+                    raise CuePointValueError(f"{v!r} is a boolean, not a valid value", record=offset + i, field=column)
 
 
 def _frame_rows(df: Any, renderer: _Renderer) -> Iterator[tuple[_Bound, tuple[Any, ...], int]]:
