@@ -27,6 +27,7 @@ from rich.table import Table
 
 from . import frames
 from . import vocabulary as voc
+from ._files import AtomicOutput
 from .client import Client, Progress, PushError
 from .client._config import ENV_ADMIN_SECRET, ENV_KS, ENV_PARTNER_ID, ENV_SERVICE_URL
 from .errors import CuepipeError
@@ -163,14 +164,20 @@ def write_report(result: pd.DataFrame, path: str) -> None:
     """The push result as CSV, Parquet or JSON Lines (by extension)."""
     fmt = frames.table_format(path)
     table = result.reset_index()
-    if fmt == "csv":
-        table.to_csv(path, index=False)
-    elif fmt == "parquet":
-        table.to_parquet(path, index=False)
-    elif fmt == "jsonl":
-        table.to_json(path, orient="records", lines=True, force_ascii=False)
-    else:
+    if fmt not in ("csv", "parquet", "jsonl"):
         raise click.UsageError("--report takes a .csv, .parquet or .jsonl path")
+    # atomic, and gzip for a .gz name, like every other output (see cuepipe._files)
+    with AtomicOutput(path, compress=False if fmt == "parquet" else None) as out:
+        if fmt == "parquet":
+            table.to_parquet(out.file, index=False)
+            return
+        text = out.text()
+        if fmt == "csv":
+            table.to_csv(text, index=False)
+        else:
+            table.to_json(text, orient="records", lines=True, force_ascii=False)
+        text.flush()
+        text.detach()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -510,8 +517,8 @@ def jobs_log(job_id: int, output: str | None, **kwargs: Any) -> None:
         sys.stdout.buffer.write(body)
         sys.stdout.buffer.flush()
     else:
-        with open(output, "wb") as f:
-            f.write(body)
+        with AtomicOutput(output) as out:  # no partial log on failure; .gz compresses
+            out.file.write(body)
 
 
 @jobs.command("submit")

@@ -6,6 +6,9 @@ The command object is registered by the main CLI; it can also run on its own
 
 from __future__ import annotations
 
+import errno
+import os
+
 import click
 
 from .faults import FaultSpecError, parse_fault
@@ -87,6 +90,9 @@ def emulator(
             + ")",
             err=True,
         )
+    folder = os.path.dirname(os.path.abspath(db))
+    if db != ":memory:" and not os.path.isdir(folder):  # sqlite would say only "unable to open database file"
+        raise OSError(errno.ENOENT, f"cannot open the database {db}: the folder {folder} does not exist", db)
     click.echo(f"cuepipe emulator: partner {partner_id}, database {db}, http://{host}:{port}/api_v3/", err=True)
     run(
         host,
