@@ -13,7 +13,7 @@ import io
 import os
 import tempfile
 from types import TracebackType
-from typing import IO
+from typing import IO, cast
 
 
 def _read_umask() -> int:
@@ -62,12 +62,12 @@ class AtomicOutput:
         self._gzip: gzip.GzipFile | None = (
             gzip.GzipFile(fileobj=self._raw, mode="wb", filename="", mtime=0) if gz else None
         )
-        self.file: IO[bytes] = self._gzip if self._gzip is not None else self._raw  # type: ignore[assignment]
+        self.file: IO[bytes] = cast(IO[bytes], self._gzip) if self._gzip is not None else self._raw
         self._done = False
 
     def text(self) -> io.TextIOWrapper:
         """A UTF-8 text view of :attr:`file` (newlines written as given). Flush it before :meth:`commit`."""
-        return io.TextIOWrapper(self.file, encoding="utf-8", newline="", write_through=True)  # type: ignore[arg-type]
+        return io.TextIOWrapper(self.file, encoding="utf-8", newline="", write_through=True)
 
     def commit(self) -> None:
         """Finish the file (gzip trailer, flush to disk) and move it over ``path``."""

@@ -10,9 +10,10 @@ import sqlite3
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import click
+import pandas as pd
 from rich.console import Console
 
 from . import frames
@@ -121,15 +122,12 @@ def _convert(source: str, dest: str, kind: str, unsupported: str, chunksize: int
     out_fmt = frames.table_format(dest)
     if out_fmt == "xml":
         count = write_xml(
-            _records_from(source, chunksize),
-            dest,
-            kind=kind,  # type: ignore[arg-type]
-            unsupported=unsupported,
-        )  # type: ignore[arg-type]
+            _records_from(source, chunksize), dest, kind=cast(Any, kind), unsupported=cast(Any, unsupported)
+        )
     else:
         with frames.TableWriter(dest) as writer:
             if frames.table_format(source) == "xml":
-                for chunk in frames.read_xml(source, chunksize=chunksize):  # type: ignore[union-attr]
+                for chunk in cast(Iterator[pd.DataFrame], frames.read_xml(source, chunksize=chunksize)):
                     writer.write(chunk)
             else:
                 for chunk in frames.read_table(source, chunksize=chunksize):

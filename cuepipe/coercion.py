@@ -257,7 +257,7 @@ def to_number_column(s: pd.Series) -> pd.Series:
         raise ColumnValueError(i, v, f"{_describe(v)} where a number belongs (a {dtype} column)")
     if pd.api.types.is_numeric_dtype(dtype):
         return s.astype("Float64")
-    out = []
+    out: list[float | None] = []
     for i, v in enumerate(s):
         if _missing(v):
             out.append(None)

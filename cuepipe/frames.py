@@ -358,8 +358,8 @@ def read_table(path: str | os.PathLike[str], *, chunksize: int | None = None) ->
             yield conform(chunk, p, offset=offset)
             offset += len(chunk)
     else:
-        reader = pd.read_json(p, lines=True, chunksize=chunksize or 100_000, dtype=False, precise_float=True)
-        for chunk in reader:
+        lines = pd.read_json(p, lines=True, chunksize=chunksize or 100_000, dtype=False, precise_float=True)
+        for chunk in lines:
             yield conform(chunk, p, offset=offset)
             offset += len(chunk)
 

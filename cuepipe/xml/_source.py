@@ -219,7 +219,7 @@ def guard_stream(raw: IO[bytes]) -> IO[bytes]:
             break
         if len(head) > _PROLOG_LIMIT:
             raise XMLFormatError("no root element found in the first megabyte of the document")
-    stream = io.BufferedReader(_Prefixed(head, raw), buffer_size=65536)  # type: ignore[arg-type]
+    stream = io.BufferedReader(_Prefixed(head, raw), buffer_size=65536)
     return Budget(stream, max_record_bytes())  # type: ignore[return-value]
 
 
@@ -321,7 +321,7 @@ def _no_progress(record: int, line: int | None = None) -> None:
 
 def _peek_gzip(stream: IO[bytes]) -> tuple[bool, IO[bytes]]:
     head = stream.read(2)
-    return head == _GZIP_MAGIC, io.BufferedReader(_Prefixed(head, stream), buffer_size=65536)  # type: ignore[arg-type]
+    return head == _GZIP_MAGIC, io.BufferedReader(_Prefixed(head, stream), buffer_size=65536)
 
 
 def source_name(source: Source) -> str:
@@ -348,7 +348,7 @@ def open_source(source: Source) -> Iterator[IO[bytes]]:
         elif isinstance(source, io.TextIOBase):
             raise TypeError("open the file in binary mode ('rb'): cuepipe reads XML as bytes")
         elif hasattr(source, "read"):
-            raw = source  # type: ignore[assignment]
+            raw = source
         else:
             raise TypeError(f"cannot read XML from {type(source).__name__}; pass a path, bytes or a binary file object")
         is_gz, stream = _peek_gzip(raw)

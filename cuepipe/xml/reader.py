@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterator
-from typing import Any
+from typing import IO, Any, cast
 
 from lxml import etree
 
@@ -109,7 +109,7 @@ class _TypePlan:
     def __init__(self, info: voc.CuePointTypeInfo) -> None:
         self.info = info
         self.api_type = info.api_type.value
-        self.element = info.element
+        self.element: str = info.element or ""  # every planned type has an element (BY_ELEMENT)
         fields = list(info.all_fields)
         for column in info.serve_quirks.values():
             if all(f.column != column for f in fields):
@@ -384,9 +384,9 @@ def iter_cue_points(source: Source) -> Iterator[Record]:
 # ------------------------------------------------------------------------------------------------
 
 try:
-    from . import _speedups
+    from . import _speedups  # type: ignore[attr-defined]  # compiled, no stub
 except ImportError:  # a pure-Python build (CUEPIPE_NO_EXTENSIONS=1): iter_columns falls back to iter_rows
-    _speedups = None  # type: ignore[assignment]
+    _speedups = None
 
 #: Whether the compiled reader is available (``False`` in a pure-Python build).
 SPEEDUPS = _speedups is not None
@@ -498,7 +498,7 @@ def iter_columns(source: Source) -> Iterator[list[Any]]:
                 if root is None:
                     seen.append(block)
                     _hand_over(stream)
-                    yield from _columns_from_rows(iter_rows(_Prefixed(b"".join(seen), stream)))
+                    yield from _columns_from_rows(iter_rows(cast(IO[bytes], _Prefixed(b"".join(seen), stream))))
                     return
                 harvest(root, ctx, run, index + len(run), False)
                 if len(run):
@@ -508,7 +508,7 @@ def iter_columns(source: Source) -> Iterator[list[Any]]:
                 seen.append(block)
                 if not block or sum(map(len, seen)) > _PROLOG_LIMIT:  # no plain <scenes> root: the slow path
                     _hand_over(stream)
-                    yield from _columns_from_rows(iter_rows(_Prefixed(b"".join(seen), stream)))
+                    yield from _columns_from_rows(iter_rows(cast(IO[bytes], _Prefixed(b"".join(seen), stream))))
                     return
                 continue
             seen.clear()

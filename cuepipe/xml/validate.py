@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from lxml import etree
 
@@ -137,21 +137,21 @@ def validate(source: Source, *, kind: voc.Kind = "ingest", max_errors: int = 100
     _detailed_pass(data, schema, kind, report, max_errors)
     if not report.errors:
         # The streaming validator saw something the per-element pass cannot place.
-        for entry in schema.error_log:
+        for entry in cast(Any, schema.error_log):
             report.errors.append(ValidationIssue(_plain(entry.message)))
         if not report.errors:
             report.errors.append(ValidationIssue("document is invalid"))
     return report
 
 
-def _rewindable(source: Source) -> Source:
+def _rewindable(source: Source) -> Any:
     """The detailed pass reads the source a second time; file objects must be seekable for that."""
     if hasattr(source, "read") and not isinstance(source, bytes | bytearray | memoryview):
         try:
             pos = source.tell()  # type: ignore[union-attr]
-            return _Rewind(source, pos)  # type: ignore[arg-type]
+            return _Rewind(source, pos)
         except (OSError, AttributeError, ValueError):
-            return source.read()  # type: ignore[union-attr,return-value]
+            return source.read()
     return source
 
 
@@ -168,7 +168,7 @@ class _Rewind:
 
 
 def _open(data: Any) -> Any:
-    return open_source(data.rewind() if isinstance(data, _Rewind) else data)
+    return open_source(cast(Source, data.rewind()) if isinstance(data, _Rewind) else data)
 
 
 _BLOCK = 1 << 20  # bytes parsed between two validations of the cue points parsed so far
@@ -229,7 +229,8 @@ def _children(root: Any) -> int:
 
 
 def _is_schema_error(exc: etree.XMLSyntaxError) -> bool:
-    last = exc.error_log.last_error if exc.error_log else None
+    log: Any = exc.error_log
+    last = log.last_error if log else None
     return last is not None and last.domain == etree.ErrorDomains.SCHEMASV
 
 
@@ -290,7 +291,7 @@ def _detailed_pass(
                     )
                 elif not schema.validate(elem):
                     ok = True
-                    for entry in schema.error_log:
+                    for entry in cast(Any, schema.error_log):
                         sub = entry.path or ""
                         sub = sub[len("/" + elem.tag) :] if sub.startswith("/" + elem.tag) else sub
                         ok = add(
@@ -322,7 +323,8 @@ def _detailed_pass(
                 count += 1
                 elem.clear(keep_tail=False)
                 while elem.getprevious() is not None:
-                    del root[0]  # type: ignore[index]
+                    assert root is not None
+                    del root[0]
                 if not ok:
                     return
         except etree.XMLSyntaxError as exc:
