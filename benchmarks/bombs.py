@@ -39,6 +39,15 @@ SHAPES: dict[str, tuple[bytes, bytes]] = {
     "whitespace": (f"<scenes>{_CODE}</scene-code-cue-point>".encode(), b" "),
 }
 
+#: table files: shape -> (bytes before the filler, the filler); "quoted-lines" is a quoted CSV field of short lines
+TABLE_SHAPES: dict[str, tuple[bytes, bytes]] = {
+    "csv-quoted": (b'cuePointType,entryId,text\r\nannotation.Annotation,0_a,"', b"a"),
+    "csv-unquoted": (b"cuePointType,entryId,text\r\nannotation.Annotation,0_a,", b"a"),
+    "csv-quoted-lines": (b'cuePointType,entryId,text\r\nannotation.Annotation,0_a,"', b"a\n"),
+    "jsonl": (b'{"cuePointType": "annotation.Annotation", "entryId": "0_a", "text": "', b"a"),
+}
+ALL_SHAPES = {**SHAPES, **TABLE_SHAPES}
+
 #: the read paths: what a child does with a path (every one must fail with a clear error)
 PATHS = (
     "iter_cue_points",
@@ -50,15 +59,27 @@ PATHS = (
     "dask-blocks",
     "cli-convert",
     "cli-validate",
+    "read_table",
+    "cli-convert-table",
 )
+TABLE_PATHS = ("read_table", "cli-convert-table")
+
+
+def shapes_for(path: str) -> list[str]:
+    return list(TABLE_SHAPES if path in TABLE_PATHS else SHAPES)
+
+
+def _suffix(shape: str) -> str:
+    return ".jsonl.gz" if shape == "jsonl" else ".csv.gz" if shape.startswith("csv") else ".xml.gz"
+
 
 _MEMBER = 1 << 20  # bytes of filler per gzip member
 
 
 def bomb_bytes(shape: str, expanded: int) -> bytes:
     """A gzip document of ``expanded`` bytes: the shape's opening, then filler to the end."""
-    prefix, filler = SHAPES[shape]
-    member = gzip.compress(filler * _MEMBER, compresslevel=9, mtime=0)
+    prefix, filler = ALL_SHAPES[shape]
+    member = gzip.compress(filler * (_MEMBER // len(filler)), compresslevel=9, mtime=0)
     return gzip.compress(prefix, mtime=0) + member * max(1, expanded // _MEMBER)
 
 
@@ -101,10 +122,17 @@ def _run_path(name: str, path: str, workdir: str) -> str:
         with dask.config.set(scheduler="synchronous"):
             blocksize = 1 << 20 if name == "dask-blocks" else None
             return f"ok {len(cdask.read_xml(path, blocksize=blocksize).compute())}"
+    if name == "read_table":
+        from cuepipe import frames
+
+        return f"ok {sum(len(c) for c in frames.read_table(path))}"
     if name.startswith("cli-"):
         from cuepipe.cli import main
 
-        args = ["convert", path, os.path.join(workdir, "out.csv")] if name == "cli-convert" else ["validate", path]
+        if name == "cli-validate":
+            args = ["validate", path]
+        else:
+            args = ["convert", path, os.path.join(workdir, "out.xml" if name == "cli-convert-table" else "out.csv")]
         try:
             code = main(args, standalone_mode=False)
         except SystemExit as exc:
@@ -195,11 +223,15 @@ def measure(
                     for _ in range(max(1, expanded // _MEMBER)):
                         f.write(block)
             else:
-                path = os.path.join(tmp, f"bomb-{i}-{shape}.xml.gz")
+                path = os.path.join(tmp, f"bomb-{i}-{shape}{_suffix(shape)}")
                 Path(path).write_bytes(bomb_bytes(shape, expanded))
             bombs.append(path)
-        valid = os.path.join(tmp, "valid.xml")
-        Path(valid).write_bytes(VALID)
+        if name in TABLE_PATHS:
+            valid = os.path.join(tmp, "valid.csv")
+            Path(valid).write_bytes(b"cuePointType,entryId,startTime,endTime\r\nannotation.Annotation,0_a,0,5\r\n")
+        else:
+            valid = os.path.join(tmp, "valid.xml")
+            Path(valid).write_bytes(VALID)
         env = dict(os.environ)
         if limit is not None:
             env["CUEPIPE_MAX_RECORD_BYTES"] = str(limit)
@@ -228,7 +260,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sizes", default="256,2048", help="expanded sizes in MB (default 256,2048)")
     parser.add_argument("--limit", type=int, default=None, help="CUEPIPE_MAX_RECORD_BYTES for the children")
     parser.add_argument("--paths", default=",".join(PATHS))
-    parser.add_argument("--shapes", default=",".join(SHAPES))
+    parser.add_argument("--shapes", default="", help="default: every shape the path reads")
     args = parser.parse_args(argv)
     if args.child:
         name, valid, workdir, *bombs = args.child
@@ -240,7 +272,7 @@ def main(argv: list[str] | None = None) -> None:
     for name in args.paths.split(","):
         cases = [
             (shape, size)
-            for shape in args.shapes.split(",")
+            for shape in (args.shapes.split(",") if args.shapes else shapes_for(name))
             for size in sizes
             if not (name == "dask-blocks" and size > 256 << 20)  # a plain file: kept small on disk
         ]

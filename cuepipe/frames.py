@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import gzip
+import io
 import json
 import os
 import warnings
@@ -27,7 +29,7 @@ from . import vocabulary as voc
 from ._files import AtomicOutput
 from .errors import CuePointValueError
 from .values import is_missing
-from .xml._source import Source
+from .xml._source import MAX_RECORD_BYTES_ENV, Source, max_record_bytes
 from .xml.reader import COLUMN_NAMES, iter_columns
 
 NESTED_KINDS = ("answers", "custom")
@@ -313,10 +315,80 @@ def conform(df: pd.DataFrame, where: str = "input", *, offset: int = 0) -> pd.Da
     return pd.DataFrame(out, index=df.index).reset_index(drop=True)
 
 
+class _RowBudget(io.RawIOBase):
+    """A table file that refuses to hand out an endless row (a compression bomb, a runaway field).
+
+    pandas keeps an unfinished row (one enormous line, or a quoted field running over many lines)
+    in memory until it ends. This counts the bytes read since the last line end, and for CSV since
+    the last line end outside double quotes (quote parity, as RFC 4180 quoting has it); past
+    :func:`~cuepipe.xml._source.max_record_bytes` for a line, or four times that for a quoted span
+    (stray quotes in unquoted fields upset the parity, hence the margin), the read fails.
+    """
+
+    def __init__(self, raw: Any, path: str, *, csv: bool) -> None:
+        self._raw = raw
+        self._path = path
+        self._csv = csv
+        self._limit = max_record_bytes()
+        self._line = 0  # bytes since the last line end
+        self._span = 0  # bytes since the last line end outside quotes (CSV)
+        self._quoted = False  # inside a quoted field at the end of what was read (CSV)
+        self.total = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        n = self._raw.readinto(b) or 0
+        if n:
+            self._count(bytes(memoryview(b)[:n]))
+        return n
+
+    def _count(self, data: bytes) -> None:
+        last_nl = data.rfind(b"\n")
+        self._line = len(data) - last_nl - 1 if last_nl >= 0 else self._line + len(data)
+        if self._csv:
+            if not self._quoted and b'"' not in data:
+                end = last_nl
+            else:
+                arr = np.frombuffer(data, dtype=np.uint8)
+                parity = (np.cumsum(arr == 34) + self._quoted) & 1
+                ends = np.flatnonzero((arr == 10) & (parity == 0))
+                end = int(ends[-1]) if len(ends) else -1
+                self._quoted = bool(parity[-1])
+            self._span = len(data) - end - 1 if end >= 0 else self._span + len(data)
+        self.total += len(data)
+        if self._line > self._limit or self._span > 4 * self._limit:
+            what = "line" if self._line > self._limit else "quoted field"
+            raise ValueError(
+                f"{self._path}: a {what} longer than {self._limit if what == 'line' else 4 * self._limit} bytes "
+                f"(before byte {self.total} of the uncompressed file) is refused to bound memory (a compression "
+                f"bomb?); set {MAX_RECORD_BYTES_ENV} to allow more"
+            )
+
+
+@contextlib.contextmanager
+def _open_table(path: str, *, csv: bool) -> Iterator[io.BufferedReader]:
+    """A table file as a bounded binary stream (gzip detected by its magic bytes, as for XML)."""
+    raw = open(path, "rb")  # noqa: SIM115 - closed below
+    try:
+        gz = raw.read(2) == b"\x1f\x8b"
+        raw.seek(0)
+        source: Any = gzip.GzipFile(fileobj=raw, mode="rb") if gz else raw
+        yield io.BufferedReader(_RowBudget(source, path, csv=csv), buffer_size=1 << 16)
+    finally:
+        raw.close()
+
+
 def read_table(path: str | os.PathLike[str], *, chunksize: int | None = None) -> Iterator[pd.DataFrame]:
     """Read a CSV, Parquet or JSON Lines file of cue points as DataFrames (one, or chunks)."""
     p = os.fspath(path)
     fmt = table_format(p)
+    with contextlib.ExitStack() as stack:
+        yield from _read_table(p, fmt, chunksize, stack)
+
+
+def _read_table(p: str, fmt: str, chunksize: int | None, stack: contextlib.ExitStack) -> Iterator[pd.DataFrame]:
     offset = 0  # rows before the chunk: errors name the row in the file, not in the chunk
     if fmt == "csv":
         # Everything as text first, so that conform() can name the column and row of a bad number;
@@ -324,8 +396,10 @@ def read_table(path: str | os.PathLike[str], *, chunksize: int | None = None) ->
         # index_col=False: a row with more fields than the header is an error, never a silent shift
         # of every column by one (pandas would take the first column as the index).
         try:
+            stream = stack.enter_context(_open_table(p, csv=True))
             reader = pd.read_csv(
-                p,
+                stream,
+                encoding="utf-8",
                 dtype="string",
                 chunksize=chunksize or 100_000,
                 keep_default_na=False,
@@ -358,7 +432,8 @@ def read_table(path: str | os.PathLike[str], *, chunksize: int | None = None) ->
             yield conform(chunk, p, offset=offset)
             offset += len(chunk)
     else:
-        lines = pd.read_json(p, lines=True, chunksize=chunksize or 100_000, dtype=False, precise_float=True)
+        text = io.TextIOWrapper(stack.enter_context(_open_table(p, csv=False)), encoding="utf-8")
+        lines = pd.read_json(text, lines=True, chunksize=chunksize or 100_000, dtype=False, precise_float=True)
         for chunk in lines:
             yield conform(chunk, p, offset=offset)
             offset += len(chunk)
