@@ -284,7 +284,12 @@ def main(argv: list[str] | None = None) -> None:
                 flush=True,
             )
     RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=1) + "\n")
+    # merged with earlier runs: a run of some paths replaces only their entries
+    key = lambda r: (r["path"], r["shape"], r["expanded_mb"])  # noqa: E731
+    earlier = json.loads(RESULTS.read_text()) if RESULTS.exists() else []
+    fresh = {key(r) for r in results}
+    merged = [r for r in earlier if key(r) not in fresh] + results
+    RESULTS.write_text(json.dumps(merged, indent=1) + "\n")
     print(f"written to {RESULTS}")
 
 

@@ -203,6 +203,7 @@ def _sync(f: IO[bytes], offset: int) -> int | None:
     f.seek(begin)
     buf_start = begin
     buf = f.read(_READ_STEP + offset - begin)
+    limit = max_record_bytes()
     while buf:
         for m in _SYNC.finditer(buf):
             if buf_start + m.start() >= offset and _AFTER_END_TAG.search(buf, max(0, m.start() - _LOOKBACK), m.start()):
@@ -210,6 +211,12 @@ def _sync(f: IO[bytes], offset: int) -> int | None:
         chunk = f.read(_READ_STEP)
         if not chunk:
             return None
+        if buf_start + len(buf) - offset > limit:  # one construct beyond the reader's bound: stop scanning
+            raise XMLFormatError(
+                f"more than {limit} bytes after byte {offset} hold no cue point start tag: a comment, CDATA "
+                f"section, attribute or element this large is refused to bound memory; set {MAX_RECORD_BYTES_ENV} "
+                "to allow more"
+            )
         carry = buf[-(_LOOKBACK + _SYNC_KEEP) :]
         buf_start += len(buf) - len(carry)
         buf = carry + chunk
