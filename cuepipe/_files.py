@@ -25,17 +25,26 @@ def _read_umask() -> int:
 _UMASK = _read_umask()  # read once at import: os.umask can only be read by setting it
 
 
-def temp_beside(path: str) -> str:
-    """Create an empty temporary file in ``path``'s folder, with the mode a new file would get.
+def check_folder(path: str) -> str:
+    """The folder an output ``path`` goes in; an OSError naming the output if it is not there.
 
-    ``mkstemp`` makes files 0600; renamed into place they would surprise users and tools. A missing
-    folder is reported as such, naming the output (not the temporary file nobody asked for).
+    For commands that write a file at the end of long work (a push report): refuse before the work.
     """
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         what = "is not a folder" if os.path.exists(directory) else "does not exist"
         code = errno.ENOTDIR if os.path.exists(directory) else errno.ENOENT
         raise OSError(code, f"cannot write {path}: the folder {directory} {what}", path)
+    return directory
+
+
+def temp_beside(path: str) -> str:
+    """Create an empty temporary file in ``path``'s folder, with the mode a new file would get.
+
+    ``mkstemp`` makes files 0600; renamed into place they would surprise users and tools. A missing
+    folder is reported as such, naming the output (not the temporary file nobody asked for).
+    """
+    directory = check_folder(path)
     fd, tmp = tempfile.mkstemp(prefix=".cuepipe-", suffix=".tmp", dir=directory)
     os.close(fd)
     os.chmod(tmp, 0o666 & ~_UMASK)

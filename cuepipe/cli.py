@@ -101,7 +101,7 @@ def _records_from(path: str, chunksize: int) -> Iterator[dict[str, Any]]:
     "--chunksize", type=click.IntRange(min=1), default=50_000, show_default=True, help="Rows held in memory at a time."
 )
 def convert(source: str, dest: str, kind: str, unsupported: str, chunksize: int) -> None:
-    """Convert SOURCE to DEST; formats by extension: .csv, .parquet, .jsonl, .xml (each may end in .gz).
+    """Convert SOURCE to DEST; formats by extension: .csv, .parquet, .jsonl, .xml (.gz after any but .parquet).
 
     Streams: memory stays flat however large the input is. Output appears only when complete.
     """

@@ -27,10 +27,10 @@ from rich.table import Table
 
 from . import frames
 from . import vocabulary as voc
-from ._files import AtomicOutput
+from ._files import AtomicOutput, check_folder
 from .client import Client, Progress, PushError
 from .client._config import ENV_ADMIN_SECRET, ENV_KS, ENV_PARTNER_ID, ENV_SERVICE_URL
-from .errors import CuepipeError
+from .errors import CuepipeError, describe_os_error
 from .kaltura import BulkUpload, KalturaAnnotationFilter, KalturaCuePointFilter, filter_class_for
 from .kaltura.redact import scrub
 from .vocabulary import BatchJobStatus
@@ -121,6 +121,8 @@ def api_command(func: F) -> F:
             if isinstance(root, dict) and root.get("debug"):
                 raise
             message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+            if isinstance(exc, OSError) and not isinstance(exc, CuepipeError):
+                message = describe_os_error(exc)  # "cannot write x.csv: ...", not "[Errno 2] ...: 'x.csv'"
             err.print(f"error: {scrub(str(message), *secrets)}", markup=False, soft_wrap=True)
             ctx.exit(1)
 
@@ -247,6 +249,7 @@ def push(
     """
     if report is not None:
         frames.table_format(report)
+        check_folder(report)  # before the push, not after it
     with make_client(_connection(kwargs)) as client, ProgressBar("push") as bar:
         try:
             result = client.push(
@@ -329,7 +332,7 @@ def build_filter(entry_ids: tuple[str, ...], cue_type: str | None, service: str)
     "--output",
     required=True,
     type=click.Path(dir_okay=False, writable=True),
-    help="Output file: .parquet, .csv, .jsonl or .xml (each may end in .gz).",
+    help="Output file: .parquet, .csv, .jsonl or .xml (.gz after any but .parquet).",
 )
 @click.option(
     "--kind",

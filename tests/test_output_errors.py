@@ -147,3 +147,20 @@ def test_emulator_database_in_a_missing_folder_is_one_line(tmp_path: Path) -> No
     result = CliRunner().invoke(main, ["emulator", "--db", str(db), "--admin-secret", "s3cret-long"])
     assert result.exit_code == 1
     assert result.output.strip() == f"error: cannot open the database {db}: the folder {db.parent} does not exist"
+
+
+@pytest.mark.parametrize("command", ["pull", "push"])
+def test_api_commands_refuse_a_missing_output_folder_before_any_request(
+    command: str, source: Path, tmp_path: Path
+) -> None:
+    """Nothing listens on the service URL: the folder check must come first (and a push must not run)."""
+    out = tmp_path / "nowhere" / "out.csv"
+    args = ["--service-url", "http://127.0.0.1:9", "--partner-id", "1", "--admin-secret", "s3cret-long"]
+    if command == "pull":
+        args = ["pull", "--entry-id", "0_a", "-o", str(out), *args]
+    else:
+        args = ["push", str(source), "--report", str(out), *args]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1
+    assert result.output.strip().endswith(f"error: cannot write {out}: the folder {out.parent} does not exist")
+    assert "Traceback" not in result.output
