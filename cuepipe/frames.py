@@ -432,7 +432,7 @@ def _read_table(p: str, fmt: str, chunksize: int | None, stack: contextlib.ExitS
             yield conform(chunk, p, offset=offset)
             offset += len(chunk)
     else:
-        text = io.TextIOWrapper(stack.enter_context(_open_table(p, csv=False)), encoding="utf-8")
+        text: Any = io.TextIOWrapper(stack.enter_context(_open_table(p, csv=False)), encoding="utf-8")
         lines = pd.read_json(text, lines=True, chunksize=chunksize or 100_000, dtype=False, precise_float=True)
         for chunk in lines:
             yield conform(chunk, p, offset=offset)

@@ -137,10 +137,11 @@ def _make_renderer(field: voc.Field, kind: voc.Kind, ignore: bool = False) -> Ca
         assert field.enum is not None
         table = enum_lookup(field.enum)
         allowed = ", ".join(f"{m.value} ({m.name})" for m in field.enum)
+        enum_name = field.enum.__name__
 
         def render_enum(v: Any) -> str:
             if isinstance(v, bool | np.bool_):  # True == 1 would find the member whose value is 1
-                raise _Fail(f"{v!r} is a boolean, not a valid {field.enum.__name__}; expected one of {allowed}")
+                raise _Fail(f"{v!r} is a boolean, not a valid {enum_name}; expected one of {allowed}")
             try:
                 text = table.get(v)
             except TypeError:
@@ -148,7 +149,7 @@ def _make_renderer(field: voc.Field, kind: voc.Kind, ignore: bool = False) -> Ca
             if text is None and isinstance(v, str):
                 text = table.get(v.strip())
             if text is None:
-                raise _Fail(f"{v!r} is not a valid {field.enum.__name__}; expected one of {allowed}")
+                raise _Fail(f"{v!r} is not a valid {enum_name}; expected one of {allowed}")
             return open_tag + text + close_tag
 
         return render_enum
