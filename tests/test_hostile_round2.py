@@ -289,3 +289,23 @@ def test_tables_many_times_the_bound_read_whole(monkeypatch: pytest.MonkeyPatch,
         assert (tmp_path / name).stat().st_size > 20 * (16 << 10) or name.endswith(".gz")
         back = list(frames.read_table(tmp_path / name, chunksize=500))
         assert sum(len(c) for c in back) == 3000 and back[-1]["text"].iloc[-1] == rows[-1]["text"]
+
+
+def test_validate_never_lets_a_libxml2_internal_error_through(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With both DTD checks switched off, the entity reference nodes that crashed libxml2's schema
+    validator ("Internal error in XML Schema validation") still end as a report, not a traceback."""
+    validate_module = sys.modules["cuepipe.xml.validate"]  # the package's name "validate" is the function
+    _no_byte_scan(monkeypatch)
+    monkeypatch.setattr(validate_module, "refuse_dtd", lambda elem: None)
+    monkeypatch.setattr(_source, "refuse_dtd", lambda elem: None)
+    monkeypatch.setattr(_source, "document_root", _root_without_check)
+    monkeypatch.setattr(validate_module, "document_root", _root_without_check)
+    report = cuepipe.validate(_document("utf-16-le", dtd=True))
+    assert not report.ok and report.errors
+
+
+def _root_without_check(parser: Any) -> Any:
+    for _, elem in parser.read_events():
+        if elem.getparent() is None:
+            return elem
+    return None
