@@ -207,15 +207,26 @@ def to_integer_column(s: pd.Series) -> pd.Series:
         except (TypeError, ValueError, OverflowError):  # uint64 beyond int64
             pass
     elif pd.api.types.is_float_dtype(dtype):
-        values = s.dropna()
-        finite = values.map(lambda f: math.isfinite(f) and f == int(f) and -(2**63) <= f < 2**63)
-        if bool(finite.all()):
+        values = s.dropna().to_numpy(dtype=np.float64)
+        if bool((np.isfinite(values) & (values == np.trunc(values)) & (np.abs(values) < 2.0**63)).all()):
             return s.astype("Int64")
     elif not (_is_object(dtype) or isinstance(dtype, pd.StringDtype) or _arrow_type(s) is not None) and not (
         _all_missing(s)
     ):  # dates, categories...
         i, v = _first_non_missing(s)
         raise ColumnValueError(i, v, f"{_describe(v)} where an integer belongs (a {dtype} column)")
+    if isinstance(dtype, pd.StringDtype):  # CSV: parse the column at once; the loop below names a bad row
+        try:
+            parsed = pd.to_numeric(s, errors="raise")
+        except (TypeError, ValueError, OverflowError):
+            parsed = None
+        if parsed is not None and (
+            pd.api.types.is_integer_dtype(parsed.dtype) or pd.api.types.is_float_dtype(parsed.dtype)
+        ):
+            try:
+                return to_integer_column(parsed)
+            except ColumnValueError:
+                pass
     out = [None if _missing(v) else _integer_value(i, v) for i, v in enumerate(s)]
     return pd.Series(pd.array(out, dtype="Int64"), index=s.index)
 
