@@ -162,30 +162,35 @@ def to_tags_column(s: pd.Series) -> pd.Series:
 # ------------------------------------------------------------------------------------------------
 
 
+def _in_range(i: int, value: Any, n: int) -> int:
+    if not -(2**63) <= n < 2**63:
+        raise ColumnValueError(
+            i, value, f"{_describe(value)} is not an integer a column can hold (beyond the 64-bit integer range)"
+        )
+    return n
+
+
 def _whole(i: int, value: Any, f: float) -> int:
     if not math.isfinite(f) or f != int(f):
         raise ColumnValueError(i, value, f"{_describe(value)} is not a whole number")
-    n = int(f)
-    if not -(2**63) <= n < 2**63:
-        raise ColumnValueError(i, value, f"{_describe(value)} is beyond the 64-bit integer range")
-    return n
+    return _in_range(i, value, int(f))
 
 
 def _integer_value(i: int, v: Any) -> int:
     if isinstance(v, bool | np.bool_):
         raise ColumnValueError(i, v, f"{_describe(v)} where an integer belongs")
     if isinstance(v, int | np.integer):
-        if not -(2**63) <= int(v) < 2**63:
-            raise ColumnValueError(i, v, f"{_describe(v)} is beyond the 64-bit integer range")
-        return int(v)
+        return _in_range(i, v, int(v))
     if isinstance(v, float | np.floating):
         return _whole(i, v, float(v))
     if isinstance(v, str):
         text = v.strip()
         try:
-            return int(text)  # exact, however many digits
+            n = int(text)  # exact, however many digits
         except ValueError:
             pass
+        else:
+            return _in_range(i, v, n)
         try:
             return _whole(i, v, float(text))
         except ValueError:

@@ -252,3 +252,45 @@ def test_tags_as_lists_round_trip_through_every_table_format(
             w.write(df)
         back = _read(folder / name)
         pd.testing.assert_frame_equal(back, df, check_dtype=True)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    n=st.integers(min_value=-(2**53), max_value=2**53),
+    spelling=st.sampled_from(["int", "float", "text", "np.int64", "np.float64", "text float"]),
+)
+def test_an_integer_means_the_same_in_every_spelling(n: int, spelling: str) -> None:
+    from cuepipe import coercion
+
+    value = {
+        "int": n,
+        "float": float(n),
+        "text": str(n),
+        "np.int64": np.int64(n),
+        "np.float64": np.float64(n),
+        "text float": f"{n}.0",
+    }[spelling]
+    for dtype in (object, "string") if spelling.startswith("text") else (object,):
+        assert coercion.to_integer_column(pd.Series([value, None], dtype=dtype)).tolist()[0] == n
+        assert coercion.to_time_column(pd.Series([value], dtype=dtype)).tolist() == [n]
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    value=st.one_of(
+        st.booleans(), st.floats().filter(lambda f: f != int(f) if f == f and abs(f) != float("inf") else True)
+    )
+)
+def test_booleans_and_fractions_never_become_integers(value: Any) -> None:
+    from cuepipe import coercion
+
+    for series in (pd.Series([value], dtype=object), pd.Series([value])):
+        if not isinstance(value, bool) and value != value:
+            continue  # NaN is missing, not a value
+        with pytest.raises(coercion.ColumnValueError):
+            coercion.to_integer_column(series)
+        if isinstance(value, bool):
+            with pytest.raises(coercion.ColumnValueError):
+                coercion.to_number_column(series)
+            with pytest.raises(coercion.ColumnValueError):
+                coercion.to_text_column(series)
