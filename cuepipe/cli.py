@@ -7,6 +7,7 @@ Exit codes scripts can rely on: 0 success; 1 the input is invalid or a value can
 from __future__ import annotations
 
 import os
+import sqlite3
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
@@ -16,7 +17,7 @@ from typing import Any
 import click
 
 from . import _console, cli_formats, frames
-from .errors import CuepipeError
+from .errors import CuepipeError, describe_os_error
 from .xml import iter_cue_points, validate, write_xml
 
 KIND = click.Choice(["ingest", "serve"])
@@ -26,20 +27,40 @@ console = _console.console()
 
 
 class _Group(click.Group):
-    """Turn cuepipe's own errors into one readable line and exit code 1, instead of a traceback."""
+    """Turn errors into one readable line and exit code 1, instead of a traceback.
+
+    cuepipe's own errors name the file, line or record. Environmental errors (a missing folder, a
+    full disk, a permission, a port in use, a database that cannot be opened) are not bugs either:
+    they get one line too. ``--debug`` shows the traceback of anything but cuepipe's own errors.
+    """
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except CuepipeError as exc:
-            err_console.print(f"error: {exc}", markup=False, soft_wrap=True)
-            ctx.exit(1)
+            _fail(ctx, str(exc))
         except (ValueError, KeyError) as exc:
-            if ctx.obj and ctx.obj.get("debug"):
+            if _debug(ctx):
                 raise
             msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-            err_console.print(f"error: {msg}", markup=False, soft_wrap=True)
-            ctx.exit(1)
+            _fail(ctx, str(msg))
+        except OSError as exc:
+            if _debug(ctx):
+                raise
+            _fail(ctx, describe_os_error(exc))
+        except sqlite3.Error as exc:
+            if _debug(ctx):
+                raise
+            _fail(ctx, f"database error: {exc}")
+
+
+def _debug(ctx: click.Context) -> bool:
+    return bool(ctx.obj and ctx.obj.get("debug"))
+
+
+def _fail(ctx: click.Context, message: str) -> None:
+    err_console.print(f"error: {message}", markup=False, soft_wrap=True)
+    ctx.exit(1)
 
 
 @click.group(cls=_Group)
@@ -85,18 +106,35 @@ def _records_from(
 @cli_formats.table_options
 @cli_formats.format_options
 def convert(source: str, dest: str, kind: str, unsupported: str, chunksize: int, **fmt: Any) -> None:
-    """Convert SOURCE to DEST; formats by extension: .csv, .parquet, .jsonl, .xml (each may end in .gz),
+    """Convert SOURCE to DEST; formats by extension: .csv, .parquet, .jsonl, .xml (.gz after any but .parquet),
     .vtt, .srt, .ffmeta, .otio, .chapters.json, .vmap, .youtube.txt (or --to).
 
     Streams tables and XML: memory stays flat however large the input is. Output appears only when
     complete. Writing an interchange format prints what it could not carry (--strict: fail instead).
     """
+    try:
+        count = _convert(source, dest, kind, unsupported, chunksize, fmt)
+    except CuepipeError as exc:
+        message = str(exc)
+        # every problem in the data is in SOURCE: name it (table readers already do)
+        raise CuepipeError(message if message.startswith(f"{source}:") else f"{source}: {message}") from exc
+    except OSError as exc:
+        if exc.filename is None:  # a failed write (a full disk...): the output is the file involved
+            raise OSError(exc.errno, f"cannot write {dest}: {exc.strerror or exc}") from exc
+        raise
+    if count is not None:
+        err_console.line(f"wrote {count} cue points to {dest}")
+
+
+def _convert(source: str, dest: str, kind: str, unsupported: str, chunksize: int, fmt: dict[str, Any]) -> int | None:
+    """The conversion itself: the number of cue points written (None for an interchange format,
+    whose loss report is printed instead)."""
     opts = cli_formats.options(fmt.pop("cue_type"), fmt.pop("entry"), fmt.pop("columns"), fmt.pop("duration"))
     target = cli_formats.target_format(dest, fmt.pop("to"))
     if target is not None:
         report = cli_formats.write_format(target, source, dest, opts, chunksize=chunksize, **fmt)
         err_console.print(str(report), markup=False, soft_wrap=True)
-        return
+        return None
     out_fmt = frames.table_format(dest)
     if opts is not None:  # spreadsheet options: the whole (small) table, chapter ends derived
         notes: list[str] = []
@@ -109,8 +147,7 @@ def convert(source: str, dest: str, kind: str, unsupported: str, chunksize: int,
             with frames.TableWriter(dest) as table_writer:
                 table_writer.write(table)
             count = table_writer.rows
-        err_console.line(f"wrote {count} cue points to {dest}")
-        return
+        return count
     # Interchange inputs (.vtt, .otio, ...) are small and read whole; XML and tables stream.
     in_xml = cli_formats.format_for_path(source) is None and frames.table_format(source) == "xml"
     with ExitStack() as stack:
@@ -142,7 +179,7 @@ def convert(source: str, dest: str, kind: str, unsupported: str, chunksize: int,
                         writer.write(chunk)
                         bar.advance(len(chunk))
                 count = writer.rows
-    err_console.line(f"wrote {count} cue points to {dest}")
+    return count
 
 
 @main.command("validate")

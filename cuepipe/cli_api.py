@@ -11,7 +11,6 @@ Exit codes: 0 success; 1 a data or API error (the message names the rows, upload
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import json
 import os
@@ -25,13 +24,13 @@ from click.core import ParameterSource
 
 from . import _console, frames
 from . import vocabulary as voc
-from ._files import temp_beside
+from ._files import AtomicOutput, check_folder
 from .cli_formats import check_pushable, read_all, table_options
 from .cli_formats import options as table_options_for
 from .client import Client, ConfigurationError, PushError
 from .client._config import ENV_ADMIN_SECRET, ENV_KS, ENV_PARTNER_ID, ENV_SERVICE_URL, settings_from_env
 from .client._pull import Precision, Unservable
-from .errors import CuepipeError
+from .errors import CuepipeError, describe_os_error
 from .kaltura import BulkUpload, KalturaAnnotationFilter, KalturaCuePointFilter, filter_class_for
 from .kaltura.redact import scrub
 from .vocabulary import BatchJobStatus, Kind
@@ -139,6 +138,8 @@ def api_command(func: F) -> F:
             if isinstance(root, dict) and root.get("debug"):
                 raise
             message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+            if isinstance(exc, OSError) and not isinstance(exc, CuepipeError):
+                message = describe_os_error(exc)  # "cannot write x.csv: ...", not "[Errno 2] ...: 'x.csv'"
             err.line(f"error: {scrub(str(message), *secrets)}")
             ctx.exit(1)
 
@@ -181,22 +182,21 @@ def write_report(result: pd.DataFrame, path: str) -> None:
     """The push result as CSV, Parquet or JSON Lines (by extension), written beside and renamed into
     place when complete: an interrupted write never leaves half a report."""
     fmt = frames.table_format(path)
+    table = result.reset_index()
     if fmt not in ("csv", "parquet", "jsonl"):
         raise click.UsageError("--report takes a .csv, .parquet or .jsonl path")
-    table = result.reset_index()
-    tmp = temp_beside(path)
-    try:
+    # atomic, and gzip for a .gz name, like every other output (see cuepipe._files)
+    with AtomicOutput(path, compress=False if fmt == "parquet" else None) as out:
+        if fmt == "parquet":
+            table.to_parquet(out.file, index=False)
+            return
+        text = out.text()
         if fmt == "csv":
-            table.to_csv(tmp, index=False)
-        elif fmt == "parquet":
-            table.to_parquet(tmp, index=False)
+            table.to_csv(text, index=False)
         else:
-            table.to_json(tmp, orient="records", lines=True, force_ascii=False)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+            table.to_json(text, orient="records", lines=True, force_ascii=False)
+        text.flush()
+        text.detach()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -282,6 +282,7 @@ def push(
     """
     if report is not None:
         frames.table_format(report)
+        check_folder(report)  # before the push, not after it
     opts = table_options_for(cue_type, entry, columns, duration)
     data: Any = file
     if opts is not None:  # a spreadsheet: renamed, filled, chapter ends derived (cuepipe/cli_formats.py)
@@ -378,7 +379,7 @@ def build_filter(entry_ids: tuple[str, ...], cue_type: str | None, service: str)
     "--output",
     required=True,
     type=click.Path(dir_okay=False, writable=True),
-    help="Output file: .parquet, .csv, .jsonl or .xml (each may end in .gz).",
+    help="Output file: .parquet, .csv, .jsonl or .xml (.gz after any but .parquet).",
 )
 @click.option(
     "--kind",
@@ -563,8 +564,8 @@ def jobs_log(job_id: int, output: str | None, **kwargs: Any) -> None:
         sys.stdout.buffer.write(body)
         sys.stdout.buffer.flush()
     else:
-        with open(output, "wb") as f:
-            f.write(body)
+        with AtomicOutput(output) as out:  # no partial log on failure; .gz compresses
+            out.file.write(body)
 
 
 @jobs.command("submit")

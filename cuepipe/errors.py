@@ -59,3 +59,12 @@ class XMLFormatError(CuepipeError, ValueError):
 
 class UnsafeXMLError(XMLFormatError):
     """A document uses a feature cuepipe refuses for safety: DTDs, entity declarations, external references."""
+
+
+def describe_os_error(exc: OSError) -> str:
+    """An operating system error as one line naming the file involved (no ``[Errno n]`` noise)."""
+    text = exc.strerror or str(exc)
+    for name in (exc.filename, exc.filename2):
+        if name is not None and str(name) not in text:
+            text = f"{name}: {text}"
+    return text

@@ -6,6 +6,9 @@ The command object is registered by the main CLI; it can also run on its own
 
 from __future__ import annotations
 
+import errno
+import os
+
 import click
 
 from .._console import console
@@ -95,6 +98,9 @@ def emulator(
             + (f", admin endpoint http://{host}:{port}/_emulator/faults" if fault_admin else "")
             + ")"
         )
+    folder = os.path.dirname(os.path.abspath(db))
+    if db != ":memory:" and not os.path.isdir(folder):  # sqlite would say only "unable to open database file"
+        raise OSError(errno.ENOENT, f"cannot open the database {db}: the folder {folder} does not exist", db)
     err.line(f"cuepipe emulator: partner {partner_id}, database {db}, http://{host}:{port}/api_v3/")
     run(
         host,

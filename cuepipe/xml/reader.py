@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterator
-from typing import Any
+from typing import IO, Any, cast
 
 from lxml import etree
 
@@ -34,11 +34,14 @@ from ._layout import ReadAnswer, ReadChild, ReadCustomAttr, ReadSpec, Storage, V
 from ._source import (
     _PROLOG_LIMIT,
     PARSER_OPTIONS,
+    Budget,
     Source,
     _Prefixed,
     document_root,
     open_source,
+    progress_of,
     push,
+    refuse_dtd,
     scenes_parser,
     syntax_error,
 )
@@ -119,7 +122,7 @@ class _TypePlan:
     def __init__(self, info: voc.CuePointTypeInfo) -> None:
         self.info = info
         self.api_type = info.api_type.value
-        self.element = info.element
+        self.element: str = info.element or ""  # every planned type has an element (BY_ELEMENT)
         fields = list(info.all_fields)
         for column in info.serve_quirks.values():
             if all(f.column != column for f in fields):
@@ -313,6 +316,7 @@ def iter_rows(source: Source) -> Iterator[tuple[_TypePlan, list[Any]]]:
     """Yield ``(plan, row)`` per cue point: the fast core under :func:`iter_cue_points` and ``read_xml``."""
     with open_source(source) as stream:
         events = etree.iterparse(stream, events=("end",), tag=(*_SCENE_TAGS, "scenes"), **PARSER_OPTIONS)
+        progress = progress_of(stream)
         index = 0
         root = None
         plans = _PLANS
@@ -320,6 +324,8 @@ def iter_rows(source: Source) -> Iterator[tuple[_TypePlan, list[Any]]]:
             for _, elem in events:
                 parent = elem.getparent()
                 if parent is not root or root is None:
+                    if index == 0:
+                        refuse_dtd(elem)  # before anything is handed on, whatever the encoding
                     if elem.tag == "scenes":
                         if parent is None:
                             _check_skipped(elem, None)
@@ -344,6 +350,7 @@ def iter_rows(source: Source) -> Iterator[tuple[_TypePlan, list[Any]]]:
                             exc.reason, line=exc.line, column=exc.column, record=index, element=exc.element
                         )
                     raise exc from None
+                progress(index, elem.sourceline)
                 yield plan, row
                 index += 1
                 elem.clear(keep_tail=True)
@@ -354,6 +361,7 @@ def iter_rows(source: Source) -> Iterator[tuple[_TypePlan, list[Any]]]:
         top = events.root
         if top is None:
             raise XMLFormatError("the document is empty")
+        refuse_dtd(top)
         if top.tag != "scenes":
             raise XMLFormatError(
                 f"the root element is <{top.tag}>; cue point documents start with <scenes>",
@@ -491,6 +499,7 @@ def iter_columns(source: Source) -> Iterator[list[Any]]:
         )
         run = _speedups.Run(_STORAGE)
         harvest = _speedups.harvest
+        progress = progress_of(stream)
         while True:
             block = stream.read(_BLOCK)
             try:
@@ -502,7 +511,8 @@ def iter_columns(source: Source) -> Iterator[list[Any]]:
             except etree.XMLSyntaxError as exc:
                 if root is None:
                     seen.append(block)
-                    yield from _columns_from_rows(iter_rows(_Prefixed(b"".join(seen), stream)))
+                    _hand_over(stream)
+                    yield from _columns_from_rows(iter_rows(cast(IO[bytes], _Prefixed(b"".join(seen), stream))))
                     return
                 harvest(root, ctx, run, index + len(run), False)
                 if len(run):
@@ -511,7 +521,8 @@ def iter_columns(source: Source) -> Iterator[list[Any]]:
             if root is None:
                 seen.append(block)
                 if not block or sum(map(len, seen)) > _PROLOG_LIMIT:  # no plain <scenes> root: the slow path
-                    yield from _columns_from_rows(iter_rows(_Prefixed(b"".join(seen), stream)))
+                    _hand_over(stream)
+                    yield from _columns_from_rows(iter_rows(cast(IO[bytes], _Prefixed(b"".join(seen), stream))))
                     return
                 continue
             seen.clear()
@@ -522,6 +533,7 @@ def iter_columns(source: Source) -> Iterator[list[Any]]:
                     yield run.arrays()
                 raise
             if consumed:
+                progress(index + len(run) - 1, root[consumed - 1].sourceline)
                 del root[:consumed]
             for _ in parser.read_events():  # <scenes> nested in custom metadata: not the root
                 pass
@@ -531,6 +543,12 @@ def iter_columns(source: Source) -> Iterator[list[Any]]:
                 run = _speedups.Run(_STORAGE)
             if not block:
                 return
+
+
+def _hand_over(stream: Any) -> None:
+    """The stream goes on to :func:`iter_rows`, whose own :class:`Budget` counts from here."""
+    if isinstance(stream, Budget):
+        stream.unbounded()
 
 
 def _columns_from_rows(rows: Iterator[tuple[_TypePlan, list[Any]]], size: int = 4096) -> Iterator[list[Any]]:
