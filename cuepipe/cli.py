@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import click
 
@@ -142,7 +142,7 @@ def _convert(source: str, dest: str, kind: str, unsupported: str, chunksize: int
         for note in notes:
             err_console.line(f"note: {note}")
         if out_fmt == "xml":
-            count = int(write_xml(table, dest, kind=kind, unsupported=unsupported))  # type: ignore[arg-type]
+            count = write_xml(table, dest, kind=cast(Any, kind), unsupported=cast(Any, unsupported))
         else:
             with frames.TableWriter(dest) as table_writer:
                 table_writer.write(table)
@@ -161,13 +161,12 @@ def _convert(source: str, dest: str, kind: str, unsupported: str, chunksize: int
         )
         src: Any = stack.enter_context(_console.CountingReader(source, bar.update)) if in_xml else source
         if out_fmt == "xml":
-            written: Any = write_xml(
+            count = write_xml(
                 _records_from(src, in_xml, chunksize, bar.advance),
                 dest,
-                kind=kind,  # type: ignore[arg-type]
-                unsupported=unsupported,  # type: ignore[arg-type]
+                kind=cast(Any, kind),  # click.Choice checked it
+                unsupported=cast(Any, unsupported),
             )
-            count = int(written)
         else:
             with frames.TableWriter(dest) as writer:
                 if in_xml:

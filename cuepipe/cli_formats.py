@@ -139,7 +139,7 @@ def read_any(path: str, opts: TableOptions | None, chunksize: int) -> Iterator[p
     if frames.table_format(path) == "xml":
         if opts is not None:
             raise click.UsageError("--type, --entry and --columns apply to CSV, Parquet and JSON Lines inputs")
-        chunks: Iterator[pd.DataFrame] = frames.read_xml(path, chunksize=chunksize)  # type: ignore[assignment]
+        chunks: Iterator[pd.DataFrame] = frames.read_xml(path, chunksize=chunksize)
         yield from chunks
         return
     yield from frames.read_table(path, chunksize=chunksize, options=opts)

@@ -14,6 +14,7 @@ sessions see the cue points ``CuePointPeer``'s default criteria let them see (:m
 
 from __future__ import annotations
 
+import builtins
 import logging
 import secrets
 import time
@@ -91,7 +92,7 @@ class Args:
     def raw(self, name: str) -> Any:
         return self.params.get(name)
 
-    def str(self, name: str, default: str | None = None) -> str | None:
+    def str(self, name: builtins.str, default: builtins.str | None = None) -> builtins.str | None:
         value = self.params.get(name)
         if value is None or isinstance(value, dict | list):
             return default
@@ -99,30 +100,30 @@ class Args:
             return "1" if value else ""
         return str(value)
 
-    def required(self, name: str) -> str:
+    def required(self, name: builtins.str) -> builtins.str:
         value = self.str(name)
         if value is None:  # raised by the deserializer, before the action runs
             raise CoreError(MISSING_MANDATORY_PARAMETER, name)
         return value
 
-    def required_file(self, name: str) -> UploadedFile:
+    def required_file(self, name: builtins.str) -> UploadedFile:
         upload = self.files.get(name)
         if upload is None:
             raise CoreError(MISSING_MANDATORY_PARAMETER, name)
         return upload
 
-    def int(self, name: str, default: int | None = None) -> int | None:
+    def int(self, name: builtins.str, default: builtins.int | None = None) -> builtins.int | None:
         value = self.str(name)
         return default if value in (None, "") else php_int(value)
 
-    def obj(self, name: str) -> dict[str, Any] | None:
+    def obj(self, name: builtins.str) -> dict[builtins.str, Any] | None:
         value = self.params.get(name)
         return value if isinstance(value, dict) else None
 
-    def file(self, name: str) -> UploadedFile | None:
+    def file(self, name: builtins.str) -> UploadedFile | None:
         return self.files.get(name)
 
-    def nulled(self, name: str) -> frozenset[str]:
+    def nulled(self, name: builtins.str) -> frozenset[builtins.str]:
         """Properties of object parameter ``name`` sent as ``name[prop]__null`` (explicit nulls)."""
         return frozenset(p[1] for p in self.nulls if len(p) == 2 and p[0] == name)
 
@@ -498,12 +499,12 @@ class Emulator:
             media_type=php_int(media_type) if media_type not in (None, "") else None,
             status=bulk.ENTRY_NO_CONTENT,
         )
-        cls = (
-            entry.get("objectType")
-            if entry.get("objectType") in ("KalturaMediaEntry", "KalturaBaseEntry")
-            else "KalturaMediaEntry"
-        )
-        return objects.entry(self.store.entry(ctx.partner_id or 0, entry_id), cls)
+        cls = str(entry.get("objectType"))
+        if cls not in ("KalturaMediaEntry", "KalturaBaseEntry"):
+            cls = "KalturaMediaEntry"
+        row = self.store.entry(ctx.partner_id or 0, entry_id)
+        assert row is not None  # just added
+        return objects.entry(row, cls)
 
     def entry_get(self, ctx: Context, a: Args) -> dict[str, Any]:
         entry_id = a.required("entryId")
