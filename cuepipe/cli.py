@@ -145,10 +145,11 @@ def demo(workdir: str | None) -> None:
 def _register_layer_commands() -> None:
     """Commands that live with their layer (emulator, API client) register here."""
     from .cli_api import COMMANDS
+    from .cli_sync import COMMANDS as SYNC_COMMANDS
     from .emulator.cli import emulator
 
     main.add_command(emulator)
-    for command in COMMANDS:
+    for command in [*COMMANDS, *SYNC_COMMANDS]:
         main.add_command(command)
 
 
