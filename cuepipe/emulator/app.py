@@ -23,7 +23,7 @@ from starlette.routing import Route
 from .bulk import BulkWorker
 from .context import BATCH_PARTNER_ID
 from .faults import ADMIN_PATH, Fault, Faults, FaultSpecError
-from .params import RequestParams, UploadedFile, json_body, merge, nest_flat, path_pairs, strip_nulls
+from .params import RequestParams, UploadedFile, json_body, merge, nest_flat, null_paths, path_pairs, strip_nulls
 from .services import Emulator, Options
 from .store import Store
 
@@ -210,4 +210,4 @@ async def read_params(request: Request) -> RequestParams:
         body = json_body(ctype, raw) or {}
     params = merge(body, nest_flat(request.query_params.multi_items()))
     params = merge(params, path_pairs(request.url.path))
-    return RequestParams(strip_nulls(params), files)
+    return RequestParams(strip_nulls(params), files, null_paths(params))

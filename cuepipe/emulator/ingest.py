@@ -102,8 +102,8 @@ def _hardened_parse(data: bytes) -> etree._Element:
         root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as exc:
         raise ApiError(XML_INVALID) from exc
-    tree = root.getroottree()
-    if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
+    docinfo: Any = root.getroottree().docinfo
+    if docinfo.doctype or docinfo.internalDTD is not None:
         raise ApiError(XML_INVALID)  # DTDs (and so entity declarations) are refused outright
     return root
 
@@ -126,6 +126,8 @@ def decode(data: bytes) -> Node:
         )
     except (xmlschema.XMLSchemaValidationError, xmlschema.XMLResourceError, ValueError) as exc:
         raise ApiError(XML_INVALID) from exc
+    if not isinstance(decoded, list):
+        raise ApiError(XML_INVALID)
     return _from_jsonml(decoded)
 
 
@@ -156,7 +158,9 @@ class IngestMode:
 
 def _visible(ctx: Context) -> tuple[str, list[Any]]:
     """Default criteria used by lookups: partner, not deleted, own cue points for user sessions."""
-    clause, args = "partnerId = ? AND status != ?", [ctx.partner_id, _DELETED]
+    clause = "partnerId = ? AND status != ?"
+    args: list[Any] = [ctx.partner_id, _DELETED]
+
     ks = ctx.ks
     if not ctx.is_admin and not (ks is not None and ks.has_privilege("list", "*")):
         clause += f" AND COALESCE({q('userId')}, '') = ?"
@@ -164,13 +168,13 @@ def _visible(ctx: Context) -> tuple[str, list[Any]]:
     return clause, args
 
 
-def _by_id(store: Store, ctx: Context, cue_point_id: str) -> dict[str, Any] | None:
+def by_id(store: Store, ctx: Context, cue_point_id: str) -> dict[str, Any] | None:
     clause, args = _visible(ctx)
     row = store.query_one(f"SELECT * FROM cue_points WHERE id = ? AND {clause}", [cue_point_id, *args])
     return Store.decode_cue_point(row) if row else None
 
 
-def _by_system_name(store: Store, ctx: Context, entry_id: str, name: str) -> dict[str, Any] | None:
+def by_system_name(store: Store, ctx: Context, entry_id: str, name: str) -> dict[str, Any] | None:
     clause, args = _visible(ctx)
     row = store.query_one(
         f"SELECT * FROM cue_points WHERE {q('entryId')} = ? AND {q('systemName')} = ? AND {clause} "
@@ -237,20 +241,20 @@ def scene_values(store: Store, ctx: Context, scene: Node, info: voc.CuePointType
             values[f.column] = None
     if info.api_type == voc.CuePointType.ANNOTATION:
         parent: dict[str, Any] | None = None
-        by_id, by_name = scene.text(by_column["parentId"].xml), scene.text(by_column["parentSystemName"].xml)
-        if by_id is not None:
-            parent = _by_id(store, ctx, by_id)
+        parent_ref, by_name = scene.text(by_column["parentId"].xml), scene.text(by_column["parentSystemName"].xml)
+        if parent_ref is not None:
+            parent = by_id(store, ctx, parent_ref)
         elif by_name is not None:  # looked up on the scene's own entry
-            parent = _by_system_name(store, ctx, entry_id, by_name)
+            parent = by_system_name(store, ctx, entry_id, by_name)
         if parent is not None:  # not found: silently left unchanged
             values["parentId"] = parent["id"]
             values["depth"] = (parent.get("depth") or 0) + 1
     return values
 
 
-def _on_answer_insert(store: Store, ctx: Context, values: dict[str, Any]) -> None:
+def on_answer_insert(store: Store, ctx: Context, values: dict[str, Any]) -> None:
     """``AnswerCuePoint::preInsert``: derive correctness from the parent question (which must exist)."""
-    question = _by_id(store, ctx, str(values.get("parentId") or ""))
+    question = by_id(store, ctx, str(values.get("parentId") or ""))
     if question is None or question["cuePointType"] != voc.CuePointType.QUIZ_QUESTION.value:
         raise ApiError(INTERNAL_SERVERL_ERROR)
     correct = [
@@ -261,7 +265,7 @@ def _on_answer_insert(store: Store, ctx: Context, values: dict[str, Any]) -> Non
     values["explanation"] = question.get("explanation")
 
 
-def _count_child(c: Any, parent_id: str) -> None:
+def count_child(c: Any, parent_id: str) -> None:
     """``Annotation::postInsert``: bump the parent's direct count and every ancestor's total count."""
     c.execute(
         "UPDATE cue_points SET directChildrenCount = COALESCE(directChildrenCount, 0) + 1 WHERE id = ?",
@@ -296,12 +300,12 @@ def apply_scenes(
         if not mode.force_insert:
             scene_id = str(scene.attrs.get("sceneId") or "")
             if scene_id:
-                existing = _by_id(store, ctx, scene_id)
+                existing = by_id(store, ctx, scene_id)
                 if existing is None and mode.scene_id_must_exist:
                     raise ApiError(INVALID_CUE_POINT_ID, scene_id)
             system_name = str(scene.attrs.get("systemName") or "")
             if existing is None and system_name:
-                existing = _by_system_name(store, ctx, entry_id, system_name)
+                existing = by_system_name(store, ctx, entry_id, system_name)
         if existing is not None and existing["cuePointType"] != info.api_type.value:
             continue  # the type plugin returns null: silently skipped
         values = scene_values(store, ctx, scene, info, entry_id)
@@ -324,11 +328,11 @@ def _save(
             store.update_cue_point(c, existing["id"], values)
         return str(existing["id"])
     if mode.unique_system_name and values.get("systemName"):
-        dup = _by_system_name(store, ctx, values["entryId"], values["systemName"])
+        dup = by_system_name(store, ctx, values["entryId"], values["systemName"])
         if dup is not None:
             raise ApiError(CUE_POINT_SYSTEM_NAME_EXISTS, values["systemName"], dup["id"])
     if info.api_type == voc.CuePointType.QUIZ_ANSWER:
-        _on_answer_insert(store, ctx, values)
+        on_answer_insert(store, ctx, values)
     values.update(
         id=store.new_id("cue_points"),
         partnerId=ctx.partner_id,
@@ -345,5 +349,5 @@ def _save(
     with store.transaction() as c:
         store.insert_cue_point(c, values)
         if info.api_type == voc.CuePointType.ANNOTATION and values.get("parentId"):
-            _count_child(c, values["parentId"])
+            count_child(c, values["parentId"])
     return str(values["id"])

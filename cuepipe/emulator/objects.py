@@ -1,7 +1,9 @@
-"""Stored rows -> API objects (dicts whose last key is ``objectType``, api.md §2.1 and §4.9, §5.2).
+"""Stored rows -> API objects: dicts with every property of the API class, ``objectType`` last.
 
-Nulls are left out (the JSON serializer drops them anyway). Field names are the API's; for cue points
-the per-type fields come from the vocabulary, so a field added there shows up here too.
+Every property of the class is present, in the server's order (:mod:`.classes`), with ``None`` where
+the server has no value: the XML renderer writes those as empty elements, as the server does, and
+the JSON renderer leaves them out, as the server's JSON serializer does. For cue points the stored
+columns are the API field names (the vocabulary's), so most properties are a plain column read.
 """
 
 from __future__ import annotations
@@ -11,100 +13,56 @@ from collections.abc import Mapping
 from typing import Any
 
 from .. import vocabulary as voc
+from .classes import properties
 from .context import Context
-from .store import CUE_POINT_COLUMNS
 
-_BASE_CUE_POINT_FIELDS = (
-    "id",
-    "intId",
-    "cuePointType",
-    "status",
-    "entryId",
-    "partnerId",
-    "createdAt",
-    "updatedAt",
-    "triggeredAt",
-    "tags",
-    "startTime",
-    "userId",
-    "partnerData",
-    "partnerSortValue",
-    "forceStop",
-    "thumbOffset",
-    "systemName",
-)
-# Read-only / derived fields some API classes add after their own (api.md §4.9).
-_EXTRA_FIELDS: dict[voc.CuePointType, tuple[str, ...]] = {
-    voc.CuePointType.ANNOTATION: (
-        "duration",
-        "depth",
-        "childrenCount",
-        "directChildrenCount",
-        "isPublic",
-        "searchableOnEntry",
-    ),
-    voc.CuePointType.AD: ("duration",),
-    voc.CuePointType.CODE: ("duration",),
-    voc.CuePointType.SESSION: ("duration",),
-    voc.CuePointType.QUIZ_ANSWER: ("isCorrect", "correctAnswerKeys", "explanation"),
-}
 _BOOLEAN_FIELDS = frozenset({"isPublic", "searchableOnEntry"})  # NullableBoolean kept as PHP bool (api.md §2.1)
+# getIsMomentary(): false on the base model, true for quiz questions and answers.
+_MOMENTARY = frozenset({voc.CuePointType.QUIZ_QUESTION.value, voc.CuePointType.QUIZ_ANSWER.value})
 
 
-def _api_fields(info: voc.CuePointTypeInfo) -> tuple[str, ...]:
-    own = tuple(f.column for f in info.fields if f.column in CUE_POINT_COLUMNS and f.kind != "custom")
-    own += tuple(col for col in info.serve_quirks.values() if col in CUE_POINT_COLUMNS and col not in own)
-    extra = tuple(f for f in _EXTRA_FIELDS.get(info.api_type, ()) if f not in own)
-    return _BASE_CUE_POINT_FIELDS + own + extra
-
-
-_FIELDS_BY_TYPE = {t.api_type.value: _api_fields(t) for t in voc.TYPES}
-
-
-def cue_point(row: Mapping[str, Any]) -> dict[str, Any]:
-    """A ``KalturaAnnotation`` / ``KalturaAdCuePoint`` / ... object."""
-    info = voc.type_info(row["cuePointType"])
-    out: dict[str, Any] = {}
-    for name in _FIELDS_BY_TYPE[info.api_type.value]:
-        if name == "duration":
-            value = (row["endTime"] - row["startTime"]) if row.get("endTime") is not None else None
-        elif name == "optionalAnswers":
-            value = [dict(a, objectType="KalturaOptionalAnswer") for a in row.get(name) or []] or None
-        elif name == "correctAnswerKeys":
-            keys = row.get(name)
-            value = [{"value": k, "objectType": "KalturaString"} for k in keys.split(",") if k] if keys else None
-        elif name in _BOOLEAN_FIELDS:
-            value = None if row.get(name) is None else bool(row[name])
-        else:
-            value = row.get(name)
-        if value is not None:
-            out[name] = value
-    out["objectType"] = info.api_class
+def _fill(cls: str, values: Mapping[str, Any]) -> dict[str, Any]:
+    """Every property of ``cls`` from ``values`` (missing -> None), then ``objectType``."""
+    props = properties(cls)
+    if props is None:
+        raise KeyError(f"no API class table for {cls}")
+    out = {p.name: values.get(p.name) for p in props}
+    out["objectType"] = cls
     return out
+
+
+def cue_point_value(row: Mapping[str, Any], name: str) -> Any:
+    """One API property of a stored cue point (derived ones computed as the model's getters do)."""
+    if name == "duration":
+        return (row["endTime"] - row["startTime"]) if row.get("endTime") is not None else None
+    if name == "optionalAnswers":
+        answers = row.get(name)
+        if answers is None:
+            return None
+        return [_fill("KalturaOptionalAnswer", a) for a in answers]
+    if name == "correctAnswerKeys":
+        keys = row.get(name)
+        return [_fill("KalturaString", {"value": k}) for k in keys.split(",") if k] if keys else None
+    if name in _BOOLEAN_FIELDS:
+        return None if row.get(name) is None else bool(row[name])
+    if name == "isMomentary":
+        return row.get("cuePointType") in _MOMENTARY
+    return row.get(name)
+
+
+def cue_point(row: Mapping[str, Any], cls: str | None = None) -> dict[str, Any]:
+    """A ``KalturaAnnotation`` / ``KalturaAdCuePoint`` / ... object (``cls``: answer as another class)."""
+    cls = cls or voc.type_info(row["cuePointType"]).api_class
+    props = properties(cls) or ()
+    return _fill(cls, {p.name: cue_point_value(row, p.name) for p in props if p.name != "relatedObjects"})
 
 
 def list_response(objects: list[dict[str, Any]], total: int, cls: str) -> dict[str, Any]:
-    return {"objects": objects, "totalCount": total, "objectType": cls}
+    return _fill(cls, {"objects": objects, "totalCount": total})
 
 
 def entry(row: Mapping[str, Any], cls: str = "KalturaMediaEntry") -> dict[str, Any]:
-    out = {
-        "id": row["id"],
-        "name": row["name"],
-        "description": row["description"],
-        "partnerId": row["partnerId"],
-        "userId": row["userId"],
-        "tags": row["tags"],
-        "referenceId": row["referenceId"],
-        "status": row["status"],
-        "type": row["type"],
-        "mediaType": row["mediaType"],
-        "createdAt": row["createdAt"],
-        "updatedAt": row["updatedAt"],
-    }
-    out = {k: v for k, v in out.items() if v not in (None, "")}
-    out["objectType"] = cls
-    return out
+    return _fill(cls, dict(row))
 
 
 def bulk_upload(row: Mapping[str, Any], ctx: Context) -> dict[str, Any]:
@@ -131,9 +89,7 @@ def bulk_upload(row: Mapping[str, Any], ctx: Context) -> dict[str, Any]:
         "numOfObjects": row["numOfObjects"],
         "bulkUploadObjectType": row["bulkUploadObjectType"],
     }
-    out = {k: v for k, v in out.items() if v is not None}
-    out["objectType"] = "KalturaBulkUpload"
-    return out
+    return _fill("KalturaBulkUpload", out)
 
 
 RESULT_FIELDS = (  # KalturaBulkUploadResult: keys first, then the values a result carries
@@ -161,8 +117,8 @@ RESULT_FIELDS = (  # KalturaBulkUploadResult: keys first, then the values a resu
 
 
 def bulk_upload_result(row: Mapping[str, Any]) -> dict[str, Any]:
-    out = {k: row[k] for k in RESULT_FIELDS if row[k] is not None}
+    out = {k: row[k] for k in RESULT_FIELDS}
     if row["pluginsData"]:
         out["pluginsData"] = json.loads(row["pluginsData"])
-    out["objectType"] = row["objectType"] or "KalturaBulkUploadResultEntry"
-    return out
+    cls = row["objectType"] if properties(row["objectType"] or "") else "KalturaBulkUploadResultEntry"
+    return _fill(cls, out)

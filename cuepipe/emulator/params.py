@@ -5,7 +5,8 @@
 * Body: a JSON object only when the content type is exactly ``application/json``; for
   ``multipart/form-data`` a ``json`` field replaces all other plain fields; otherwise the form fields.
 * Flat keys nest on PHP brackets (``filter[objectType]``) and on ``:`` (``filter:objectType``).
-* ``name__null`` marks a property as explicitly null; the emulator treats it as unset.
+* ``name__null`` marks a property as explicitly null; it is dropped from the params (unset), and
+  its path is kept in :attr:`RequestParams.nulls` for the update actions, where null clears a value.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ class RequestParams:
 
     params: dict[str, Any] = field(default_factory=dict)
     files: dict[str, UploadedFile] = field(default_factory=dict)
+    # Paths of properties sent as ``name__null`` (KalturaNullField): update actions set them to null.
+    nulls: frozenset[tuple[str, ...]] = frozenset()
 
 
 def split_key(key: str) -> list[str]:
@@ -98,6 +101,17 @@ def json_body(content_type: str, body: bytes) -> dict[str, Any] | None:
     except ValueError:
         return None
     return value if isinstance(value, dict) else None
+
+
+def null_paths(params: Mapping[str, Any], prefix: tuple[str, ...] = ()) -> frozenset[tuple[str, ...]]:
+    """Every ``x__null`` marker as a path (``("cuePoint", "text")``), for the actions that honour it."""
+    out: set[tuple[str, ...]] = set()
+    for key, value in params.items():
+        if isinstance(key, str) and key.endswith("__null"):
+            out.add((*prefix, key[: -len("__null")]))
+        elif isinstance(value, Mapping):
+            out |= null_paths(value, (*prefix, str(key)))
+    return frozenset(out)
 
 
 def strip_nulls(params: dict[str, Any]) -> dict[str, Any]:

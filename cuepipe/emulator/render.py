@@ -1,8 +1,11 @@
 """Response bodies: JSON (``format=1``) and the default XML format, plus file-action error headers.
 
-api.md §2: errors are ``KalturaAPIException`` objects with HTTP 200; JSON drops nulls and appends
-``objectType`` as the last key; XML wraps everything in ``<xml><result>..</result>
-<executionTime>..</executionTime></xml>`` with ``objectType`` written first and booleans as 1/0.
+Errors are ``KalturaAPIException`` objects with HTTP 200. Objects arrive here with every property
+of their class (``None`` where the server has no value). JSON drops the nulls and keeps ``objectType``
+as the last key; XML (``KalturaXmlSerializer``) wraps everything in ``<xml><result>..</result>
+<executionTime>..</executionTime></xml>``, writes ``objectType`` first, booleans as 1/0, and every
+null property as an empty element (unless the request says ``ignoreNull=1``), which the official
+clients read as ``None``/``''``. A multirequest's results are ``<item>`` elements, one per call.
 File actions (serveBulk, serve, serveLog) that fail *inside* the action answer with headers only
 (``kRendererDieError``): ``X-Kaltura: error- CODE`` and ``X-Kaltura-App: exiting on error CODE - msg``.
 """
@@ -32,7 +35,16 @@ def error_object(err: ApiError) -> dict[str, Any]:
     }
 
 
-def _xml_value(value: Any) -> str:
+def _drop_nulls(value: Any) -> Any:
+    """The JSON serializer's view: null properties are left out, at every depth."""
+    if isinstance(value, dict):
+        return {k: _drop_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_drop_nulls(v) for v in value]
+    return value
+
+
+def _xml_value(value: Any, ignore_null: bool = False) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -52,21 +64,21 @@ def _xml_value(value: Any) -> str:
         if "objectType" in value:
             parts.append(f"<objectType>{escape(str(value['objectType']))}</objectType>")
         for key, item in value.items():
-            if key != "objectType":
-                parts.append(f"<{key}>{_xml_value(item)}</{key}>")
+            if key != "objectType" and not (ignore_null and item is None):
+                parts.append(f"<{key}>{_xml_value(item, ignore_null)}</{key}>")
         return "".join(parts)
     if isinstance(value, list):
-        return "".join(f"<item>{_xml_value(item)}</item>" for item in value)
+        return "".join(f"<item>{_xml_value(item, ignore_null)}</item>" for item in value)
     return escape(str(value))
 
 
-def render(result: Any, fmt: int, elapsed: float) -> Response:
+def render(result: Any, fmt: int, elapsed: float, *, ignore_null: bool = False) -> Response:
     """Serialize an action result (or an error object) in the requested format."""
     if fmt == FORMAT_JSON:
-        body = json.dumps(result, ensure_ascii=False, separators=(",", ":"))
+        body = json.dumps(_drop_nulls(result), ensure_ascii=False, separators=(",", ":"))
         return Response(body, media_type="application/json")
     xml = (
-        f'<?xml version="1.0" encoding="utf-8"?><xml><result>{_xml_value(result)}</result>'
+        f'<?xml version="1.0" encoding="utf-8"?><xml><result>{_xml_value(result, ignore_null)}</result>'
         f"<executionTime>{elapsed:.4f}</executionTime></xml>"
     )
     return Response(xml, media_type="text/xml")

@@ -23,7 +23,7 @@ from typing import Any
 from starlette.responses import Response
 
 from .. import vocabulary as voc
-from . import bulk, objects
+from . import bulk, cuepoints, objects
 from .context import BATCH_PARTNER_ID, Context
 from .errors import (
     ACTION_DOES_NOT_EXISTS,
@@ -80,6 +80,7 @@ class Args:
     def __init__(self, request: RequestParams) -> None:
         self.params = request.params
         self.files = request.files
+        self.nulls = request.nulls
 
     def raw(self, name: str) -> Any:
         return self.params.get(name)
@@ -114,6 +115,10 @@ class Args:
 
     def file(self, name: str) -> UploadedFile | None:
         return self.files.get(name)
+
+    def nulled(self, name: str) -> frozenset[str]:
+        """Properties of object parameter ``name`` sent as ``name[prop]__null`` (explicit nulls)."""
+        return frozenset(p[1] for p in self.nulls if len(p) == 2 and p[0] == name)
 
 
 Handler = Callable[[Context, Args], Any]
@@ -348,7 +353,19 @@ class Emulator:
             validate_served(document)
             return Response(document, media_type="text/xml; charset=UTF-8")
 
+        def add(ctx: Context, a: Args) -> dict[str, Any]:
+            obj = cuepoints.deserialize(a.raw("cuePoint"), a.nulled("cuePoint"))
+            return objects.cue_point(cuepoints.add(self.store, ctx, obj, forced_type))
+
+        def update(ctx: Context, a: Args) -> dict[str, Any]:
+            cue_point_id = a.required("id")
+            obj = cuepoints.deserialize(a.raw("cuePoint"), a.nulled("cuePoint"))
+            row = cuepoints.update(self.store, ctx, cue_point_id, obj, forced_type)
+            return objects.cue_point(row, obj.cls)  # fromObject into the request's class
+
         return {
+            "add": Action(add),
+            "update": Action(update),
             "list": Action(list_),
             "count": Action(count),
             "get": Action(get),

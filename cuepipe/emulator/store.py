@@ -47,6 +47,15 @@ _SYSTEM_COLUMNS: dict[str, str] = {
     "directChildrenCount": "INTEGER",
     "isCorrect": "INTEGER",
     "correctAnswerKeys": "TEXT",
+    # Set only through cuePoint.add / update (the bulk XML formats have no element for them).
+    "questionType": "INTEGER",
+    "presentationOrder": "INTEGER",
+    "excludeFromScore": "INTEGER",
+    "openAnswer": "TEXT",
+    "feedback": "TEXT",
+    "sessionOwner": "TEXT",
+    "eventType": "TEXT",
+    "originalCuePointCreateAt": "INTEGER",
 }
 
 

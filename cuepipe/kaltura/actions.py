@@ -12,9 +12,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from enum import Enum
-from typing import Any, Literal, TypeVar
+from typing import Any, Final, Literal, TypeVar, cast
 
-from ..vocabulary import BulkUploadObjectType, BulkUploadType, SessionType
+from ..vocabulary import TYPES, BulkUploadObjectType, BulkUploadType, SessionType
 from .bulk import (
     KalturaBulkUploadEntryData,
     KalturaBulkUploadJobData,
@@ -30,13 +30,13 @@ from .filters import (
 )
 from .ks import DEFAULT_EXPIRY, Privileges, privileges_string
 from .objects import KalturaObject
-from .params import flatten
+from .params import NULL, flatten
 from .request import Context, FilePart, Request, ResultKind
 
-CUE_POINT_SERVICE = "cuepoint_cuepoint"
-ANNOTATION_SERVICE = "annotation_annotation"
-BULK_SERVICE = "bulkupload_bulk"
-CORE_BULK_SERVICE = "bulkupload"
+CUE_POINT_SERVICE: Final = "cuepoint_cuepoint"
+ANNOTATION_SERVICE: Final = "annotation_annotation"
+BULK_SERVICE: Final = "bulkupload_bulk"
+CORE_BULK_SERVICE: Final = "bulkupload"
 SESSION_SERVICE = "session"
 MEDIA_SERVICE = "media"
 BATCH_SERVICE = "batch"
@@ -70,12 +70,12 @@ def build(
 # ---------------------------------------------------------------------------------------------
 
 
-def _cue_point_service(service: str) -> str:
+def _cue_point_service(service: str) -> CuePointService:
     if service not in (CUE_POINT_SERVICE, ANNOTATION_SERVICE):
         raise KalturaParamError(
             f"cue point service must be {CUE_POINT_SERVICE!r} or {ANNOTATION_SERVICE!r}, not {service!r}"
         )
-    return service
+    return cast(CuePointService, service)
 
 
 def _cue_point_filter(service: str, flt: Any) -> KalturaCuePointFilter | None:
@@ -132,12 +132,49 @@ def file_part(
     """A :class:`FilePart`; ``content`` is bytes-like or an iterable of byte chunks (streamed)."""
     if not filename:
         raise KalturaParamError("an upload needs a filename (the server records it)")
-    return FilePart(field=field, filename=filename, content=content, content_type=content_type, size=size)
+    data = bytes(content) if isinstance(content, bytearray | memoryview) else content
+    return FilePart(field=field, filename=filename, content=data, content_type=content_type, size=size)
 
 
 # ---------------------------------------------------------------------------------------------
 # Cue points: cuepoint_cuepoint / annotation_annotation
 # ---------------------------------------------------------------------------------------------
+
+#: API classes of the cue point types, by class name and by ``cuePointType`` value.
+CUE_POINT_CLASSES: frozenset[str] = frozenset(t.api_class for t in TYPES)
+_CLASS_BY_TYPE: dict[str, str] = {t.api_type.value: t.api_class for t in TYPES}
+
+
+def _typed_cue_point(cue_point: Any, service: str, *, update: bool) -> dict[str, Any]:
+    """The ``cuePoint`` object parameter: its ``objectType`` checked (or derived from ``cuePointType``).
+
+    The server deserializes the parameter into the class ``objectType`` names and refuses anything
+    that is not a concrete cue point class (``OBJECT_TYPE_ABSTRACT``), so the class is required here.
+    ``cuePointType`` is read-only on the server and is never sent. For an add, ``None`` values are
+    left out; for an update ``None`` (or :data:`~cuepipe.kaltura.params.NULL`) clears the field.
+    """
+    if not isinstance(cue_point, Mapping):
+        raise KalturaParamTypeError(f"cue_point must be a mapping of API fields, not {type(cue_point).__name__}")
+    fields = dict(cue_point)
+    given_type = fields.pop("cuePointType", None)
+    cls = fields.pop("objectType", None) or _CLASS_BY_TYPE.get(str(given_type or ""))
+    if cls not in CUE_POINT_CLASSES:
+        known = ", ".join(sorted(CUE_POINT_CLASSES))
+        raise KalturaParamError(
+            f"cue_point needs objectType (or cuePointType) of a cue point class ({known}), not {cls!r}"
+        )
+    if given_type is not None and _CLASS_BY_TYPE.get(str(given_type)) != cls:
+        raise KalturaParamError(f"cue_point: cuePointType {given_type!r} does not match objectType {cls!r}")
+    if service == ANNOTATION_SERVICE and cls != "KalturaAnnotation":
+        raise KalturaParamError(f"the annotation service writes KalturaAnnotation objects only, not {cls}")
+    for key in fields:
+        if not isinstance(key, str) or not key:
+            raise KalturaParamTypeError(f"cue_point field names must be non-empty str, got {key!r}")
+    if update:
+        body = {k: (NULL if v is None else v) for k, v in fields.items()}
+    else:
+        body = {k: v for k, v in fields.items() if v is not None and v is not NULL}
+    return {"objectType": cls, **body}
 
 
 def cue_point_add_from_bulk(
@@ -197,6 +234,34 @@ def cue_point_delete(ctx: Context, id: str, *, service: CuePointService = CUE_PO
     return build(ctx, _cue_point_service(service), "delete", {"id": _string_id("id", id)}, "void")
 
 
+def cue_point_add(
+    ctx: Context, cue_point: Mapping[str, Any], *, service: CuePointService = CUE_POINT_SERVICE
+) -> Request:
+    """``add(cuePoint)`` -> the new cue point.
+
+    ``cue_point`` maps API field names to values, with ``objectType`` (``KalturaThumbCuePoint``...)
+    or ``cuePointType``. Unlike ``addFromBulk``, the API keeps every field of the type (a thumb cue
+    point's title, description and sub-type), validates the object, and refuses a system name that
+    already exists on the entry (``CUE_POINT_SYSTEM_NAME_EXISTS``).
+    """
+    service = _cue_point_service(service)
+    return build(ctx, service, "add", {"cuePoint": _typed_cue_point(cue_point, service, update=False)}, "cue_point")
+
+
+def cue_point_update(
+    ctx: Context, id: str, cue_point: Mapping[str, Any], *, service: CuePointService = CUE_POINT_SERVICE
+) -> Request:
+    """``update(id, cuePoint)`` -> the updated cue point.
+
+    Only the fields given are changed; ``None``/``NULL`` clears one. The server refuses read-only
+    fields and changed insert-only ones (``entryId``, an annotation's ``parentId``) with
+    ``PROPERTY_VALIDATION_NOT_UPDATABLE``, so pass only what should change.
+    """
+    service = _cue_point_service(service)
+    params = {"id": _string_id("id", id), "cuePoint": _typed_cue_point(cue_point, service, update=True)}
+    return build(ctx, service, "update", params, "cue_point")
+
+
 # ---------------------------------------------------------------------------------------------
 # Session
 # ---------------------------------------------------------------------------------------------
@@ -242,10 +307,10 @@ def session_start(
 # ---------------------------------------------------------------------------------------------
 
 
-def _bulk_service(service: str) -> str:
+def _bulk_service(service: str) -> BulkUploadService:
     if service not in (BULK_SERVICE, CORE_BULK_SERVICE):
         raise KalturaParamError(f"bulk upload service must be {BULK_SERVICE!r} or {CORE_BULK_SERVICE!r}")
-    return service
+    return cast(BulkUploadService, service)
 
 
 def bulk_upload_get(ctx: Context, id: int, *, service: BulkUploadService = BULK_SERVICE) -> Request:
