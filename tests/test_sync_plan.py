@@ -30,7 +30,14 @@ ENTRIES = [f"0_sp{i:04d}" for i in range(600)]
 FAST = Retries(max_retries=4, backoff=0.01, max_backoff=0.05)
 UPLOAD = "cuepoint.addFromBulk"
 
-TYPES = ["annotation.Annotation", "adCuePoint.Ad", "codeCuePoint.Code", "quiz.QUIZ_QUESTION", "sessionCuePoint.Session"]
+TYPES = [
+    "annotation.Annotation",
+    "adCuePoint.Ad",
+    "codeCuePoint.Code",
+    "quiz.QUIZ_QUESTION",
+    "sessionCuePoint.Session",
+    "thumbCuePoint.Thumb",
+]
 COLUMNS = [
     "cuePointType",
     "entryId",
@@ -50,6 +57,7 @@ COLUMNS = [
     "hint",
     "explanation",
     "name",
+    "subType",
 ]
 
 
@@ -91,6 +99,8 @@ def values(draw: st.DrawFn, cue_type: str) -> dict[str, Any]:
         )
     elif cue_type == "codeCuePoint.Code":
         rec.update(endTime=draw(times), code=draw(words), description=draw(words))
+    elif cue_type == "thumbCuePoint.Thumb":  # title etc. travel through cuePoint.update
+        rec.update(title=draw(words), description=draw(words), subType=draw(st.sampled_from([1, 2])))
     elif cue_type == "quiz.QUIZ_QUESTION":
         rec.update(question=draw(words), hint=draw(words), explanation=draw(words))
     else:

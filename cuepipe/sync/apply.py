@@ -80,7 +80,10 @@ def apply_plan(
                 result.updated += 1
         wanted = [c.after if c.after is not None else c.record for c in writes]
         typed = typed_writes(
-            [{**w, "cuePointType": c.cue_type} for w, c in zip(wanted, writes, strict=True)], ids, current=by_id
+            [{**w, "cuePointType": c.cue_type} for w, c in zip(wanted, writes, strict=True)],
+            ids,
+            current=by_id,
+            clear=True,
         )
         result.typed_updates = write_typed(client, typed)
     deletes = [c for c in work if c.action == "delete"]

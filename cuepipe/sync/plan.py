@@ -728,17 +728,6 @@ def _diff_row(r: _Row, current: dict[str, Any] | None, given: set[str], problems
                 )
             )
             return None
-        if new is None and f in F.TYPED_ONLY.get(r.cue_type, ()) and old is not None:
-            problems.append(
-                Problem(
-                    "error",
-                    f"cannot clear {f!r} of a {r.cue_type}: the API keeps the old value of a field left out",
-                    r.row,
-                    r.entry_id,
-                    r.key,
-                )
-            )
-            return None
     if parent_cols & diff.keys() and r.cue_type == voc.CuePointType.QUIZ_ANSWER.value:
         pass  # answers take parentId verbatim on update too
     after = {**now, **desired}

@@ -19,8 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .. import vocabulary as voc
-from ..kaltura import CUE_POINT_SERVICE
-from ..kaltura.actions import build
+from ..kaltura.actions import cue_point_update
 from ..kaltura.request import Context, Request
 from ..values import is_missing
 from . import _fields as F
@@ -43,13 +42,19 @@ class TypedWrite:
         return obj
 
 
-def typed_fields(record: Mapping[str, Any]) -> dict[str, Any]:
-    """The record's values that only the typed API actions can write (empty for most types)."""
+def typed_fields(record: Mapping[str, Any], *, clear: bool = False) -> dict[str, Any]:
+    """The record's values that only the typed API actions can write (empty for most types).
+
+    Missing values are left out, or with ``clear=True`` (a sync whose table has the column) kept as
+    ``None``, which ``cuePoint.update`` sends as an explicit null that clears the field.
+    """
     cue_type = voc.type_info(record.get("cuePointType")).api_type.value
     out = {}
     for name in sorted(F.TYPED_ONLY.get(cue_type, ())):
+        if name not in record:
+            continue
         value = F.normalize(name, record.get(name))
-        if value is not None:
+        if value is not None or clear:
             out[name] = value
     return out
 
@@ -58,6 +63,8 @@ def typed_writes(
     records: Iterable[Mapping[str, Any]],
     ids: Iterable[str | None],
     current: Mapping[str, Mapping[str, Any]] | None = None,
+    *,
+    clear: bool = False,
 ) -> list[TypedWrite]:
     """What still needs ``cuePoint.update`` after ``records`` were written and got ``ids``.
 
@@ -69,7 +76,7 @@ def typed_writes(
         if cid is None or is_missing(cid):
             continue
         try:
-            wanted = typed_fields(rec)
+            wanted = typed_fields(rec, clear=clear)
         except KeyError:
             continue
         if not wanted:
@@ -84,8 +91,8 @@ def typed_writes(
 
 
 def update_request(ctx: Context, write: TypedWrite) -> Request:
-    """``cuePoint.update(id, cuePoint)`` with the typed object."""
-    return build(ctx, CUE_POINT_SERVICE, "update", {"id": write.id, "cuePoint": write.api_object()}, "cue_point")
+    """``cuePoint.update(id, cuePoint)`` with the typed object (``None`` clears a field)."""
+    return cue_point_update(ctx, write.id, write.api_object())
 
 
 def _request_for(write: TypedWrite, ctx: Context) -> Request:
