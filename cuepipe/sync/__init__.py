@@ -7,10 +7,20 @@
 """
 
 from .apply import apply_plan, check_fresh
+from .copy import CopyError, CopyReport, copy, stable_key
 from .plan import ApplyResult, Change, Plan, PlanError, Problem, StalePlanError, plan
+from .timemap import TimeMap, TimeMapError, parse_duration_ms, parse_segments
 from .typed import TypedWrite, typed_writes, write_typed
 
 __all__ = [
+    "CopyError",
+    "CopyReport",
+    "TimeMap",
+    "TimeMapError",
+    "copy",
+    "parse_duration_ms",
+    "parse_segments",
+    "stable_key",
     "ApplyResult",
     "Change",
     "Plan",

@@ -79,12 +79,16 @@ def read_server(
     entries: Iterable[str],
     *,
     progress: Callable[[Progress], None] | None = None,
+    extra: Mapping[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
-    """Every cue point of ``entries`` (every type, exact milliseconds, past any page cap) as records."""
+    """Every cue point of ``entries`` (every type, exact milliseconds, past any page cap) as records.
+
+    ``extra``: more filter fields (``{"tagsLike": "chaptering"}``...), applied by the server.
+    """
     wanted = list(dict.fromkeys(entries))
     out: list[dict[str, Any]] = []
     for start in range(0, len(wanted), ENTRIES_PER_READ):
         batch = wanted[start : start + ENTRIES_PER_READ]
-        frame = client.pull({"entryIdIn": batch}, precision="ms", progress=progress)
+        frame = client.pull({**(extra or {}), "entryIdIn": batch}, precision="ms", progress=progress)
         out.extend(frames.frame_to_records(frame))
     return out

@@ -63,20 +63,43 @@ def apply_plan(
     server = read_server(client, entries)
     check_fresh(work, server)
 
-    writes = _ordered([c for c in work if c.action in ("create", "update")])
-    by_id = {str(r["id"]): r for r in server}
-    if writes:
-        pushed = client.push(
-            [c.record for c in writes], journal=journal, progress=progress, chunk_size=chunk_size, errors="raise"
-        )
+    write_changes(client, work, result, journal=journal, progress=progress, chunk_size=chunk_size, current=server)
+    return result
+
+
+def write_changes(
+    client: Client,
+    changes: list[Change],
+    result: ApplyResult,
+    *,
+    journal: str | os.PathLike[str] | None = None,
+    progress: Callable[[Progress], None] | None = None,
+    chunk_size: int = 500,
+    current: list[dict[str, Any]] | None = None,
+    push_all: bool = False,
+) -> None:
+    """Steps 3-5 of the module docstring for ``changes``; counts and ids go into ``result``.
+
+    ``push_all`` pushes unchanged cue points too (updates to the same values): a copy does, so that
+    the journal's input is the same on every run whatever an interrupted run already wrote.
+    """
+    by_id = {str(r["id"]): r for r in current or ()}
+    kinds = ("create", "update", "unchanged") if push_all else ("create", "update")
+    writes = _ordered([c for c in changes if c.action in kinds])
+    if writes and any(c.action != "unchanged" for c in writes):
+        # With push_all the input must not depend on what the target holds (the journal checks it):
+        # cue points go by systemName alone, never by a target id an earlier run may have created.
+        records = [{k: v for k, v in c.record.items() if k != "id"} if push_all else c.record for c in writes]
+        pushed = client.push(records, journal=journal, progress=progress, chunk_size=chunk_size, errors="raise")
         ids = [None if _text(v) is None else str(v) for v in pushed["id"].tolist()]
-        result.resumed = int(pushed.attrs.get("resumed", 0) or 0)
+        result.resumed += int(pushed.attrs.get("resumed", 0) or 0)
         for c, cid in zip(writes, ids, strict=True):
             if cid is not None:
                 result.ids[f"{c.entry_id}/{c.key}"] = cid
+                c.id = cid
             if c.action == "create":
                 result.created += 1
-            else:
+            elif c.action == "update":
                 result.updated += 1
         wanted = [c.after if c.after is not None else c.record for c in writes]
         typed = typed_writes(
@@ -85,14 +108,17 @@ def apply_plan(
             current=by_id,
             clear=True,
         )
-        result.typed_updates = write_typed(client, typed)
-    deletes = [c for c in work if c.action == "delete"]
+        result.typed_updates += write_typed(client, typed)
+    else:
+        for c in writes:
+            if c.id is not None:
+                result.ids[f"{c.entry_id}/{c.key}"] = c.id
+    deletes = [c for c in changes if c.action == "delete"]
     if deletes:
         client.delete([str(c.id) for c in deletes], missing_ok=True)
-        result.deleted = len(deletes)
+        result.deleted += len(deletes)
         for c in deletes:
             result.ids[f"{c.entry_id}/{c.key}"] = str(c.id)
-    return result
 
 
 def _ordered(changes: list[Change]) -> list[Change]:

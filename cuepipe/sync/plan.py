@@ -732,7 +732,8 @@ def _diff_row(r: _Row, current: dict[str, Any] | None, given: set[str], problems
         pass  # answers take parentId verbatim on update too
     after = {**now, **desired}
     if not diff:
-        return Change("unchanged", r.entry_id, r.cue_type, r.key, str(current["id"]), r.row, {}, {}, now, after)
+        record = _ingest_record(r, desired, current)
+        return Change("unchanged", r.entry_id, r.cue_type, r.key, str(current["id"]), r.row, {}, record, now, after)
     record = _ingest_record(r, desired, current)
     return Change("update", r.entry_id, r.cue_type, r.key, str(current["id"]), r.row, diff, record, now, after)
 
@@ -750,7 +751,8 @@ def _ingest_record(r: _Row, desired: dict[str, Any], current: Mapping[str, Any] 
         rec["id"] = str(current["id"])
     for f in fields:
         if f in desired:
-            value = desired[f]
+            # Answers as the table spells them (normalized answers fill in defaults for comparing).
+            value = r.record.get(f) if f == "optionalAnswers" and desired[f] is not None else desired[f]
         elif current is not None:
             value = F.normalize(f, current.get(f))
         else:
