@@ -148,5 +148,189 @@ def sync_cmd(
     err.print(str(result), markup=False)
 
 
+# ---------------------------------------------------------------------------------------------
+# copy
+# ---------------------------------------------------------------------------------------------
+
+_HEADER_NAMES = {"source", "src", "from", "sourceentryid", "source_entry_id", "source entry id"}
+
+
+def read_entry_map(path: str) -> dict[str, str]:
+    """Two columns (source entry id, target entry id); a first row naming the columns is skipped."""
+    import csv
+
+    out: dict[str, str] = {}
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        for n, row in enumerate(csv.reader(f), start=1):
+            cells = [c.strip() for c in row]
+            if not any(cells):
+                continue
+            if n == 1 and cells[0].lower() in _HEADER_NAMES:
+                continue
+            if len(cells) != 2 or not cells[0] or not cells[1]:
+                raise click.BadParameter(
+                    f"{path}, line {n}: expected two columns (source entry id, target entry id), got {row!r}",
+                    param_hint="--entry-map",
+                )
+            if cells[0] in out and out[cells[0]] != cells[1]:
+                raise click.BadParameter(
+                    f"{path}, line {n}: source entry {cells[0]} is mapped twice", param_hint="--entry-map"
+                )
+            out[cells[0]] = cells[1]
+    return out
+
+
+def _settings(
+    prefix: str | None, url: str | None, partner_id: int | None, ks: str | None, secret: str | None
+) -> dict[str, Any]:
+    """Connection settings from ``PREFIX_SERVICE_URL`` / ``_PARTNER_ID`` / ``_KS`` / ``_ADMIN_SECRET`` (or KALTURA_)."""
+    import os
+
+    p = (prefix or "KALTURA").rstrip("_")
+    env = os.environ
+    settings: dict[str, Any] = {
+        "service_url": url or env.get(f"{p}_SERVICE_URL"),
+        "ks": ks or (None if secret else env.get(f"{p}_KS")),
+        "admin_secret": secret or (None if ks else env.get(f"{p}_ADMIN_SECRET")),
+        "http_timeout": 120.0,
+    }
+    pid = partner_id
+    if pid is None and env.get(f"{p}_PARTNER_ID"):
+        try:
+            pid = int(env[f"{p}_PARTNER_ID"])
+        except ValueError:
+            raise click.UsageError(f"{p}_PARTNER_ID must be an integer") from None
+    settings["partner_id"] = pid
+    if not settings["service_url"]:
+        raise click.UsageError(f"the service URL is missing: set {p}_SERVICE_URL or pass the URL option")
+    return settings
+
+
+@click.command("copy")
+@click.option(
+    "--from-env",
+    "from_env",
+    metavar="PREFIX",
+    help="Source settings from PREFIX_SERVICE_URL, PREFIX_PARTNER_ID, PREFIX_ADMIN_SECRET or PREFIX_KS "
+    "(default KALTURA).",
+)
+@click.option("--to-env", "to_env", metavar="PREFIX", help="Target settings from PREFIX_... (default: the source's).")
+@click.option("--source-url", metavar="URL", help="Source service URL (overrides --from-env).")
+@click.option("--source-partner-id", type=int, metavar="ID")
+@click.option(
+    "--source-admin-secret", metavar="SECRET", help="Prefer the environment: options show in the process list."
+)
+@click.option("--source-ks", metavar="KS")
+@click.option("--target-url", metavar="URL", help="Target service URL (overrides --to-env).")
+@click.option("--target-partner-id", type=int, metavar="ID")
+@click.option("--target-admin-secret", metavar="SECRET")
+@click.option("--target-ks", metavar="KS")
+@click.option(
+    "--entry-map", type=click.Path(exists=True, dir_okay=False), help="CSV: source entry id, target entry id."
+)
+@click.option("--entry", "pairs", multiple=True, metavar="SRC=DST", help="One mapping (repeatable), e.g. 0_abc=0_def.")
+@click.option("--shift", default="0", show_default=True, help="Move every time by this much: 1500ms, -2s, 1:30.")
+@click.option(
+    "--keep",
+    default=None,
+    metavar="SEGMENTS",
+    help="The parts of the source the target kept, e.g. 0:00-5:00,7:30-20:00.",
+)
+@click.option(
+    "--type", "types", multiple=True, metavar="TYPE", help="Copy only these types (repeatable), e.g. annotation."
+)
+@click.option(
+    "--answers",
+    type=click.Choice(["skip", "copy"]),
+    default="skip",
+    show_default=True,
+    help="Quiz answers: user attempts of the source account.",
+)
+@click.option(
+    "--thumbs",
+    type=click.Choice(["copy", "skip"]),
+    default="copy",
+    show_default=True,
+    help="Slides: copied without their image asset, or skipped.",
+)
+@click.option(
+    "--journal",
+    type=click.Path(dir_okay=False, writable=True),
+    help="SQLite journal: re-run the same command after an interruption.",
+)
+@click.option(
+    "--report",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write the id map and every skip to .csv or .parquet.",
+)
+@click.option("--chunk-size", type=click.IntRange(min=1), default=500, show_default=True)
+@api_command
+def copy_cmd(
+    from_env: str | None,
+    to_env: str | None,
+    source_url: str | None,
+    source_partner_id: int | None,
+    source_admin_secret: str | None,
+    source_ks: str | None,
+    target_url: str | None,
+    target_partner_id: int | None,
+    target_admin_secret: str | None,
+    target_ks: str | None,
+    entry_map: str | None,
+    pairs: tuple[str, ...],
+    shift: str,
+    keep: str | None,
+    types: tuple[str, ...],
+    answers: str,
+    thumbs: str,
+    journal: str | None,
+    report: str | None,
+    chunk_size: int,
+) -> None:
+    """Copy every cue point of the mapped entries to other entries, another partner or service.
+
+    Parents and quiz answers are relinked to the new ids; cue points keep their systemName (or get
+    cuepipe-src:<source id>), so running the same command again updates instead of duplicating.
+    """
+    from .sync import copy
+    from .sync.timemap import parse_duration_ms, parse_segments
+
+    mapping = read_entry_map(entry_map) if entry_map else {}
+    for pair in pairs:
+        src, sep, dst = pair.partition("=")
+        if not sep or not src.strip() or not dst.strip():
+            raise click.BadParameter(f"expected SRC=DST, got {pair!r}", param_hint="--entry")
+        mapping[src.strip()] = dst.strip()
+    if not mapping:
+        raise click.UsageError("nothing to copy: give --entry-map FILE or --entry SRC=DST")
+    if report is not None and not report.endswith((".csv", ".parquet")):
+        raise click.UsageError("--report takes a .csv or .parquet path")
+    shift_ms = parse_duration_ms(shift)
+    segments = parse_segments(keep) if keep else None
+    src_settings = _settings(from_env, source_url, source_partner_id, source_ks, source_admin_secret)
+    same = not any((to_env, target_url, target_partner_id, target_admin_secret, target_ks))
+    dst_settings = (
+        src_settings if same else _settings(to_env, target_url, target_partner_id, target_ks, target_admin_secret)
+    )
+    with make_client(src_settings) as source, make_client(dst_settings) as target, ProgressBar("copy") as bar:
+        result = copy(
+            source,
+            target,
+            entry_map=mapping,
+            types=list(types) or None,
+            shift_ms=shift_ms,
+            keep=segments,
+            journal=journal,
+            answers=answers,  # type: ignore[arg-type]
+            thumbs=thumbs,  # type: ignore[arg-type]
+            chunk_size=chunk_size,
+            progress=bar,
+        )
+    out.print(str(result), markup=False, soft_wrap=True)
+    if report is not None:
+        (result.to_parquet if report.endswith(".parquet") else result.to_csv)(report)
+        err.print(f"wrote the id map and skips to {report}", markup=False)
+
+
 #: The commands for :mod:`cuepipe.cli` to register.
-COMMANDS: list[click.Command] = [plan_cmd, apply_cmd, sync_cmd]
+COMMANDS: list[click.Command] = [plan_cmd, apply_cmd, sync_cmd, copy_cmd]
