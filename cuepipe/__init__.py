@@ -28,6 +28,10 @@ def __getattr__(name: str) -> object:
         from . import client
 
         return getattr(client, name)
+    if name in ("plan", "copy", "check", "Plan", "CopyReport"):  # syncs and migrations (cuepipe.sync)
+        from . import sync
+
+        return getattr(sync, name)
     raise AttributeError(f"module 'cuepipe' has no attribute {name!r}")
 
 
@@ -42,10 +46,13 @@ __all__ = [
     "ValidationIssue",
     "ValidationReport",
     "XMLFormatError",
+    "check",
+    "copy",
     "empty_frame",
     "frame_to_records",
     "iter_cue_points",
     "iter_xml_chunks",
+    "plan",
     "read_xml",
     "records_to_frame",
     "validate",

@@ -332,5 +332,36 @@ def copy_cmd(
         err.print(f"wrote the id map and skips to {report}", markup=False)
 
 
+# ---------------------------------------------------------------------------------------------
+# check
+# ---------------------------------------------------------------------------------------------
+
+
+@click.command("check")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--server",
+    "against_server",
+    is_flag=True,
+    help="Also check against the server: entries exist, cue points within the entry's duration, parents present.",
+)
+@click.option("--strict", is_flag=True, help="Exit 1 on warnings too.")
+@connection_options
+@api_command
+def check_cmd(file: str, against_server: bool, strict: bool, **kwargs: Any) -> None:
+    """List what would surprise you after pushing FILE: per row, errors and warnings (exit 1 on errors)."""
+    from .sync import check
+
+    settings = _connection(kwargs)
+    if against_server:
+        with make_client(settings) as client:
+            report = check(file, client)
+    else:
+        report = check(file)
+    out.print(str(report), markup=False, soft_wrap=True)
+    if report.errors or (strict and report.warnings):
+        sys.exit(1)
+
+
 #: The commands for :mod:`cuepipe.cli` to register.
-COMMANDS: list[click.Command] = [plan_cmd, apply_cmd, sync_cmd, copy_cmd]
+COMMANDS: list[click.Command] = [plan_cmd, apply_cmd, sync_cmd, copy_cmd, check_cmd]

@@ -62,7 +62,10 @@ def list_response(objects: list[dict[str, Any]], total: int, cls: str) -> dict[s
 
 
 def entry(row: Mapping[str, Any], cls: str = "KalturaMediaEntry") -> dict[str, Any]:
-    return _fill(cls, dict(row))
+    values = dict(row)
+    if values.get("msDuration") is not None:  # the model's getDuration: whole seconds, rounded
+        values["duration"] = int(values["msDuration"] / 1000 + 0.5)
+    return _fill(cls, values)
 
 
 def bulk_upload(row: Mapping[str, Any], ctx: Context) -> dict[str, Any]:

@@ -374,6 +374,11 @@ def bulk_upload_add_entries(
     return build(ctx, BULK_SERVICE, "addEntries", params, "bulk_upload", files=[part])
 
 
+def media_get(ctx: Context, entry_id: str) -> Request:
+    """``media.get(entryId)`` -> the entry as a dict of API fields (``msDuration``, ``duration``, ...)."""
+    return build(ctx, MEDIA_SERVICE, "get", {"entryId": _string_id("entry_id", entry_id)}, "entry")
+
+
 def media_bulk_upload_add(
     ctx: Context,
     content: FileContent,

@@ -537,6 +537,13 @@ def decode_key_value_counts(data: Any) -> dict[str, int]:
     return out
 
 
+def decode_entry(data: Any) -> dict[str, Any]:
+    """``media.get``: a ``KalturaMediaEntry`` object, as a dict of its API fields."""
+    if not isinstance(data, Mapping) or not isinstance(data.get("id"), str):
+        raise KalturaResponseError(f"expected an entry object with an id, got {type(data).__name__}")
+    return dict(data)
+
+
 _DECODERS: dict[str, Callable[[Any], Any]] = {
     "cue_point": decode_cue_point,
     "cue_point_list": decode_cue_point_list,
@@ -549,6 +556,7 @@ _DECODERS: dict[str, Callable[[Any], Any]] = {
     "bulk_upload_result": decode_bulk_upload_result,
     "bulk_upload_result_or_none": decode_bulk_upload_result_or_none,
     "key_value_counts": decode_key_value_counts,
+    "entry": decode_entry,
 }
 
 

@@ -7,12 +7,16 @@
 """
 
 from .apply import apply_plan, check_fresh
+from .check import CheckReport, Issue, check
 from .copy import CopyError, CopyReport, copy, stable_key
 from .plan import ApplyResult, Change, Plan, PlanError, Problem, StalePlanError, plan
 from .timemap import TimeMap, TimeMapError, parse_duration_ms, parse_segments
 from .typed import TypedWrite, typed_writes, write_typed
 
 __all__ = [
+    "CheckReport",
+    "Issue",
+    "check",
     "CopyError",
     "CopyReport",
     "TimeMap",
