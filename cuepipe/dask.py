@@ -707,3 +707,8 @@ def push(
     combined = combined.iloc[order]
     combined.attrs = totals
     return combined
+
+
+# Syncs and copies partitioned by entry (cuepipe/sync/dask.py): cuepipe.dask.sync / cuepipe.dask.copy.
+from .sync.dask import copy as copy  # noqa: E402
+from .sync.dask import sync as sync  # noqa: E402
