@@ -417,3 +417,11 @@ def test_a_plan_belongs_to_its_server_and_partner(server: EmulatorServer) -> Non
     p.partner_id = PARTNER + 1
     with client(server) as api, pytest.raises(PlanError, match=f"partner {PARTNER + 1}"):
         p.apply(api)
+
+
+def test_an_entry_that_does_not_exist_is_a_plan_error(server: EmulatorServer) -> None:
+    (entry,) = fresh(1)
+    ann = {"cuePointType": "annotation.Annotation", "startTime": 0, "endTime": 1, "text": "x"}
+    with client(server) as api:
+        p = plan(api, [{**ann, "entryId": entry, "systemName": "A"}, {**ann, "entryId": "0_nosuch", "systemName": "B"}])
+    assert [(e.row, e.message) for e in p.errors] == [(1, "entry 0_nosuch does not exist for this partner")]

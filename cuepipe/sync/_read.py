@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -92,3 +93,32 @@ def read_server(
         frame = client.pull({**(extra or {}), "entryIdIn": batch}, precision="ms", progress=progress)
         out.extend(frames.frame_to_records(frame))
     return out
+
+
+def _entry_get(entry: str, ctx: Any) -> Any:
+    from ..kaltura.actions import base_entry_get
+
+    return base_entry_get(ctx, entry)
+
+
+def entry_durations(client: Client, entries: Iterable[str]) -> dict[str, int | None]:
+    """``baseEntry.get`` per entry: its ``msDuration`` (None when unknown); entries that do not exist
+    for the client's partner are left out."""
+    from ..client._base import Call, Op
+    from ..kaltura.errors import KalturaNotFoundError
+
+    wanted = list(dict.fromkeys(entries))
+
+    def op() -> Op:
+        out: dict[str, int | None] = {}
+        for entry in wanted:
+            try:
+                obj = yield Call(build=functools.partial(_entry_get, entry), what=f"baseEntry.get({entry})")
+            except KalturaNotFoundError:
+                continue
+            ms = obj.get("msDuration")
+            out[entry] = int(ms) if ms not in (None, "", 0) else None
+        return out
+
+    result: dict[str, int | None] = client._run(op())
+    return result

@@ -20,7 +20,6 @@ Warnings (it goes through, but is probably not what was meant):
 
 from __future__ import annotations
 
-import functools
 from collections import defaultdict
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
@@ -32,7 +31,7 @@ from .. import vocabulary as voc
 from ..errors import CuePointValueError
 from ..values import is_missing
 from ..xml import write_xml
-from ._read import read_desired, read_server
+from ._read import entry_durations, read_desired, read_server
 from .plan import _text, _type
 from .timemap import _fmt
 
@@ -229,32 +228,6 @@ def _check_values(labels: list[Hashable], records: list[dict[str, Any]], issues:
                 Issue("error", "value", where + exc.reason, labels[index], _text(records[index].get("entryId")))
             )
     issues.append(Issue("error", "value", "more rows with values the format cannot carry (100 reported)"))
-
-
-def _media_get(entry: str, ctx: Any) -> Any:
-    from ..kaltura.actions import media_get
-
-    return media_get(ctx, entry)
-
-
-def entry_durations(client: Client, entries: list[str]) -> dict[str, int | None]:
-    """``media.get`` per entry: its ``msDuration`` (None when unknown); a missing entry is left out."""
-    from ..client._base import Call, Op
-    from ..kaltura.errors import KalturaNotFoundError
-
-    def op() -> Op:
-        out: dict[str, int | None] = {}
-        for entry in entries:
-            try:
-                obj = yield Call(build=functools.partial(_media_get, entry), what=f"media.get({entry})")
-            except KalturaNotFoundError:
-                continue
-            ms = obj.get("msDuration")
-            out[entry] = int(ms) if ms not in (None, "", 0) else None
-        return out
-
-    result: dict[str, int | None] = client._run(op())
-    return result
 
 
 def _check_server(client: Client, labels: list[Hashable], records: list[dict[str, Any]], issues: list[Issue]) -> None:

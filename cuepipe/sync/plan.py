@@ -35,7 +35,7 @@ from ..errors import CuepipeError, CuePointValueError
 from ..values import is_missing
 from ..xml import write_xml
 from . import _fields as F
-from ._read import read_desired, read_server
+from ._read import entry_durations, read_desired, read_server
 
 if TYPE_CHECKING:
     from ..client import Client
@@ -423,6 +423,11 @@ def plan(
                     Problem("error", "the row's entry is not among the entries given to plan", r.row, r.entry_id, r.key)
                 )
     server = read_server(client, entry_list, progress=progress)
+    known = entry_durations(client, entry_list)
+    for entry in entry_list:
+        if entry not in known:
+            first = next((r.row for r in rows if r.entry_id == entry), None)
+            problems.append(Problem("error", f"entry {entry} does not exist for this partner", first, entry))
     return build_plan(
         client.service_url,
         client.partner_id,
