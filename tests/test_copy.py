@@ -384,7 +384,7 @@ def test_more_than_ten_thousand_cue_points_on_one_entry(server: EmulatorServer) 
     """Past the list window of 10,000 (see docs/emulator.md): all arrive once, a re-run adds nothing."""
     s_entry, t_entry = next(_pool)
     src, dst = clients(server)
-    n = 10_300
+    n = 10_050
     with src, dst:
         src.push(
             [
