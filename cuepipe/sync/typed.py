@@ -119,3 +119,15 @@ def write_typed(client: Client, writes: Iterable[TypedWrite]) -> int:
 
     result: int = client._run(op())
     return result
+
+
+def after_push(client: Client, records: Iterable[Mapping[str, Any]], result: Any) -> int:
+    """The hook for ``Client.push``: write what ``addFromBulk`` ignored for the rows ``push`` just wrote.
+
+    ``records``: the pushed records in input order; ``result``: push's result frame (its ``id``
+    column, same order). Rows without an id (failed, not sent) are left alone. Returns the number of
+    ``cuePoint.update`` calls. To wire it into push: after the result is built,
+    ``result.attrs["typed_updates"] = after_push(self, records, result)``.
+    """
+    ids = [None if is_missing(v) else str(v) for v in result["id"].tolist()]
+    return write_typed(client, typed_writes(list(records), ids))
