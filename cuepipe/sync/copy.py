@@ -14,7 +14,9 @@ How a copy works (docs/migrations.md has the playbook):
    quiz answers are written after their questions, with the question's new id.
 5. Plan the target entries against these records (:func:`~cuepipe.sync.plan.build_plan`) and write
    them with ``addFromBulk`` (journal-resumable), then the thumb-only fields with ``cuePoint.update``.
-   A re-run of a finished copy finds every cue point unchanged and writes nothing.
+   A re-run of a finished copy finds every cue point unchanged and writes nothing. With a journal
+   every copied record is pushed whenever anything changed (updates to the same values for the rest),
+   because a journal recognises an interrupted run only by the same input.
 
 Per type (what a user can change with an option):
 
@@ -396,7 +398,7 @@ def _write_phase(
         progress=progress,
         chunk_size=chunk_size,
         current=target_state,
-        push_all=True,
+        push_all=journal is not None,  # a journal needs the same input on every run
     )
     action = {"create": "created", "update": "updated", "unchanged": "unchanged"}
     for c in changes:
