@@ -268,14 +268,16 @@ def _check_server(client: Client, labels: list[Hashable], records: list[dict[str
                     "warning", "past-end", f"ends at {_fmt(end)}, after the entry ends ({_fmt(duration)})", row, entry
                 )
             )
-    for issue in list(issues):
+    position = {row: i for i, row in enumerate(labels)}
+    kept: list[Issue] = []
+    for issue in issues:
         if issue.code != "parent-missing" or issue.entry_id not in existing:
+            kept.append(issue)
             continue
-        rec = records[labels.index(issue.row)]
+        rec = records[position[issue.row]]
         parent = _text(rec.get("parentSystemName"))
-        issues.remove(issue)  # on the entry already: nothing to warn about
-        if parent is not None and (issue.entry_id, parent) not in on_server:
-            issues.append(
+        if parent is not None and (issue.entry_id, parent) not in on_server:  # else: on the entry, fine
+            kept.append(
                 Issue(
                     "error",
                     "parent-missing",
@@ -285,3 +287,4 @@ def _check_server(client: Client, labels: list[Hashable], records: list[dict[str
                     issue.entry_id,
                 )
             )
+    issues[:] = kept

@@ -368,13 +368,15 @@ def _write_phase(
     given -= {"parentId"} if not any(r.cue_type == voc.CuePointType.QUIZ_ANSWER.value for r in desired) else set()
     given |= {"cuePointType", "entryId", "systemName"}
     problems: list[Problem] = []
+    entries = list(dict.fromkeys(r.entry_id for r in desired))
+    wanted = set(entries)
     plan = build_plan(
         target.service_url,
         target.partner_id,
-        list(dict.fromkeys(r.entry_id for r in desired)),
+        entries,
         desired,
         given,
-        [r for r in target_state if str(r.get("entryId")) in {d.entry_id for d in desired}],
+        [r for r in target_state if str(r.get("entryId")) in wanted],
         key="systemName",
         prune=False,
         problems=problems,
