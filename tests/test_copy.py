@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cuepipe.client import Client, Retries
@@ -22,7 +22,7 @@ from cuepipe.sync.typed import TypedWrite, write_typed
 
 SRC, DST = 401, 402
 SRC_SECRET, DST_SECRET = "source-secret", "target-secret"
-PAIRS = [(f"0_cs{i:03d}", f"0_ct{i:03d}") for i in range(60)]
+PAIRS = [(f"0_cs{i:03d}", f"0_ct{i:03d}") for i in range(150)]
 _pool = iter(PAIRS)
 
 
@@ -407,3 +407,67 @@ def test_more_than_ten_thousand_cue_points_on_one_entry(server: EmulatorServer) 
         again = copy(src, dst, entry_map={s_entry: t_entry}, shift_ms=250)
         assert (again.to_frame()["action"] == "unchanged").sum() == n
         assert dst.count({"entryIdEqual": t_entry}) == n
+
+
+@st.composite
+def copy_case(draw: st.DrawFn) -> tuple[list[dict[str, Any]], int, list[tuple[int, int]] | None]:
+    """A source entry's cue points (annotations with parents, ads, codes, unkeyed ones) and a remap."""
+    n = draw(st.integers(1, 12))
+    recs: list[dict[str, Any]] = []
+    for i in range(n):
+        start = draw(st.integers(0, 100_000))
+        kind = draw(st.sampled_from(["annotation.Annotation", "adCuePoint.Ad", "codeCuePoint.Code"]))
+        rec: dict[str, Any] = {
+            "cuePointType": kind,
+            "startTime": start,
+            "systemName": draw(st.sampled_from([f"K{i}", None])),
+        }
+        if kind == "annotation.Annotation":
+            rec.update(endTime=start + draw(st.integers(0, 30_000)), text=f"t{i}")
+            names = [r["systemName"] for r in recs if r["cuePointType"] == kind and r["systemName"]]
+            if names and draw(st.booleans()):
+                rec["parentSystemName"] = draw(st.sampled_from(names))
+        elif kind == "adCuePoint.Ad":
+            rec.update(endTime=start + 500, adType="1", protocolType="1", title=f"ad{i}")
+        else:
+            rec.update(code=f"c{i}")
+        recs.append(rec)
+    keep = draw(st.one_of(st.none(), st.just([(0, 40_000), (60_000, 90_000)]), st.just([(10_000, 100_001)])))
+    return recs, draw(st.integers(-2_000, 2_000)), keep
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(case=copy_case())
+def test_random_copies_land_once_with_mapped_times_and_links(server: EmulatorServer, case: Any) -> None:
+    recs, shift, keep = case
+    s_entry, t_entry = next(_pool)
+    src, dst = clients(server)
+    tm = TimeMap(shift, keep)
+    with src, dst:
+        src.push([{**r, "entryId": s_entry} for r in recs])
+        source = pull(src, s_entry)
+        report = copy(src, dst, entry_map={s_entry: t_entry}, shift_ms=shift, keep=keep)
+        target = pull(dst, t_entry).set_index("id")
+        rows = report.to_frame().set_index("sourceId")
+        by_id = source.set_index("id")
+        copied = rows[rows["action"] == "created"]
+        assert len(target) == len(copied) and target["systemName"].is_unique
+        for sid, row in rows.iterrows():
+            rec = by_id.loc[sid]
+            moved = tm.map(int(rec["startTime"]), None if pd.isna(rec["endTime"]) else int(rec["endTime"]))
+            parent = rec["parentId"]
+            if moved.dropped:
+                assert row["action"] == "skipped" and row["reason"] == moved.dropped
+                continue
+            if not pd.isna(parent) and rows.loc[parent, "action"] == "skipped":
+                assert row["action"] == "skipped" and "its parent" in row["reason"]
+                continue
+            got = target.loc[row["targetId"]]
+            assert got["startTime"] == moved.start
+            if moved.end is not None:
+                assert got["endTime"] == moved.end
+            if not pd.isna(parent):
+                assert got["parentId"] == rows.loc[parent, "targetId"]
+        again = copy(src, dst, entry_map={s_entry: t_entry}, shift_ms=shift, keep=keep)
+        assert (again.to_frame()["action"] == "created").sum() == 0
+        assert len(pull(dst, t_entry)) == len(target)
