@@ -48,6 +48,10 @@ def __getattr__(name: str) -> object:
         from . import client
 
         return getattr(client, name)
+    if name in ("plan", "copy", "check", "Plan", "CopyReport"):  # syncs and migrations (cuepipe.sync)
+        from . import sync
+
+        return getattr(sync, name)
     raise AttributeError(f"module 'cuepipe' has no attribute {name!r}")
 
 
@@ -66,6 +70,8 @@ __all__ = [
     "ValidationIssue",
     "ValidationReport",
     "XMLFormatError",
+    "check",
+    "copy",
     "empty_frame",
     "frame_to_records",
     "iter_cue_points",
@@ -74,6 +80,7 @@ __all__ = [
     "read_otio",
     "read_podcast",
     "read_srt",
+    "plan",
     "prepare_frame",
     "read_table",
     "read_vmap",

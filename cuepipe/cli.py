@@ -133,7 +133,7 @@ def _convert(source: str, dest: str, kind: str, unsupported: str, chunksize: int
     target = cli_formats.target_format(dest, fmt.pop("to"))
     if target is not None:
         report = cli_formats.write_format(target, source, dest, opts, chunksize=chunksize, **fmt)
-        err_console.print(str(report), markup=False, soft_wrap=True)
+        err_console.block(report)
         return None
     out_fmt = frames.table_format(dest)
     if opts is not None:  # spreadsheet options: the whole (small) table, chapter ends derived
@@ -227,10 +227,11 @@ def _register_layer_commands() -> None:
     """Commands that live with their layer (emulator, API client) register here."""
     from .cli_api import COMMANDS
     from .cli_dedupe import dedupe
+    from .cli_sync import COMMANDS as SYNC_COMMANDS
     from .emulator.cli import emulator
 
     main.add_command(emulator)
-    for command in COMMANDS:
+    for command in [*COMMANDS, *SYNC_COMMANDS]:
         main.add_command(command)
     main.add_command(dedupe)
 

@@ -630,3 +630,8 @@ def push(
     totals["unsettled_entries"] = sorted({e for r in results for e in r.attrs.get("unsettled_entries", [])})
     combined.attrs = totals
     return combined
+
+
+# Syncs and copies partitioned by entry (cuepipe/sync/dask.py): cuepipe.dask.sync / cuepipe.dask.copy.
+from .sync.dask import copy as copy  # noqa: E402
+from .sync.dask import sync as sync  # noqa: E402

@@ -68,7 +68,7 @@ class Partner:
         return f"Partner(id={self.id}, ks_version={self.ks_version})"
 
 
-EntrySeed = str | tuple[int, str]
+EntrySeed = str | tuple[int, str] | tuple[int, str, int | None]  # (partner, entry id, msDuration)
 FaultRules = Faults | Sequence[Fault | str | dict[str, Any]] | None
 
 
@@ -140,9 +140,9 @@ def create_app(
     batch = batch_secret or secrets.token_hex(16)
     store.upsert_partner(BATCH_PARTNER_ID, batch, batch, 2, 86400, "batch")
     for seed in entries:
-        partner_id, entry_id = seed if isinstance(seed, tuple) else (partners[0].id if partners else 0, seed)
+        partner_id, entry_id, *rest = seed if isinstance(seed, tuple) else (partners[0].id if partners else 0, seed)
         if store.entry(partner_id, entry_id) is None:
-            store.add_entry(partner_id, entry_id=entry_id, name=entry_id)
+            store.add_entry(partner_id, entry_id=entry_id, name=entry_id, ms_duration=rest[0] if rest else None)
     worker = BulkWorker(store, step_delay=bulk_step_delay)
     emulator = Emulator(
         store,

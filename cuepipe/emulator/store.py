@@ -109,6 +109,7 @@ _TABLES = {
         "mediaType": "INTEGER",
         "status": "INTEGER NOT NULL",
         "partnerData": "TEXT",
+        "msDuration": "INTEGER",
         "createdAt": "INTEGER NOT NULL",
         "updatedAt": "INTEGER NOT NULL",
     },
@@ -314,13 +315,14 @@ class Store:
         entry_type: int = 1,
         media_type: int | None = None,
         status: int = 2,
+        ms_duration: int | None = None,
     ) -> str:
         entry_id = entry_id or self.new_id("entries")
         ts = now()
         with self.transaction() as c:
             c.execute(
                 "INSERT INTO entries (id, partnerId, name, description, tags, referenceId, userId, type, "
-                "mediaType, status, createdAt, updatedAt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "mediaType, status, msDuration, createdAt, updatedAt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT(id) DO NOTHING",
                 (
                     entry_id,
@@ -333,6 +335,7 @@ class Store:
                     entry_type,
                     media_type,
                     status,
+                    ms_duration,
                     ts,
                     ts,
                 ),
