@@ -437,6 +437,15 @@ COLUMN_NAMES: tuple[str, ...] = tuple(f.column for f in COLUMNS)
 COLUMN_BY_NAME: dict[str, Field] = {f.column: f for f in COLUMNS}
 
 
+#: Fields the server's bulk ingest ignores although the ingest format carries them (its parser reads
+#: only the base fields of a thumb cue point: a chapter arrives as an untitled SLIDE). Only the typed
+#: API actions (``cuePoint.add`` / ``cuePoint.update``) write them; push, apply and copy send them
+#: that way after the upload (docs/format-notes.md#how-the-server-ingests).
+TYPED_ONLY_FIELDS: dict[str, frozenset[str]] = {
+    CuePointType.THUMB.value: frozenset({"title", "description", "subType"}),
+}
+
+
 def type_info(value: object) -> CuePointTypeInfo:
     """Look a type up by API value (``annotation.Annotation``), short name or XML element name."""
     if isinstance(value, enum.Enum):

@@ -28,6 +28,7 @@ from ._journal import Journal
 from ._plan import Errors, PushPlan, Settle, Unsupported, Upload, make_items, plan_push, plan_uploads
 from ._result import ACTIONS, RESULT_COLUMNS, Existing, ResultTable, failure_action, replay_safety
 from ._send import entry_count, in_flight, landed_without_names, lookup_existing, recover, root_cause, send_upload
+from ._typed import typed_updates_op
 
 JournalPath = str | os.PathLike[str] | None
 SettleArg = Settle | float | None
@@ -119,7 +120,9 @@ def push_op(plan: PushPlan, progress: ProgressCallback | None, journal: Journal 
     ``result.attrs``: ``uploads``, ``resumed`` (taken from the journal), ``recovered`` (uploads
     whose outcome was unknown and was settled), ``recoveries`` (one dict per such upload: what had
     landed, what was re-sent, which duplicates were deleted, see :class:`~._result.Recovery`),
-    ``resent``, ``swept``, and ``unsettled_entries`` (entries where late duplicates are possible).
+    ``resent``, ``swept``, ``unsettled_entries`` (entries where late duplicates are possible), and
+    ``typed_updates``: how many ``cuePoint.update`` calls wrote fields ``addFromBulk`` ignores (a thumb
+    cue point's title, description and sub-type; see :mod:`._typed`).
     """
     table = ResultTable(plan.items, plan.index)
     for upload in plan.uploads:
@@ -189,7 +192,15 @@ def push_op(plan: PushPlan, progress: ProgressCallback | None, journal: Journal 
         done += len(upload.items)
         if progress is not None:
             progress(Progress("push", done, total, f"upload {upload.number}/{len(plan.uploads)}"))
+    # What addFromBulk ignores (a thumb's title, description, sub-type) goes by cuePoint.update.
+    written = (
+        (item.record, table.ids[item.position])
+        for item in plan.items
+        if table.actions[item.position] in ("created", "updated")
+    )
+    typed_updates = yield from typed_updates_op(written)
     result = _frame(plan, table, resumed, recovered)
+    result.attrs["typed_updates"] = typed_updates
     for entry in result.attrs["unsettled_entries"]:
         log.warning(
             "entry %s: an earlier request may still add copies; check with: cuepipe dedupe --entry-id %s", entry, entry

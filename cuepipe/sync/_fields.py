@@ -39,9 +39,7 @@ KEEPS_WHEN_ABSENT: dict[str, frozenset[str]] = {
 }
 
 #: Fields the ingest parser ignores for a type: written with cuePoint.add / cuePoint.update instead.
-TYPED_ONLY: dict[str, frozenset[str]] = {
-    CuePointType.THUMB.value: frozenset({"title", "description", "subType"}),
-}
+TYPED_ONLY: dict[str, frozenset[str]] = voc.TYPED_ONLY_FIELDS
 
 
 def managed_fields(cue_type: str) -> tuple[str, ...]:

@@ -27,9 +27,10 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .. import vocabulary as voc
+from ..client._typed import typed_fields
 from . import _fields as F
+from ._model import ApplyResult, Change, PlanBase, PlanError, StalePlanError, _text, managed_values
 from ._read import read_server
-from .plan import ApplyResult, Change, Plan, PlanError, StalePlanError, _text, managed_values
 from .typed import typed_writes, write_typed
 
 if TYPE_CHECKING:
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
 
 
 def apply_plan(
-    plan: Plan,
+    plan: PlanBase,
     client: Client,
     *,
     journal: str | os.PathLike[str] | None = None,
@@ -101,11 +102,18 @@ def write_changes(
                 result.created += 1
             elif c.action == "update":
                 result.updated += 1
+        # push already wrote the typed-only fields the records carry (cuepipe.client._typed): count
+        # them as in place, so only what still differs (a clear, an explicit null) is sent again.
+        after_push = dict(by_id)
+        for rec, c, cid in zip(records, writes, ids, strict=True):
+            if cid is not None:
+                written = typed_fields({**rec, "cuePointType": c.cue_type})
+                after_push[cid] = {**by_id.get(cid, {}), **written}
         wanted = [c.after if c.after is not None else c.record for c in writes]
         typed = typed_writes(
             [{**w, "cuePointType": c.cue_type} for w, c in zip(wanted, writes, strict=True)],
             ids,
-            current=by_id,
+            current=after_push,
             clear=True,
         )
         result.typed_updates += write_typed(client, typed)

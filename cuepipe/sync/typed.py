@@ -7,8 +7,9 @@ bulk part first (``addFromBulk`` by systemName: idempotent, journaled), then the
 ``cuePoint.update`` by the server id, which is idempotent too: a re-run after a crash writes the
 same values again.
 
-:func:`typed_writes` is the hook for ``Client.push`` as well: given the records pushed and the ids
-push returned, it returns what still needs ``cuePoint.update``; :func:`write_typed` sends it.
+``Client.push`` itself sends these fields after its uploads (``cuepipe.client._typed``, which also
+holds :func:`typed_fields`); here :func:`typed_writes` works out what still differs from what the
+server holds, including clears (explicit nulls) that a sync asks for, and :func:`write_typed` sends it.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .. import vocabulary as voc
+from ..client._typed import typed_fields
 from ..kaltura.actions import cue_point_update
 from ..kaltura.request import Context, Request
 from ..values import is_missing
@@ -40,23 +42,6 @@ class TypedWrite:
         obj: dict[str, Any] = {"objectType": voc.type_info(self.cue_type).api_class}
         obj.update(self.fields)
         return obj
-
-
-def typed_fields(record: Mapping[str, Any], *, clear: bool = False) -> dict[str, Any]:
-    """The record's values that only the typed API actions can write (empty for most types).
-
-    Missing values are left out, or with ``clear=True`` (a sync whose table has the column) kept as
-    ``None``, which ``cuePoint.update`` sends as an explicit null that clears the field.
-    """
-    cue_type = voc.type_info(record.get("cuePointType")).api_type.value
-    out = {}
-    for name in sorted(F.TYPED_ONLY.get(cue_type, ())):
-        if name not in record:
-            continue
-        value = F.normalize(name, record.get(name))
-        if value is not None or clear:
-            out[name] = value
-    return out
 
 
 def typed_writes(
@@ -119,15 +104,3 @@ def write_typed(client: Client, writes: Iterable[TypedWrite]) -> int:
 
     result: int = client._run(op())
     return result
-
-
-def after_push(client: Client, records: Iterable[Mapping[str, Any]], result: Any) -> int:
-    """The hook for ``Client.push``: write what ``addFromBulk`` ignored for the rows ``push`` just wrote.
-
-    ``records``: the pushed records in input order; ``result``: push's result frame (its ``id``
-    column, same order). Rows without an id (failed, not sent) are left alone. Returns the number of
-    ``cuePoint.update`` calls. To wire it into push: after the result is built,
-    ``result.attrs["typed_updates"] = after_push(self, records, result)``.
-    """
-    ids = [None if is_missing(v) else str(v) for v in result["id"].tolist()]
-    return write_typed(client, typed_writes(list(records), ids))
