@@ -6,10 +6,11 @@
 * :func:`check`: what would surprise a user after a push, per row, before anything is sent.
 """
 
+from ._model import ApplyResult, Change, PlanError, Problem, StalePlanError
 from .apply import apply_plan, check_fresh
 from .check import CheckReport, Issue, check
 from .copy import CopyError, CopyReport, copy, stable_key
-from .plan import ApplyResult, Change, Plan, PlanError, Problem, StalePlanError, plan
+from .plan import Plan, plan
 from .timemap import TimeMap, TimeMapError, parse_duration_ms, parse_segments
 from .typed import TypedWrite, typed_writes, write_typed
 

@@ -31,8 +31,8 @@ from .. import vocabulary as voc
 from ..errors import CuePointValueError
 from ..values import is_missing
 from ..xml import write_xml
+from ._model import _text, _type
 from ._read import entry_durations, read_desired, read_server
-from .plan import _text, _type
 from .timemap import _fmt
 
 if TYPE_CHECKING:

@@ -44,9 +44,10 @@ import pandas as pd
 from .. import vocabulary as voc
 from ..errors import CuepipeError
 from . import _fields as F
+from ._model import ApplyResult, Change, Problem, _text, _type
 from ._read import read_server
 from .apply import write_changes
-from .plan import ApplyResult, Change, Problem, _Row, _text, _type, build_plan
+from .plan import _Row, build_plan
 from .timemap import TimeMap
 
 if TYPE_CHECKING:

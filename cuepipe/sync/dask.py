@@ -91,7 +91,7 @@ def sync(
     import dask
     import dask.dataframe as dd
 
-    from ..dask import group_by_entry
+    from .._dask_grouping import group_by_entry
 
     ddf = (
         dd.from_pandas(desired, npartitions=min(npartitions or 8, max(len(desired), 1)))
