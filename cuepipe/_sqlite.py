@@ -41,7 +41,11 @@ def inspect(path: str) -> SQLiteInfo | None:
             return None
     except FileNotFoundError:
         return None
-    uri = f"file:{quote(os.path.abspath(path))}?mode=ro"
+    # immutable=1: no locks and no side files. A plain read-only connection to a WAL database creates
+    # a "-shm" index beside it and cannot remove it again: a change to someone else's folder, and
+    # litter beside a journal that is later removed. The header and schema read here are enough
+    # to tell whose file it is; the read-write open that follows sees the file as it really is.
+    uri = f"file:{quote(os.path.abspath(path))}?mode=ro&immutable=1"
     conn = sqlite3.connect(uri, uri=True, isolation_level=None)
     try:
         try:

@@ -112,3 +112,22 @@ def test_emulator_database_that_belongs_to_another_application_is_refused(tmp_pa
     ours = tmp_path / "emulator.db"
     Store(str(ours)).close()
     Store(str(ours)).close()  # its own database opens again
+
+
+def test_looking_at_a_wal_database_leaves_no_side_files(tmp_path: Path) -> None:
+    """A read-only look at a WAL database made SQLite create a -shm index it could not remove; the
+    identity check must leave the folder exactly as it was (a journal left by an earlier run is WAL)."""
+    import sqlite3
+
+    from cuepipe._sqlite import inspect
+
+    db = tmp_path / "other.sqlite"
+    conn = sqlite3.connect(db)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("CREATE TABLE t (x)")
+    conn.commit()
+    conn.close()
+    before = sorted(p.name for p in tmp_path.iterdir())
+    info = inspect(str(db))
+    assert info is not None and info.tables == frozenset({"t"})
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
