@@ -25,8 +25,8 @@ from click.core import ParameterSource
 from . import _console, frames
 from . import vocabulary as voc
 from ._files import AtomicOutput, check_folder
-from .cli_formats import check_pushable, read_all, table_options
 from .cli_formats import options as table_options_for
+from .cli_formats import read_all, table_options
 from .client import Client, ConfigurationError, PushError
 from .client._config import ENV_ADMIN_SECRET, ENV_KS, ENV_PARTNER_ID, ENV_SERVICE_URL, settings_from_env
 from .client._pull import Precision, Unservable
@@ -288,7 +288,6 @@ def push(
     if opts is not None:  # a spreadsheet: renamed, filled, chapter ends derived (cuepipe/cli_formats.py)
         notes: list[str] = []
         data = read_all(file, opts, notes)
-        check_pushable(data, opts)
         for note in notes:
             err.line(f"note: {note}")
     with make_client(_connection(kwargs)) as client, ProgressBar("push") as bar:

@@ -108,21 +108,6 @@ def read_all(path: str, opts: TableOptions | None, notes: list[str]) -> pd.DataF
     return df
 
 
-def check_pushable(df: pd.DataFrame, opts: TableOptions | None) -> None:
-    """Refuse to push chapters or slides made by --type chapter/slide: addFromBulk ignores a thumb
-    cue point's title, description and sub-type (docs/format-notes.md), so they would arrive as
-    untitled slides. Annotations tagged 'chaptering' keep their text."""
-    if opts is None or opts.type is None:
-        return
-    if opts.fill_values().get("cuePointType") == "thumbCuePoint.Thumb" and "subType" in opts.fill_values():
-        raise click.UsageError(
-            f"--type {opts.type} makes thumb cue points, and cuePoint.addFromBulk ignores their title, "
-            "description and sub-type: they would arrive as untitled slides. Push chapters as "
-            "--type chapter-annotation (annotations tagged 'chaptering', which keep their text), or "
-            "write ingest XML with 'cuepipe convert'."
-        )
-
-
 def target_format(dest: str, to: str | None) -> FormatInfo | None:
     if to is not None:
         return FORMATS[to]

@@ -224,12 +224,20 @@ def test_toolkit_spreadsheet_pushes_to_the_emulator_with_one_command(server: Emu
     assert pulled["tags"].unique().tolist() == ["chaptering"]
 
 
-def test_pushing_thumb_chapters_is_refused_before_anything_is_sent(server: EmulatorServer, tmp_path: Path) -> None:
+def test_thumb_chapters_push_with_their_titles(server: EmulatorServer, tmp_path: Path) -> None:
+    """--type chapter makes thumb cue points of sub-type CHAPTER, Kaltura's own chapter convention.
+    addFromBulk drops their title and sub-type; push writes those with cuePoint.update afterwards."""
     src = tmp_path / "chapters.csv"
     src.write_text(TOOLKIT_CSV)
     env = {"KALTURA_SERVICE_URL": server.url, "KALTURA_PARTNER_ID": str(PARTNER), "KALTURA_ADMIN_SECRET": ADMIN}
     result = CliRunner().invoke(main, ["push", str(src), "--type", "chapter", "--columns", TOOLKIT_COLUMNS], env=env)
-    assert result.exit_code == 2 and "ignores their title" in result.output, result.output
+    assert result.exit_code == 0 and "4 created" in result.output, result.output
+    with cuepipe.Client(server.url, partner_id=PARTNER, admin_secret=ADMIN) as kaltura:
+        pulled = kaltura.pull({"entryIdEqual": ENTRY, "cuePointTypeEqual": "thumbCuePoint.Thumb"}, precision="ms")
+    pulled = pulled.sort_values("startTime").reset_index(drop=True)
+    assert pulled["startTime"].tolist() == [0, 90_000, 725_000, 3_723_000]
+    assert pulled["title"].tolist() == ["Welcome", "The problem", "Results, and what they mean", "Questions"]
+    assert pulled["subType"].tolist() == [2, 2, 2, 2]
 
 
 def test_last_chapter_annotation_without_duration_is_an_error_naming_the_row(tmp_path: Path) -> None:
