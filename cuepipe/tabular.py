@@ -157,12 +157,25 @@ def time_value_to_ms(value: object) -> tuple[int, str]:
     raise TypeError(f"expected a time, got {type(value).__name__} {value!r}")
 
 
+def _time_like(value: object) -> bool:
+    """A cell this module reads as a time: text, a number (not a boolean), a duration, or missing."""
+    if isinstance(value, bool | np.bool_):
+        return False
+    return is_missing(value) or isinstance(value, str | int | float | np.integer | np.floating | _dt.timedelta)
+
+
 def parse_time_column(values: pd.Series, column: str, where: str = "input", *, first_row: int = 0) -> pd.Series:
     """A time column as people fill it -> ``Int64`` milliseconds, or ``ValueError`` naming row and column.
 
     Numeric and timedelta dtypes convert directly. Text columns are read cell by cell; a bare integer
     is milliseconds only when no cell of the column is a timecode or a duration with a unit.
     """
+    if (
+        pd.api.types.is_bool_dtype(values.dtype)
+        or pd.api.types.is_datetime64_any_dtype(values.dtype)
+        or (values.dtype == object and not all(_time_like(v) for v in values))
+    ):
+        return values  # not a time in any spelling: cuepipe.coercion refuses it with its own message
     if pd.api.types.is_timedelta64_dtype(values.dtype):
         out: list[int | None] = []
         for i, v in enumerate(values):

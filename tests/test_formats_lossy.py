@@ -309,7 +309,9 @@ def test_cli_picks_formats_by_extension_and_prints_the_loss_report(tmp_path: Pat
     assert yt.exit_code == 0 and "rule broken" in yt.output
     assert (tmp_path / "desc.txt").read_text().startswith("0:00 Intro\n")
     strict = runner.invoke(main, ["convert", str(src), str(tmp_path / "s.vtt"), "--duration", "2:00", "--strict"])
-    assert strict.exit_code == 1 and "error: record 1" in strict.output and "Traceback" not in strict.output
+    # one line naming the input file, the record and the field
+    assert strict.exit_code == 1 and "Traceback" not in strict.output
+    assert strict.output.startswith("error: ") and ": record 1, field 'description'" in strict.output
     assert not (tmp_path / "s.vtt").exists()
     # and back: an interchange file as input
     back = runner.invoke(main, ["convert", str(tmp_path / "c.otio"), str(tmp_path / "back.jsonl")])
