@@ -22,6 +22,15 @@ def _print_plan(p: Any) -> None:
     out.block(p)
 
 
+_chunk_size = click.option(
+    "--chunk-size",
+    type=click.IntRange(min=1),
+    default=500,
+    show_default=True,
+    help="Cue points per addFromBulk upload.",
+)
+
+
 @click.command("plan")
 @click.argument("desired", type=click.Path(exists=True, dir_okay=False))
 @click.option(
@@ -81,13 +90,7 @@ def plan_cmd(
     type=click.Path(dir_okay=False, writable=True),
     help="SQLite journal: after an interruption, run the same command again to finish exactly once.",
 )
-@click.option(
-    "--chunk-size",
-    type=click.IntRange(min=1),
-    default=500,
-    show_default=True,
-    help="Cue points per addFromBulk upload.",
-)
+@_chunk_size
 @connection_options
 @api_command
 def apply_cmd(plan_file: str, journal: str | None, chunk_size: int, **kwargs: Any) -> None:
@@ -107,13 +110,7 @@ def apply_cmd(plan_file: str, journal: str | None, chunk_size: int, **kwargs: An
 @click.option("--key", type=click.Choice(["systemName", "id"]), default="systemName", show_default=True)
 @click.option("--journal", type=click.Path(dir_okay=False, writable=True), help="SQLite journal (see apply).")
 @click.option("--yes", "-y", is_flag=True, help="Apply without asking.")
-@click.option(
-    "--chunk-size",
-    type=click.IntRange(min=1),
-    default=500,
-    show_default=True,
-    help="Cue points per addFromBulk upload.",
-)
+@_chunk_size
 @connection_options
 @api_command
 def sync_cmd(

@@ -126,6 +126,13 @@ def fingerprint(service: str, uploads: Iterable[PlannedUpload]) -> str:
     return h.hexdigest()
 
 
+def _busy(path: str) -> JournalBusyError:
+    return JournalBusyError(
+        f"journal {path!r} is in use by another push (one journal file per push; give each "
+        "concurrent push its own file)"
+    )
+
+
 class Journal:
     """An open journal file; see the module docstring. Use :meth:`open`, then :meth:`close`."""
 
@@ -161,10 +168,7 @@ class Journal:
         except sqlite3.Error as exc:
             conn.close()
             if isinstance(exc, sqlite3.OperationalError) and ("locked" in str(exc) or "busy" in str(exc)):
-                raise JournalBusyError(
-                    f"journal {path!r} is in use by another push (one journal file per push; give each "
-                    "concurrent push its own file)"
-                ) from None
+                raise _busy(path) from None
             raise JournalError(f"journal {path!r} is not a usable cuepipe journal: {exc}") from None
         except BaseException:
             conn.close()
@@ -183,10 +187,7 @@ class Journal:
             ) from None
         except sqlite3.Error as exc:
             if isinstance(exc, sqlite3.OperationalError) and ("locked" in str(exc) or "busy" in str(exc)):
-                raise JournalBusyError(
-                    f"journal {path!r} is in use by another push (one journal file per push; give each "
-                    "concurrent push its own file)"
-                ) from None
+                raise _busy(path) from None
             raise JournalError(f"cannot read journal {path!r}: {exc}") from None
         except OSError as exc:
             raise JournalError(f"cannot read journal {path!r}: {exc.strerror or exc}") from None
