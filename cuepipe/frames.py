@@ -322,6 +322,35 @@ def conform(df: pd.DataFrame, where: str = "input", *, offset: int = 0) -> pd.Da
     return pd.DataFrame(out, index=df.index).reset_index(drop=True)
 
 
+#: How much larger than its stored bytes a Parquet column chunk may decode to, once it is over the
+#: per-cue-point bound. Real cue point tables compress a few times to a few dozen times.
+PARQUET_MAX_EXPANSION = 100
+
+
+def _check_parquet_expansion(metadata: Any, path: str) -> None:
+    """Refuse a Parquet file whose column chunks would decode far beyond their stored size.
+
+    A Parquet "bomb" is a value of gigabytes that compresses to kilobytes: pyarrow decodes a whole
+    page at once, so reading it costs its expanded size whatever the batch size. The file's metadata
+    gives each column chunk's stored and decoded size before anything is decoded. A chunk may always
+    decode to :func:`~cuepipe.xml._source.max_record_bytes`; past that, to at most
+    :data:`PARQUET_MAX_EXPANSION` times its stored size, so memory stays proportional to the file,
+    never to what it claims to expand to.
+    """
+    limit = max_record_bytes()
+    for g in range(metadata.num_row_groups):
+        group = metadata.row_group(g)
+        for c in range(group.num_columns):
+            column = group.column(c)
+            expanded, stored = int(column.total_uncompressed_size), int(column.total_compressed_size)
+            if expanded > limit and expanded > PARQUET_MAX_EXPANSION * max(stored, 1):
+                raise ValueError(
+                    f"{path}: column {column.path_in_schema!r} of row group {g} would expand from {stored:,} to "
+                    f"{expanded:,} bytes (more than {PARQUET_MAX_EXPANSION}x and over {limit:,}): refused to bound "
+                    f"memory (a compression bomb?); set {MAX_RECORD_BYTES_ENV} to allow more"
+                )
+
+
 class _RowBudget(io.RawIOBase):
     """A table file that refuses to hand out an endless row (a compression bomb, a runaway field).
 
@@ -441,6 +470,7 @@ def _read_table(
         import pyarrow.parquet as pq
 
         f = pq.ParquetFile(p)
+        _check_parquet_expansion(f.metadata, p)
         for batch in f.iter_batches(batch_size=chunksize or 100_000):
             # Arrow types kept (types_mapper): a bool or list column reaches the checks as what it is
             chunk = batch.to_pandas(types_mapper=pd.ArrowDtype)
