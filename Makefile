@@ -15,7 +15,7 @@ PURE_TESTS := tests/test_speedups.py tests/test_xml_reader.py tests/test_xml_wri
 $(STAMP): pyproject.toml hatch_build.py cuepipe/xml/_speedups.pyx $(wildcard cuepipe/xml/_speedups_*.pxi) cuepipe/_version.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,dask,bench,kaltura]'
+	$(BIN)/python -m pip install --quiet -e '.[test,dask,bench,kaltura,formats]'
 	touch $(STAMP)
 
 venv: $(STAMP)

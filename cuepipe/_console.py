@@ -109,6 +109,11 @@ class Output:
         else:
             self._write(_one_line(render_markup(message).plain))
 
+    def block(self, text: object) -> None:
+        """Write a multi-line text (a plan, a report) as the lines it has; each line is kept whole."""
+        for text_line in str(text).splitlines():
+            self.line(text_line)
+
     def table(self, columns: Sequence[str], rows: Iterable[Sequence[object]], *, title: str | None = None) -> None:
         """A table: aligned with a title on a terminal; else a tab-separated header line, then one
         line per row (cells with tabs or line breaks have them replaced by spaces; no title).

@@ -7,16 +7,17 @@ Exit codes scripts can rely on: 0 success; 1 the input is invalid or a value can
 from __future__ import annotations
 
 import os
+import sqlite3
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import click
 
-from . import _console, frames
-from .errors import CuepipeError
+from . import _console, cli_formats, frames
+from .errors import CuepipeError, describe_os_error
 from .xml import iter_cue_points, validate, write_xml
 
 KIND = click.Choice(["ingest", "serve"])
@@ -26,20 +27,40 @@ console = _console.console()
 
 
 class _Group(click.Group):
-    """Turn cuepipe's own errors into one readable line and exit code 1, instead of a traceback."""
+    """Turn errors into one readable line and exit code 1, instead of a traceback.
+
+    cuepipe's own errors name the file, line or record. Environmental errors (a missing folder, a
+    full disk, a permission, a port in use, a database that cannot be opened) are not bugs either:
+    they get one line too. ``--debug`` shows the traceback of anything but cuepipe's own errors.
+    """
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except CuepipeError as exc:
-            err_console.print(f"error: {exc}", markup=False, soft_wrap=True)
-            ctx.exit(1)
+            _fail(ctx, str(exc))
         except (ValueError, KeyError) as exc:
-            if ctx.obj and ctx.obj.get("debug"):
+            if _debug(ctx):
                 raise
             msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-            err_console.print(f"error: {msg}", markup=False, soft_wrap=True)
-            ctx.exit(1)
+            _fail(ctx, str(msg))
+        except OSError as exc:
+            if _debug(ctx):
+                raise
+            _fail(ctx, describe_os_error(exc))
+        except sqlite3.Error as exc:
+            if _debug(ctx):
+                raise
+            _fail(ctx, f"database error: {exc}")
+
+
+def _debug(ctx: click.Context) -> bool:
+    return bool(ctx.obj and ctx.obj.get("debug"))
+
+
+def _fail(ctx: click.Context, message: str) -> None:
+    err_console.print(f"error: {message}", markup=False, soft_wrap=True)
+    ctx.exit(1)
 
 
 @click.group(cls=_Group)
@@ -57,7 +78,7 @@ def _records_from(
     if is_xml:
         yield from iter_cue_points(source)
         return
-    for chunk in frames.read_table(source, chunksize=chunksize):
+    for chunk in cli_formats.read_any(source, None, chunksize):
         yield from frames.frame_to_records(chunk)
         counted(len(chunk))
 
@@ -82,13 +103,53 @@ def _records_from(
 @click.option(
     "--chunksize", type=click.IntRange(min=1), default=50_000, show_default=True, help="Rows held in memory at a time."
 )
-def convert(source: str, dest: str, kind: str, unsupported: str, chunksize: int) -> None:
-    """Convert SOURCE to DEST; formats by extension: .csv, .parquet, .jsonl, .xml (each may end in .gz).
+@cli_formats.table_options
+@cli_formats.format_options
+def convert(source: str, dest: str, kind: str, unsupported: str, chunksize: int, **fmt: Any) -> None:
+    """Convert SOURCE to DEST; formats by extension: .csv, .parquet, .jsonl, .xml (.gz after any but .parquet),
+    .vtt, .srt, .ffmeta, .otio, .chapters.json, .vmap, .youtube.txt (or --to).
 
-    Streams: memory stays flat however large the input is. Output appears only when complete.
+    Streams tables and XML: memory stays flat however large the input is. Output appears only when
+    complete. Writing an interchange format prints what it could not carry (--strict: fail instead).
     """
+    try:
+        count = _convert(source, dest, kind, unsupported, chunksize, fmt)
+    except CuepipeError as exc:
+        message = str(exc)
+        # every problem in the data is in SOURCE: name it (table readers already do)
+        raise CuepipeError(message if message.startswith(f"{source}:") else f"{source}: {message}") from exc
+    except OSError as exc:
+        if exc.filename is None:  # a failed write (a full disk...): the output is the file involved
+            raise OSError(exc.errno, f"cannot write {dest}: {exc.strerror or exc}") from exc
+        raise
+    if count is not None:
+        err_console.line(f"wrote {count} cue points to {dest}")
+
+
+def _convert(source: str, dest: str, kind: str, unsupported: str, chunksize: int, fmt: dict[str, Any]) -> int | None:
+    """The conversion itself: the number of cue points written (None for an interchange format,
+    whose loss report is printed instead)."""
+    opts = cli_formats.options(fmt.pop("cue_type"), fmt.pop("entry"), fmt.pop("columns"), fmt.pop("duration"))
+    target = cli_formats.target_format(dest, fmt.pop("to"))
+    if target is not None:
+        report = cli_formats.write_format(target, source, dest, opts, chunksize=chunksize, **fmt)
+        err_console.block(report)
+        return None
     out_fmt = frames.table_format(dest)
-    in_xml = frames.table_format(source) == "xml"
+    if opts is not None:  # spreadsheet options: the whole (small) table, chapter ends derived
+        notes: list[str] = []
+        table = cli_formats.read_all(source, opts, notes)
+        for note in notes:
+            err_console.line(f"note: {note}")
+        if out_fmt == "xml":
+            count = write_xml(table, dest, kind=cast(Any, kind), unsupported=cast(Any, unsupported))
+        else:
+            with frames.TableWriter(dest) as table_writer:
+                table_writer.write(table)
+            count = table_writer.rows
+        return count
+    # Interchange inputs (.vtt, .otio, ...) are small and read whole; XML and tables stream.
+    in_xml = cli_formats.format_for_path(source) is None and frames.table_format(source) == "xml"
     with ExitStack() as stack:
         # Progress on a terminal: bytes of an XML source read so far, else cue points converted.
         bar = stack.enter_context(
@@ -100,13 +161,12 @@ def convert(source: str, dest: str, kind: str, unsupported: str, chunksize: int)
         )
         src: Any = stack.enter_context(_console.CountingReader(source, bar.update)) if in_xml else source
         if out_fmt == "xml":
-            written: Any = write_xml(
+            count = write_xml(
                 _records_from(src, in_xml, chunksize, bar.advance),
                 dest,
-                kind=kind,  # type: ignore[arg-type]
-                unsupported=unsupported,  # type: ignore[arg-type]
+                kind=cast(Any, kind),  # click.Choice checked it
+                unsupported=cast(Any, unsupported),
             )
-            count = int(written)
         else:
             with frames.TableWriter(dest) as writer:
                 if in_xml:
@@ -114,11 +174,11 @@ def convert(source: str, dest: str, kind: str, unsupported: str, chunksize: int)
                     for chunk in xml_chunks:
                         writer.write(chunk)
                 else:
-                    for chunk in frames.read_table(source, chunksize=chunksize):
+                    for chunk in cli_formats.read_any(source, None, chunksize):
                         writer.write(chunk)
                         bar.advance(len(chunk))
                 count = writer.rows
-    err_console.line(f"wrote {count} cue points to {dest}")
+    return count
 
 
 @main.command("validate")
@@ -166,11 +226,14 @@ def demo(workdir: str | None) -> None:
 def _register_layer_commands() -> None:
     """Commands that live with their layer (emulator, API client) register here."""
     from .cli_api import COMMANDS
+    from .cli_dedupe import dedupe
+    from .cli_sync import COMMANDS as SYNC_COMMANDS
     from .emulator.cli import emulator
 
     main.add_command(emulator)
-    for command in COMMANDS:
+    for command in [*COMMANDS, *SYNC_COMMANDS]:
         main.add_command(command)
+    main.add_command(dedupe)
 
 
 _register_layer_commands()

@@ -24,10 +24,13 @@ from click.core import ParameterSource
 
 from . import _console, frames
 from . import vocabulary as voc
+from ._files import AtomicOutput, check_folder
+from .cli_formats import check_pushable, read_all, table_options
+from .cli_formats import options as table_options_for
 from .client import Client, ConfigurationError, PushError
 from .client._config import ENV_ADMIN_SECRET, ENV_KS, ENV_PARTNER_ID, ENV_SERVICE_URL, settings_from_env
 from .client._pull import Precision, Unservable
-from .errors import CuepipeError
+from .errors import CuepipeError, describe_os_error
 from .kaltura import BulkUpload, KalturaAnnotationFilter, KalturaCuePointFilter, filter_class_for
 from .kaltura.redact import scrub
 from .vocabulary import BatchJobStatus, Kind
@@ -135,6 +138,8 @@ def api_command(func: F) -> F:
             if isinstance(root, dict) and root.get("debug"):
                 raise
             message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+            if isinstance(exc, OSError) and not isinstance(exc, CuepipeError):
+                message = describe_os_error(exc)  # "cannot write x.csv: ...", not "[Errno 2] ...: 'x.csv'"
             err.line(f"error: {scrub(str(message), *secrets)}")
             ctx.exit(1)
 
@@ -153,18 +158,45 @@ def _rows(rows: list[Any]) -> str:
     return text + (f" (+{len(rows) - 8} more)" if len(rows) > 8 else "")
 
 
+def _print_recoveries(result: pd.DataFrame) -> None:
+    """What settling a lost answer did, one line per upload, and where late duplicates are possible."""
+    for r in result.attrs.get("recoveries", []):
+        line = (
+            f"upload {r['upload']} (entry {r['entryId']}): answer lost ({r['cause']}); watched the entry "
+            f"{r['waited']:.1f} s; {r['landed']} had landed, {r['resent']} re-sent, "
+            f"{len(r['swept'])} duplicate(s) deleted"
+        )
+        if r["kept"]:
+            line += f", {len(r['kept'])} duplicate(s) kept (they have children)"
+        err.print(line, markup=False, soft_wrap=True)
+    for entry in result.attrs.get("unsettled_entries", []):
+        err.print(
+            f"warning: entry {entry} was still changing when cuepipe stopped watching it, or kept a duplicate: "
+            f"late duplicates are possible; check with: cuepipe dedupe --entry-id {entry}",
+            markup=False,
+            soft_wrap=True,
+        )
+
+
 def write_report(result: pd.DataFrame, path: str) -> None:
-    """The push result as CSV, Parquet or JSON Lines (by extension)."""
+    """The push result as CSV, Parquet or JSON Lines (by extension), written beside and renamed into
+    place when complete: an interrupted write never leaves half a report."""
     fmt = frames.table_format(path)
     table = result.reset_index()
-    if fmt == "csv":
-        table.to_csv(path, index=False)
-    elif fmt == "parquet":
-        table.to_parquet(path, index=False)
-    elif fmt == "jsonl":
-        table.to_json(path, orient="records", lines=True, force_ascii=False)
-    else:
+    if fmt not in ("csv", "parquet", "jsonl"):
         raise click.UsageError("--report takes a .csv, .parquet or .jsonl path")
+    # atomic, and gzip for a .gz name, like every other output (see cuepipe._files)
+    with AtomicOutput(path, compress=False if fmt == "parquet" else None) as out:
+        if fmt == "parquet":
+            table.to_parquet(out.file, index=False)
+            return
+        text = out.text()
+        if fmt == "csv":
+            table.to_csv(text, index=False)
+        else:
+            table.to_json(text, orient="records", lines=True, force_ascii=False)
+        text.flush()
+        text.detach()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -216,6 +248,16 @@ def write_report(result: pd.DataFrame, path: str) -> None:
     "command again to finish without losing or duplicating cue points (every cue point needs a "
     "systemName; the journal belongs to this FILE and this server).",
 )
+@table_options
+@click.option(
+    "--settle",
+    type=click.FloatRange(min=0.1),
+    default=10.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="After a lost answer, watch the entry until its cue points have not changed for this long "
+    "before sending anything again (see README, Reliability).",
+)
 @connection_options
 @api_command
 def push(
@@ -226,39 +268,64 @@ def push(
     on_error: str,
     report: str | None,
     journal: str | None,
+    cue_type: str | None,
+    entry: str | None,
+    columns: str | None,
+    duration: str | None,
+    settle: float,
     **kwargs: Any,
 ) -> None:
     """Create or update the cue points in FILE (.csv, .parquet, .jsonl or .xml) with cuePoint.addFromBulk.
 
     A cue point with a systemName (or the id of an existing one) updates it; others are created.
+    Spreadsheets: --type, --entry and --columns fill and rename what the file leaves out.
     """
     if report is not None:
         frames.table_format(report)
+        check_folder(report)  # before the push, not after it
+    opts = table_options_for(cue_type, entry, columns, duration)
+    data: Any = file
+    if opts is not None:  # a spreadsheet: renamed, filled, chapter ends derived (cuepipe/cli_formats.py)
+        notes: list[str] = []
+        data = read_all(file, opts, notes)
+        check_pushable(data, opts)
+        for note in notes:
+            err.line(f"note: {note}")
     with make_client(_connection(kwargs)) as client, ProgressBar("push") as bar:
         try:
             result = client.push(
-                file,
+                data,
                 service=service,
                 chunk_size=chunk_size,
                 unsupported=unsupported,  # type: ignore[arg-type]
                 errors="raise" if on_error == "stop" else "collect",
                 progress=bar,
                 journal=journal,
+                settle=settle,
             )
         except PushError as exc:
             if report is not None and exc.result is not None:
                 write_report(exc.result, report)
-            raise
+            if exc.result is not None:
+                _print_recoveries(exc.result)
+            root = click.get_current_context().find_root().obj
+            if isinstance(root, dict) and root.get("debug"):
+                raise
+            secrets = [kwargs.get("ks"), kwargs.get("admin_secret")]
+            for line in exc.lines():
+                err.print(f"error: {scrub(line, *secrets)}", markup=False, soft_wrap=True)
+            sys.exit(1)
     if report is not None:
         write_report(result, report)
     counts = result["action"].value_counts(dropna=False)
     summary = ", ".join(f"{int(n)} {a if isinstance(a, str) else 'unknown'}" for a, n in counts.items())
     err.line(f"pushed {len(result)} cue points in {result.attrs.get('uploads', 0)} upload(s): {summary}")
-    if result.attrs.get("resumed") or result.attrs.get("recovered"):
+    if journal is not None and (result.attrs.get("resumed") or result.attrs.get("recovered")):
         err.line(
             f"journal {journal}: {result.attrs.get('resumed', 0)} upload(s) taken from the journal, "
             f"{result.attrs.get('recovered', 0)} interrupted upload(s) checked with list and completed"
         )
+    _print_recoveries(result)
     bad = result[result["action"].isin(["failed", "unknown"])]
     for upload, rows in bad.groupby("upload"):
         err.line(
@@ -312,7 +379,7 @@ def build_filter(entry_ids: tuple[str, ...], cue_type: str | None, service: str)
     "--output",
     required=True,
     type=click.Path(dir_okay=False, writable=True),
-    help="Output file: .parquet, .csv, .jsonl or .xml (each may end in .gz).",
+    help="Output file: .parquet, .csv, .jsonl or .xml (.gz after any but .parquet).",
 )
 @click.option(
     "--kind",
@@ -497,8 +564,8 @@ def jobs_log(job_id: int, output: str | None, **kwargs: Any) -> None:
         sys.stdout.buffer.write(body)
         sys.stdout.buffer.flush()
     else:
-        with open(output, "wb") as f:
-            f.write(body)
+        with AtomicOutput(output) as out:  # no partial log on failure; .gz compresses
+            out.file.write(body)
 
 
 @jobs.command("submit")

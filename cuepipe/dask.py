@@ -452,7 +452,7 @@ def _result_meta() -> pd.DataFrame:
 
 
 #: Counters the client leaves in ``result.attrs``; :func:`push` sums them over the partitions.
-_COUNTERS = ("uploads", "resumed", "recovered")
+_COUNTERS = ("uploads", "resumed", "recovered", "resent", "swept")
 
 
 def _journal_path(journal_dir: str | None, push_partition: int) -> str | None:
@@ -544,6 +544,7 @@ def push(
     unsupported: Unsupported = "error",
     errors: Errors = "raise",
     detect_actions: bool = True,
+    settle: float | None = None,
 ) -> pd.DataFrame:
     """Push every partition through ``addFromBulk`` in parallel; return the combined result (pandas).
 
@@ -572,7 +573,9 @@ def push(
     indexed by the input's index, with :data:`cuepipe.client.RESULT_COLUMNS` plus ``partition`` and
     ``position`` (where the row sits in ``ddf``) and ``push_partition`` (which partition, hence
     which journal, sent it); ``result.attrs`` sums the client's counters (``uploads``, ``resumed``
-    from journals, ``recovered``). Size it at roughly 100 bytes per cue point on the driver.
+    from journals, ``recovered``, ``resent``, ``swept``) and joins ``recoveries`` and
+    ``unsettled_entries`` (see ``Client.push``; ``settle`` is passed to it). Size it at roughly 100
+    bytes per cue point on the driver.
 
     ``errors="raise"``: the first failing partition stops the computation with
     :class:`PartitionError` (``.result`` holds that partition's rows so far); partitions that
@@ -596,6 +599,7 @@ def push(
         "unsupported": unsupported,
         "errors": errors,
         "detect_actions": detect_actions,
+        "settle": settle,
     }
     with _no_string_conversion():
         prepared = _grouped(ddf) if by_entry else _tagged(ddf)
@@ -622,5 +626,12 @@ def push(
             )
     order = np.lexsort((combined["position"].to_numpy(dtype=np.int64), combined["partition"].to_numpy(dtype=np.int64)))
     combined = combined.iloc[order]
+    totals["recoveries"] = [rec for r in results for rec in r.attrs.get("recoveries", [])]
+    totals["unsettled_entries"] = sorted({e for r in results for e in r.attrs.get("unsettled_entries", [])})
     combined.attrs = totals
     return combined
+
+
+# Syncs and copies partitioned by entry (cuepipe/sync/dask.py): cuepipe.dask.sync / cuepipe.dask.copy.
+from .sync.dask import copy as copy  # noqa: E402
+from .sync.dask import sync as sync  # noqa: E402

@@ -146,4 +146,78 @@ def run_demo(workdir: Path | None = None, *, console: Output | None = None) -> b
         console.line(
             ("round trip: every value came back", "bold green") if ok else ("round trip: differences found", "bold red")
         )
-        return ok
+        return run_sync_demo(before, console) and ok
+
+
+def run_sync_demo(table: pd.DataFrame, console: Output) -> bool:
+    """Syncs and migrations: plan a table, apply it, plan again, copy an entry to a second partner."""
+    from .client import Client
+    from .emulator import EmulatorServer
+    from .emulator.app import Partner
+    from .sync import copy, plan
+
+    console.line("--- syncs and migrations ---")
+    first, second = Partner(4242, secrets.token_hex(16)), Partner(4343, secrets.token_hex(16))
+    entries = sorted(table["entryId"].dropna().unique())
+    seeds = [(first.id, e, 3_600_000) for e in entries] + [(second.id, "0_copy0001", 3_600_000)]
+    with (
+        EmulatorServer(partners=[first, second], entries=seeds) as server,
+        Client(server.url, partner_id=first.id, admin_secret=first.admin_secret) as kaltura,
+        Client(server.url, partner_id=second.id, admin_secret=second.admin_secret) as other,
+    ):
+        kaltura.push(table)
+        console.print(
+            f"8. the entries hold the {len(table)} sample cue points; the table below is what they should hold"
+        )
+        desired = table[table["systemName"] != "INTRO"].copy()
+        desired.loc[desired["systemName"] == "CH2", "text"] = "Chapter two, renamed"
+        extra = [
+            {
+                "cuePointType": "annotation.Annotation",
+                "entryId": entries[0],
+                "systemName": "CH3",
+                "startTime": 300_000,
+                "endTime": 420_000,
+                "tags": "chaptering",
+                "text": "Chapter three",
+            },
+            {
+                "cuePointType": "codeCuePoint.Code",
+                "entryId": entries[0],
+                "systemName": "POLL_4",
+                "startTime": 480_000,
+                "code": "SHOW_POLL_4",
+                "tags": "poll",
+            },
+        ]
+        desired = pd.concat([desired, frames.records_to_frame(extra)], ignore_index=True)
+        planned = plan(kaltura, desired, entries=entries, prune=True)
+        console.print("9. cuepipe.plan(kaltura, table, prune=True):", style="bold")
+        console.block(planned)
+        result = planned.apply(kaltura)
+        console.print(f"10. plan.apply(kaltura): {result}", markup=False)
+        again = plan(kaltura, desired, entries=entries, prune=True)
+        console.print(f"11. planned again: {str(again).splitlines()[-1]}", markup=False)
+        report = copy(kaltura, other, entry_map={entries[0]: "0_copy0001"}, shift_ms=1_500)
+        console.print(
+            f"12. cuepipe.copy({entries[0]} -> partner {second.id} entry 0_copy0001, shift_ms=1500):", style="bold"
+        )
+        console.block(report)
+        copied = other.pull({"entryIdEqual": "0_copy0001"}, precision="ms")
+        source = kaltura.pull({"entryIdEqual": entries[0]}, precision="ms")
+        shifted = sorted(copied["startTime"].tolist()) == sorted((source["startTime"] + 1_500).tolist())
+        rerun = copy(kaltura, other, entry_map={entries[0]: "0_copy0001"}, shift_ms=1_500)
+        console.print(f"13. the same copy again: {str(rerun).splitlines()[-1]}", markup=False)
+    ok = (
+        not planned.errors
+        and planned.counts()["delete"] == 1
+        and not again.has_changes
+        and shifted
+        and len(copied) == len(source)
+        and rerun.result.created == 0
+    )
+    if ok:
+        console.print("sync and copy: as planned", style="bold green")
+    else:
+        console.print("sync and copy: differences found", style="bold red")
+    return ok

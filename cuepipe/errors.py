@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
+
 
 class CuepipeError(Exception):
     """Base class of every error cuepipe raises on purpose."""
@@ -10,10 +12,11 @@ class CuepipeError(Exception):
 class CuePointValueError(CuepipeError, ValueError):
     """A record holds a value the target format cannot carry.
 
-    ``record`` is the 0-based index of the record in the input, ``field`` the column.
+    ``record`` is the 0-based index of the record in the input (for a DataFrame pushed to the API,
+    its index label), ``field`` the column.
     """
 
-    def __init__(self, message: str, *, record: int | None = None, field: str | None = None) -> None:
+    def __init__(self, message: str, *, record: Hashable | None = None, field: str | None = None) -> None:
         self.record = record
         self.field = field
         self.reason = message
@@ -56,3 +59,12 @@ class XMLFormatError(CuepipeError, ValueError):
 
 class UnsafeXMLError(XMLFormatError):
     """A document uses a feature cuepipe refuses for safety: DTDs, entity declarations, external references."""
+
+
+def describe_os_error(exc: OSError) -> str:
+    """An operating system error as one line naming the file involved (no ``[Errno n]`` noise)."""
+    text = exc.strerror or str(exc)
+    for name in (exc.filename, exc.filename2):
+        if name is not None and str(name) not in text:
+            text = f"{name}: {text}"
+    return text

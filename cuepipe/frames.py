@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import gzip
+import io
 import json
 import os
 import warnings
@@ -22,10 +24,12 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from . import coercion, tabular
 from . import vocabulary as voc
-from ._files import temp_beside
+from ._files import AtomicOutput
+from .errors import CuePointValueError
 from .values import is_missing
-from .xml._source import Source
+from .xml._source import MAX_RECORD_BYTES_ENV, Source, max_record_bytes
 from .xml.reader import COLUMN_NAMES, iter_columns
 
 NESTED_KINDS = ("answers", "custom")
@@ -57,6 +61,9 @@ def empty_frame() -> pd.DataFrame:
 _ARROW_TYPES = {"string": pa.large_string(), "Int64": pa.int64(), "Float64": pa.float64()}
 
 
+_DEFAULT_CONVERTERS = dict(coercion.CONVERTERS)  # records take the Arrow fast path while these are in place
+
+
 def _to_arrow(column: str, values: np.ndarray) -> Any:
     """Python values (None = missing) -> a compact Arrow array (nested columns stay Python objects)."""
     dtype = DTYPES[column]
@@ -86,13 +93,44 @@ def _frame(chunks: dict[str, list[Any]]) -> pd.DataFrame:
 
 
 def records_to_frame(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
-    """Records (dicts keyed by API field names) -> DataFrame with every column and its dtype."""
+    """Records (dicts keyed by API field names) -> DataFrame with every column and its dtype.
+
+    Values are converted as :mod:`cuepipe.coercion` documents (a list of tags is joined with commas,
+    whole floats become integers); a value a column cannot take raises
+    :class:`~cuepipe.errors.CuePointValueError` naming the record and field, never a changed value.
+    """
     rows = records if isinstance(records, list) else list(records)
     unknown = {k for r in rows for k in r} - DTYPES.keys()
     if unknown:
         raise KeyError(f"unknown fields {sorted(unknown)}; known fields: {', '.join(DTYPES)}")
     n = len(rows)
-    return _frame({c: [_to_arrow(c, np.fromiter((r.get(c) for r in rows), dtype=object, count=n))] for c in DTYPES})
+    return _frame(
+        {c: [_records_column(c, np.fromiter((r.get(c) for r in rows), dtype=object, count=n))] for c in DTYPES}
+    )
+
+
+_EXACT: dict[str, set[type]] = {"string": {str}, "Int64": {int}, "Float64": {int, float}}
+
+
+def _records_column(column: str, values: np.ndarray) -> Any:
+    """One column of records as an Arrow array (nested columns: a NumPy object array), checked."""
+    dtype = DTYPES[column]
+    if dtype != "object" and coercion.CONVERTERS[column] is _DEFAULT_CONVERTERS[column]:
+        # fast path: values of exactly the column's Python type (no bools, no fractions) are taken as is
+        kinds = set(map(type, values))
+        kinds.discard(type(None))
+        if kinds <= _EXACT[dtype]:
+            try:
+                return pa.array(values, type=_ARROW_TYPES[dtype], from_pandas=True)
+            except (OverflowError, pa.ArrowInvalid):
+                pass  # an integer beyond 64 bits: the checked path names it
+    try:
+        converted = coercion.convert_column(column, pd.Series(values, dtype=object))
+    except coercion.ColumnValueError as exc:
+        raise CuePointValueError(exc.reason, record=exc.row, field=column) from None
+    if dtype == "object":
+        return converted.to_numpy(dtype=object)
+    return pa.array(converted, type=_ARROW_TYPES[dtype], from_pandas=True)
 
 
 def frame_to_records(df: pd.DataFrame) -> Iterator[dict[str, Any]]:
@@ -250,26 +288,13 @@ def _encode_nested(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _decode_nested(df: pd.DataFrame, where: str) -> pd.DataFrame:
-    for c in NESTED_COLUMNS:
-        if c in df.columns:
-            values = []
-            for i, v in enumerate(df[c]):
-                if _missing_cell(v) or v == "":
-                    values.append(None)
-                    continue
-                try:
-                    values.append(json.loads(v))
-                except (TypeError, json.JSONDecodeError) as exc:
-                    raise ValueError(f"{where}: row {i}, column {c!r}: not valid JSON ({exc})") from None
-            arr = np.empty(len(values), dtype=object)
-            arr[:] = values
-            df[c] = arr
-    return df
+def conform(df: pd.DataFrame, where: str = "input", *, offset: int = 0) -> pd.DataFrame:
+    """Check a DataFrame's columns against the vocabulary and give it every column with its dtype.
 
-
-def conform(df: pd.DataFrame, where: str = "input") -> pd.DataFrame:
-    """Check a DataFrame's columns against the vocabulary and give it every column with its dtype."""
+    Values are converted by :mod:`cuepipe.coercion` (documented conversions only); a value a column
+    cannot take is a ``ValueError`` naming ``where``, the column and the row (``offset`` + position:
+    a chunk's first row is ``offset``).
+    """
     unknown = [c for c in df.columns if c not in DTYPES]
     if unknown:
         import difflib
@@ -283,53 +308,113 @@ def conform(df: pd.DataFrame, where: str = "input") -> pd.DataFrame:
         raise ValueError(f"{where}: the column 'cuePointType' is required")
     out = {}
     for column, dtype in DTYPES.items():
-        if column not in df.columns:
-            out[column] = pd.Series([pd.NA] * len(df), dtype=dtype if dtype != "object" else object, index=df.index)
+        if column not in df.columns:  # missing: NA, or None in nested columns (as read_xml and records give)
+            missing = None if dtype == "object" else pd.NA
+            out[column] = pd.Series([missing] * len(df), dtype=dtype if dtype != "object" else object, index=df.index)
             continue
-        s = df[column]
-        if dtype == "object":
-            out[column] = s
-            continue
+        values = df[column]
+        if column in tabular.TIME_COLUMNS:  # timecodes, durations with units, timedeltas (cuepipe/tabular.py)
+            values = tabular.parse_time_column(values, column, where, first_row=offset)
         try:
-            if dtype in ("Int64", "Float64") and not pd.api.types.is_numeric_dtype(s.dtype):
-                s = pd.to_numeric(s, errors="raise")
-            if dtype == "Int64" and pd.api.types.is_float_dtype(s.dtype) and bool((s.dropna() % 1 != 0).any()):
-                raise ValueError("a fraction")  # nullable Float64 -> Int64 would silently truncate 1.5 to 1
-            out[column] = s.astype(dtype)
-        except (TypeError, ValueError, OverflowError):  # OverflowError: an integer beyond 64 bits
-            bad = _first_bad_number(df[column], dtype)  # the value as written, not as converted
-            raise ValueError(
-                f"{where}: column {column!r}, row {bad[0]}: {bad[1]!r} is not "
-                + ("an integer" if dtype == "Int64" else "a number")
-            ) from None
+            out[column] = coercion.convert_column(column, values)
+        except coercion.ColumnValueError as exc:
+            raise ValueError(f"{where}: column {column!r}, row {offset + exc.row}: {exc.reason}") from None
     return pd.DataFrame(out, index=df.index).reset_index(drop=True)
 
 
-def _first_bad_number(s: pd.Series, dtype: str) -> tuple[int, Any]:
-    for i, v in enumerate(s):
-        if _missing_cell(v):
-            continue
-        try:
-            f = float(v)
-            if dtype == "Int64" and (f != int(f) or not -(2**63) <= int(f) < 2**63):
-                return i, v
-        except (TypeError, ValueError, OverflowError):
-            return i, v
-    return -1, None
+class _RowBudget(io.RawIOBase):
+    """A table file that refuses to hand out an endless row (a compression bomb, a runaway field).
+
+    pandas keeps an unfinished row (one enormous line, or a quoted field running over many lines)
+    in memory until it ends. This counts the bytes read since the last line end, and for CSV since
+    the last line end outside double quotes (quote parity, as RFC 4180 quoting has it); past
+    :func:`~cuepipe.xml._source.max_record_bytes` for a line, or four times that for a quoted span
+    (stray quotes in unquoted fields upset the parity, hence the margin), the read fails.
+    """
+
+    def __init__(self, raw: Any, path: str, *, csv: bool) -> None:
+        self._raw = raw
+        self._path = path
+        self._csv = csv
+        self._limit = max_record_bytes()
+        self._line = 0  # bytes since the last line end
+        self._span = 0  # bytes since the last line end outside quotes (CSV)
+        self._quoted = False  # inside a quoted field at the end of what was read (CSV)
+        self.total = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        n = self._raw.readinto(b) or 0
+        if n:
+            self._count(bytes(memoryview(b)[:n]))
+        return n
+
+    def _count(self, data: bytes) -> None:
+        last_nl = data.rfind(b"\n")
+        self._line = len(data) - last_nl - 1 if last_nl >= 0 else self._line + len(data)
+        if self._csv:
+            if not self._quoted and b'"' not in data:
+                end = last_nl
+            else:
+                arr = np.frombuffer(data, dtype=np.uint8)
+                parity = (np.cumsum(arr == 34) + self._quoted) & 1
+                ends = np.flatnonzero((arr == 10) & (parity == 0))
+                end = int(ends[-1]) if len(ends) else -1
+                self._quoted = bool(parity[-1])
+            self._span = len(data) - end - 1 if end >= 0 else self._span + len(data)
+        self.total += len(data)
+        if self._line > self._limit or self._span > 4 * self._limit:
+            what = "line" if self._line > self._limit else "quoted field"
+            raise ValueError(
+                f"{self._path}: a {what} longer than {self._limit if what == 'line' else 4 * self._limit} bytes "
+                f"(before byte {self.total} of the uncompressed file) is refused to bound memory (a compression "
+                f"bomb?); set {MAX_RECORD_BYTES_ENV} to allow more"
+            )
 
 
-def read_table(path: str | os.PathLike[str], *, chunksize: int | None = None) -> Iterator[pd.DataFrame]:
-    """Read a CSV, Parquet or JSON Lines file of cue points as DataFrames (one, or chunks)."""
+@contextlib.contextmanager
+def _open_table(path: str, *, csv: bool) -> Iterator[io.BufferedReader]:
+    """A table file as a bounded binary stream (gzip detected by its magic bytes, as for XML)."""
+    raw = open(path, "rb")  # noqa: SIM115 - closed below
+    try:
+        gz = raw.read(2) == b"\x1f\x8b"
+        raw.seek(0)
+        source: Any = gzip.GzipFile(fileobj=raw, mode="rb") if gz else raw
+        yield io.BufferedReader(_RowBudget(source, path, csv=csv), buffer_size=1 << 16)
+    finally:
+        raw.close()
+
+
+def read_table(
+    path: str | os.PathLike[str], *, chunksize: int | None = None, options: tabular.TableOptions | None = None
+) -> Iterator[pd.DataFrame]:
+    """Read a CSV, Parquet or JSON Lines file of cue points as DataFrames (one, or chunks).
+
+    ``options`` renames columns and fills defaults before the columns are checked (cuepipe/tabular.py).
+    """
     p = os.fspath(path)
     fmt = table_format(p)
+    with contextlib.ExitStack() as stack:
+        yield from _read_table(p, fmt, chunksize, stack, options)
+
+
+def _read_table(
+    p: str, fmt: str, chunksize: int | None, stack: contextlib.ExitStack, options: tabular.TableOptions | None
+) -> Iterator[pd.DataFrame]:
+    shape = options.apply if options is not None else (lambda df, where: df)  # renames and defaults first
+    offset = 0  # rows before the chunk: errors name the row in the file, not in the chunk
     if fmt == "csv":
         # Everything as text first, so that conform() can name the column and row of a bad number;
         # keep_default_na=False: an empty cell is missing, but the text "NA" stays text.
         # index_col=False: a row with more fields than the header is an error, never a silent shift
         # of every column by one (pandas would take the first column as the index).
         try:
+            stream = stack.enter_context(_open_table(p, csv=True))
             reader = pd.read_csv(
-                p,
+                stream,
+                encoding="utf-8",
                 dtype="string",
                 chunksize=chunksize or 100_000,
                 keep_default_na=False,
@@ -344,7 +429,8 @@ def read_table(path: str | os.PathLike[str], *, chunksize: int | None = None) ->
                     raise ValueError(f"{p}: a row has more fields than the header")
                 if chunk is None:
                     return
-                yield conform(_decode_nested(chunk, p), p)
+                yield conform(shape(chunk, p), p, offset=offset)
+                offset += len(chunk)
         except UnicodeDecodeError as exc:
             raise ValueError(
                 f"{p}: not UTF-8 text (byte {exc.object[exc.start : exc.start + 1]!r} at offset {exc.start} of a block)"
@@ -356,15 +442,16 @@ def read_table(path: str | os.PathLike[str], *, chunksize: int | None = None) ->
 
         f = pq.ParquetFile(p)
         for batch in f.iter_batches(batch_size=chunksize or 100_000):
-            chunk = batch.to_pandas()
-            yield conform(_decode_nested(chunk, p), p)
+            # Arrow types kept (types_mapper): a bool or list column reaches the checks as what it is
+            chunk = batch.to_pandas(types_mapper=pd.ArrowDtype)
+            yield conform(shape(chunk, p), p, offset=offset)
+            offset += len(chunk)
     else:
-        reader = pd.read_json(p, lines=True, chunksize=chunksize or 100_000, dtype=False, precise_float=True)
-        for chunk in reader:
-            for c in NESTED_COLUMNS:
-                if c in chunk.columns:
-                    chunk[c] = [None if _missing_cell(v) else v for v in chunk[c]]
-            yield conform(chunk, p)
+        text: Any = io.TextIOWrapper(stack.enter_context(_open_table(p, csv=False)), encoding="utf-8")
+        lines = pd.read_json(text, lines=True, chunksize=chunksize or 100_000, dtype=False, precise_float=True)
+        for chunk in lines:
+            yield conform(shape(chunk, p), p, offset=offset)
+            offset += len(chunk)
 
 
 def table_format(path: str) -> str:
@@ -381,63 +468,68 @@ def table_format(path: str) -> str:
 
 
 class TableWriter:
-    """Append DataFrames to a CSV, Parquet or JSON Lines file; written atomically on ``close``."""
+    """Append DataFrames to a CSV, Parquet or JSON Lines file; written atomically on ``close``.
+
+    A name ending in ``.gz`` is gzip-compressed (``.csv.gz``, ``.jsonl.gz``); Parquet compresses its
+    own pages, so ``.parquet.gz`` is not a name cuepipe writes (nor reads).
+    """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = os.fspath(path)
         self.format = table_format(self.path)
         if self.format == "xml":
             raise ValueError("use cuepipe.write_xml for XML output")
-        self._tmp = temp_beside(self.path)
+        self._out = AtomicOutput(self.path, compress=None if self.format != "parquet" else False)
+        self._text: Any = None if self.format == "parquet" else self._out.text()
         self._pq_writer: Any = None
         self._first = True
         self.rows = 0
 
     def write(self, df: pd.DataFrame) -> None:
         df = df.reset_index(drop=True)
-        self.rows += len(df)
         if self.format == "csv":
             # CRLF line ends (RFC 4180) make the csv module quote fields holding a lone \r too.
-            _encode_nested(df).to_csv(
-                self._tmp,
-                mode="w" if self._first else "a",
-                header=self._first,
-                index=False,
-                lineterminator="\r\n",
-                compression="gzip" if self.path.endswith(".gz") else None,
-            )
+            _encode_nested(df).to_csv(self._text, header=self._first, index=False, lineterminator="\r\n")
         elif self.format == "parquet":
             import pyarrow as pa
             import pyarrow.parquet as pq
 
             table = pa.Table.from_pandas(_encode_nested(df), schema=_arrow_schema(), preserve_index=False)
             if self._pq_writer is None:
-                self._pq_writer = pq.ParquetWriter(self._tmp, _arrow_schema())
+                self._pq_writer = pq.ParquetWriter(self._out.file, _arrow_schema())
             self._pq_writer.write_table(table)
         else:
-            with open(self._tmp, "a" if not self._first else "w", encoding="utf-8") as f:
-                for rec in frame_to_records(df):
-                    f.write(json.dumps(rec, ensure_ascii=False) + "\n")
+            self._text.write("".join(json.dumps(rec, ensure_ascii=False) + "\n" for rec in frame_to_records(df)))
+        self.rows += len(df)
         self._first = False
 
     def close(self) -> None:
-        if self.format == "parquet" and self._pq_writer is None:
-            import pyarrow.parquet as pq
+        try:
+            if self.format == "parquet":
+                import pyarrow.parquet as pq
 
-            pq.write_table(_arrow_schema().empty_table(), self._tmp)
-        if self._pq_writer is not None:
-            self._pq_writer.close()
-        if self._first and self.format == "csv":
-            empty_frame().to_csv(self._tmp, index=False)
-        os.replace(self._tmp, self.path)
+                if self._pq_writer is None:
+                    pq.write_table(_arrow_schema().empty_table(), self._out.file)
+                else:
+                    self._pq_writer.close()
+                    self._pq_writer = None
+            elif self._first and self.format == "csv":
+                empty_frame().to_csv(self._text, index=False, lineterminator="\r\n")
+            if self._text is not None:
+                self._text.flush()
+                self._text.detach()
+                self._text = None
+        except BaseException:
+            self.abort()
+            raise
+        self._out.commit()
 
     def abort(self) -> None:
         if self._pq_writer is not None:
-            self._pq_writer.close()
-        try:
-            os.unlink(self._tmp)
-        except FileNotFoundError:
-            pass
+            with contextlib.suppress(Exception):
+                self._pq_writer.close()
+            self._pq_writer = None
+        self._out.abort()
 
     def __enter__(self) -> TableWriter:
         return self

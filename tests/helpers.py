@@ -12,7 +12,7 @@ from typing import Any, Protocol
 import httpx
 
 from cuepipe import vocabulary as voc
-from cuepipe.client import Client, Retries
+from cuepipe.client import Client, Retries, Settle
 from cuepipe.emulator import EmulatorServer
 
 
@@ -28,6 +28,8 @@ class EmulatorFactory(Protocol):
 
 PARTNER, ADMIN = 5150, "reliability-admin-secret-q8w7"
 FAST = Retries(max_retries=4, backoff=0.05, max_backoff=0.2)
+# Watch a lost answer for 1 s of quiet, not the default 10: the emulator lists what it saved at once.
+QUICK = Settle(quiet=1.0, limit=30.0, poll=0.2)
 DELETED = int(voc.CuePointStatus.DELETED)
 
 

@@ -220,8 +220,9 @@ def test_cli_push_pull_and_jobs_with_env_vars(server: EmulatorServer, tmp_path: 
     assert wrong.exit_code == 1 and "INVALID_KS" in wrong.output and "nope-not-it" not in wrong.output
 
 
-def test_user_session_without_user_id_sees_what_it_created():
-    """The emulator stores a blank owner as NULL; visibility checks must treat it as the empty user id."""
+def test_user_session_without_user_id_sees_public_cue_points_only():
+    """A user session without a user id sees public cue points only, not even what it created
+    (CuePointPeer::setDefaultCriteriaFilter, plugins/cue_points/base/lib/model/CuePointPeer.php)."""
     from cuepipe.kaltura import SessionType, make_ks
 
     with EmulatorServer(partner_id=300, admin_secret="s3", entries=["0_u"]) as srv:
@@ -238,5 +239,5 @@ def test_user_session_without_user_id_sees_what_it_created():
                     }
                 ]
             )
-            assert kaltura.count({"entryIdEqual": "0_u"}) == 1
-            assert list(kaltura.pull({"entryIdEqual": "0_u"}, precision="ms")["systemName"]) == ["C1"]
+            assert kaltura.count({"entryIdEqual": "0_u"}) == 0
+            assert kaltura.pull({"entryIdEqual": "0_u"}, precision="ms").empty

@@ -329,11 +329,15 @@ def test_event_and_session_cue_points_keep_their_api_only_fields(admin: Api, ent
 
 
 def test_a_limit_entry_session_writes_that_entry_only(http: TestClient, admin: Api, entry: str) -> None:
-    """CuePointService::addAction / updateAction: ``limitEntry`` privilege -> NO_PERMISSION_ON_ENTRY."""
+    """CuePointService::addAction / updateAction: ``limitentry`` privilege -> NO_PERMISSION_ON_ENTRY.
+
+    The privilege name is matched exactly (``kSessionBase::parsePrivileges`` keys by the text as given;
+    ``PRIVILEGE_LIMIT_ENTRY = "limitentry"``), so a camel-case ``limitEntry`` limits nothing.
+    """
     other = admin.ok("media", "add", entry={"objectType": "KalturaMediaEntry", "name": "o", "mediaType": 1})["id"]
     limited = Api(http)
     limited.ks = limited.ok(
-        "session", "start", secret=ADMIN, type=2, partnerId=PARTNER, privileges=f"limitEntry:{entry}"
+        "session", "start", secret=ADMIN, type=2, partnerId=PARTNER, privileges=f"limitentry:{entry}"
     )
     limited.ok(
         "cuepoint_cuepoint", "add", cuePoint={"objectType": "KalturaCodeCuePoint", "entryId": entry, "code": "ok"}
@@ -341,3 +345,6 @@ def test_a_limit_entry_session_writes_that_entry_only(http: TestClient, admin: A
     assert limited.err(
         "cuepoint_cuepoint", "add", cuePoint={"objectType": "KalturaCodeCuePoint", "entryId": other, "code": "no"}
     ) == ("NO_PERMISSION_ON_ENTRY", f"No permissions to insert or update cue points for entry [{other}]")
+    camel = Api(http)
+    camel.ks = camel.ok("session", "start", secret=ADMIN, type=2, partnerId=PARTNER, privileges=f"limitEntry:{entry}")
+    camel.ok("cuepoint_cuepoint", "add", cuePoint={"objectType": "KalturaCodeCuePoint", "entryId": other, "code": "x"})

@@ -27,6 +27,7 @@ from cuepipe.errors import CuePointValueError
 from .helpers import (
     ADMIN,
     PARTNER,
+    QUICK,
     EmulatorFactory,
     Recorder,
     assert_exactly_once,
@@ -88,10 +89,10 @@ def test_a_second_run_takes_everything_from_the_journal(server: EmulatorServer, 
     expected = cue_points(next(_next), 50)
     journal = tmp_path / "push.sqlite"
     with client(server) as api:
-        first = api.push(expected, chunk_size=10, journal=journal)
+        first = api.push(expected, chunk_size=10, journal=journal, settle=QUICK)
     recorder = Recorder()
     with client(server, transport=recorder) as api:
-        again = api.push(expected, chunk_size=10, journal=str(journal))
+        again = api.push(expected, chunk_size=10, journal=str(journal), settle=QUICK)
     assert recorder.calls == []  # not even a session or a lookup
     assert again.attrs["resumed"] == first.attrs["uploads"] == 5
     assert again[["id", "action"]].equals(first[["id", "action"]])
@@ -103,12 +104,12 @@ def test_an_upload_in_flight_at_a_crash_is_checked_not_resent(server: EmulatorSe
     expected = cue_points(next(_next), 60)
     journal = tmp_path / "push.sqlite"
     with client(server, transport=Crash(3)) as api, pytest.raises(KeyboardInterrupt):
-        api.push(expected, chunk_size=10, journal=journal)
+        api.push(expected, chunk_size=10, journal=journal, settle=QUICK)
     assert states(journal) == {"confirmed": 2, "sending": 1, "pending": 3}
     assert len(emulator_rows(server, [expected[0]["entryId"]])) == 30
     recorder = Recorder()
     with client(server, transport=recorder) as api:
-        result = api.push(expected, chunk_size=10, journal=journal)
+        result = api.push(expected, chunk_size=10, journal=journal, settle=QUICK)
     sizes = result["upload"].value_counts().sort_index().tolist()
     assert recorder.uploads() == sizes[3:]  # upload 3 had landed: the list check says so, nothing re-sent
     assert result.attrs["resumed"] == 2 and result.attrs["recovered"] == 1
@@ -131,10 +132,10 @@ def test_a_partly_landed_upload_is_completed_on_the_next_run(server: EmulatorSer
             return response
 
     with client(server, transport=DieOnError()) as api, pytest.raises(KeyboardInterrupt):
-        api.push(expected, chunk_size=10, journal=journal)
+        api.push(expected, chunk_size=10, journal=journal, settle=QUICK)
     recorder = Recorder()
     with client(server, transport=recorder) as api:
-        result = api.push(expected, chunk_size=10, journal=journal)
+        result = api.push(expected, chunk_size=10, journal=journal, settle=QUICK)
     sizes = result["upload"].value_counts().sort_index().tolist()
     assert recorder.uploads() == [sizes[1] - 4, *sizes[2:]]
     assert_exactly_once(server, expected, "journal: crash after commit 4 then fail")
@@ -158,14 +159,14 @@ def test_copies_left_by_a_late_request_are_swept_but_old_duplicates_kept(
     entry = expected[0]["entryId"]
     # old data with a duplicate, as real entries can have (docs/format-notes.md#insert-or-update)
     with client(server) as api:
-        api.push(expected[:1])
+        api.push(expected[:1], settle=QUICK)
     old_copy = _copy_cue_point(server, expected[0]["systemName"])
     journal = tmp_path / "push.sqlite"
     with client(server, transport=Crash(1)) as api, pytest.raises(KeyboardInterrupt):
-        api.push(expected, chunk_size=10, journal=journal)
+        api.push(expected, chunk_size=10, journal=journal, settle=QUICK)
     late_copy = _copy_cue_point(server, expected[5]["systemName"])  # the crashed run's request, processed twice
     with client(server) as api:
-        result = api.push(expected, chunk_size=10, journal=journal)
+        result = api.push(expected, chunk_size=10, journal=journal, settle=QUICK)
     ids = {r["id"] for r in emulator_rows(server, [entry])}
     assert late_copy not in ids and old_copy in ids
     assert result.attrs["recovered"] == 1 and len(ids) == 21
@@ -178,21 +179,21 @@ def test_a_changed_input_or_target_is_refused_before_anything_is_sent(server: Em
     expected = cue_points(next(_next), 20)
     journal = tmp_path / "push.sqlite"
     with client(server) as api:
-        api.push(expected[:10], chunk_size=10, journal=journal)
+        api.push(expected[:10], chunk_size=10, journal=journal, settle=QUICK)
     recorder = Recorder()
     changed = [dict(r) for r in expected[:10]]
     changed[3]["startTime"] += 1
     with client(server, transport=recorder) as api:
         for data, chunk in ((changed, 10), (expected[:10], 5), (expected, 10), (list(reversed(expected[:10])), 10)):
             with pytest.raises(JournalMismatchError, match="different input"):
-                api.push(data, chunk_size=chunk, journal=journal)
+                api.push(data, chunk_size=chunk, journal=journal, settle=QUICK)
     assert recorder.calls == []
     with (
         EmulatorServer(partner_id=PARTNER, admin_secret=ADMIN, entries=ENTRIES) as other,
         Client(other.url, partner_id=PARTNER, admin_secret=ADMIN) as api,
         pytest.raises(JournalMismatchError, match="written for http") as info,
     ):
-        api.push(expected[:10], chunk_size=10, journal=journal)
+        api.push(expected[:10], chunk_size=10, journal=journal, settle=QUICK)
     assert server.url in str(info.value) and other.url in str(info.value) and ADMIN not in str(info.value)
     assert states(journal) == {"confirmed": 1}
 
@@ -203,22 +204,22 @@ def test_a_journal_needs_keys_and_a_real_journal_file(server: EmulatorServer, tm
     journal = tmp_path / "push.sqlite"
     with client(server) as api:
         with pytest.raises(CuePointValueError, match="systemName") as info:
-            api.push(cue_points(entry, 3) + unnamed, journal=journal)
+            api.push(cue_points(entry, 3) + unnamed, journal=journal, settle=QUICK)
         assert info.value.record == 3 and not journal.exists()
         with pytest.raises(TypeError, match="journal must be a path"):
             api.push(cue_points(entry, 3), journal=3)  # type: ignore[arg-type]
         garbage = tmp_path / "notes.txt"
         garbage.write_text("not a database, and it must stay as it is\n" * 100)
-        with pytest.raises(JournalError, match="not a usable cuepipe journal"):
-            api.push(cue_points(entry, 3), journal=garbage)
+        with pytest.raises(JournalError, match="not a cuepipe push journal"):
+            api.push(cue_points(entry, 3), journal=garbage, settle=QUICK)
         assert garbage.read_text().startswith("not a database")
         other_db = tmp_path / "other.sqlite"
         with sqlite3.connect(other_db) as conn:
             conn.execute("CREATE TABLE precious (x)")
         with pytest.raises(JournalError, match="not a cuepipe push journal"):
-            api.push(cue_points(entry, 3), journal=other_db)
+            api.push(cue_points(entry, 3), journal=other_db, settle=QUICK)
         with pytest.raises(JournalError, match="is a directory"):
-            api.push(cue_points(entry, 3), journal=tmp_path)
+            api.push(cue_points(entry, 3), journal=tmp_path, settle=QUICK)
     assert emulator_rows(server, [entry]) == []
 
 
@@ -258,7 +259,7 @@ def test_parallel_pushes_with_their_own_journals(server: EmulatorServer, tmp_pat
     def run(i: int) -> None:
         try:
             with client(server) as api:
-                api.push(parts[i], chunk_size=10, journal=tmp_path / f"part-{i:05d}.sqlite")
+                api.push(parts[i], chunk_size=10, journal=tmp_path / f"part-{i:05d}.sqlite", settle=QUICK)
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
@@ -300,7 +301,7 @@ from cuepipe.client import Client, Retries
 journal, data = sys.argv[1:3]
 print("ready", flush=True)
 with Client.from_env(timeout=3.0, retries=Retries(max_retries=6, backoff=0.05, max_backoff=0.3)) as api:
-    result = api.push(data, chunk_size=10, journal=journal)
+    result = api.push(data, chunk_size=10, journal=journal, settle=1.0)
 print("done", result.attrs["resumed"], result.attrs["recovered"], flush=True)
 """
 

@@ -27,10 +27,11 @@ from ._errors import (
     PushError,
     TransportError,
     UnservableError,
+    UploadFailedError,
 )
 from ._jobs import AsyncBulkUploads, BulkUploads
 from ._journal import JournalBusyError, JournalError, JournalMismatchError
-from ._push import ACTIONS, RESULT_COLUMNS
+from ._push import ACTIONS, RESULT_COLUMNS, Settle
 from ._sync import Client
 
 __all__ = [
@@ -56,6 +57,8 @@ __all__ = [
     "ProgressCallback",
     "PushError",
     "Retries",
+    "Settle",
     "TransportError",
     "UnservableError",
+    "UploadFailedError",
 ]

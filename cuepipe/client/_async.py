@@ -15,9 +15,10 @@ from ..kaltura.ks import DEFAULT_EXPIRY, Privileges
 from ..kaltura.request import DEFAULT_CLIENT_TAG
 from ._base import Emit, Filter, Op, ProgressCallback, Retries, Send, Sleep
 from ._config import ClientBase, settings_from_env
+from ._dedupe import dedupe_op
 from ._jobs import AsyncBulkUploads
 from ._pull import Precision, Unservable, pull_op
-from ._push import Errors, JournalPath, Unsupported, prepare_push, push_op
+from ._push import Errors, JournalPath, SettleArg, Unsupported, prepare_push, push_op
 from ._transport import DEFAULT_LIMITS, DEFAULT_TIMEOUT, send_async
 
 
@@ -90,6 +91,7 @@ class AsyncClient(ClientBase):
         detect_actions: bool = True,
         progress: ProgressCallback | None = None,
         journal: JournalPath = None,
+        settle: SettleArg = None,
     ) -> pd.DataFrame:
         """See :meth:`Client.push` (``journal`` included: its small SQLite writes run on the event loop).
 
@@ -108,6 +110,7 @@ class AsyncClient(ClientBase):
             errors=errors,
             detect_actions=detect_actions,
             journal=journal,
+            settle=settle,
         )
         try:
             return await self._run(push_op(plan, progress, opened))
@@ -169,6 +172,10 @@ class AsyncClient(ClientBase):
     ) -> list[str]:
         """See :meth:`Client.delete`."""
         return await self._run(self._delete_op(ids, service, missing_ok))
+
+    async def dedupe(self, entry_ids: str | Iterable[str], *, dry_run: bool = True) -> pd.DataFrame:
+        """See :meth:`Client.dedupe`."""
+        return await self._run(dedupe_op(entry_ids, dry_run=dry_run))
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -54,7 +54,9 @@ class Call:
     ``write``: the action changes data. ``replay_safe``: for a write, a repeat cannot duplicate
     anything (updates by systemName/id, abort, delete), so it may be repeated when its outcome is
     unknown. ``what`` names the call in messages; ``rows``/``entry_id``/``upload`` tie a push
-    upload's failure to the input.
+    upload's failure to the input. ``settle_unknown``: when a write's answer is lost, hand the
+    failure back to the operation at once instead of repeating it (the request may still be running
+    on the server, and a repeat would race it); it is still repeated when it certainly did not run.
     """
 
     build: Callable[[Context], Request]
@@ -65,6 +67,7 @@ class Call:
     entry_id: str | None = None
     upload: int | None = None
     unsafe_reason: str = ""
+    settle_unknown: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -352,11 +355,19 @@ class Engine:
         # anything, in case something between us and the API answered it after passing it on.
         if kind in ("unknown", "throttled") and call.write and not call.replay_safe:
             return None
+        if kind == "unknown" and call.write and call.settle_unknown:
+            return None
         return self.retries.delay(attempt)
 
     def _final_error(self, call: Call, kind: Failure, exc: Exception) -> Exception:
         if kind == "unknown" and call.write:
-            reason = call.unsafe_reason if not call.replay_safe else "retries exhausted"
+            reason = (
+                call.unsafe_reason
+                if not call.replay_safe
+                else "the server may still be applying it"
+                if call.settle_unknown
+                else "retries exhausted"
+            )
             return OutcomeUnknownError(
                 call.what, exc, rows=call.rows, entry_id=call.entry_id, upload=call.upload, reason=self.scrub(reason)
             )

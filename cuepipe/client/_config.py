@@ -17,7 +17,7 @@ from ..kaltura.request import DEFAULT_CLIENT_TAG
 from ._auth import make_auth
 from ._base import Call, Engine, Op, Retries, cue_point_service, normalize_service_url
 from ._errors import ConfigurationError
-from ._pull import PullSpec, coerce_filter, count_op, make_spec, ms_record, require_list_filter, to_frame
+from ._pull import PullSpec, coerce_filter, count_op, make_spec, ms_record, to_frame
 
 ENV_SERVICE_URL = "KALTURA_SERVICE_URL"
 ENV_PARTNER_ID = "KALTURA_PARTNER_ID"
@@ -167,9 +167,7 @@ class ClientBase:
 
     def _count_op(self, flt: Any, service: str) -> Op:
         wire = cue_point_service(service)
-        typed = coerce_filter(flt, wire)
-        require_list_filter(typed, "count")
-        return count_op(typed, wire)
+        return count_op(coerce_filter(flt, wire), wire)  # the server counts without a filter too
 
     @staticmethod
     def _get_op(cue_point_id: str, service: str) -> Op:

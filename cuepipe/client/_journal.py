@@ -15,7 +15,13 @@ and *before* the effect it describes, where every upload of the push stands:
 ``failed``
     refused in a way that wrote nothing (an unknown entry, an invalid file): tried again next run.
 
-Schema (``PRAGMA user_version`` = :data:`FORMAT`)::
+**Someone else's file.** A path that already holds something else (another application's SQLite
+database, any other file) is refused *before* anything is written to it: the file is first looked at
+read-only (:func:`cuepipe._sqlite.inspect`: SQLite header, ``application_id``, tables), and only a
+journal (``application_id`` :data:`APPLICATION_ID`, or a journal written before it was set) or an
+empty database is opened read-write.
+
+Schema (``PRAGMA user_version`` = :data:`FORMAT`, ``PRAGMA application_id`` = :data:`APPLICATION_ID`)::
 
     meta(key TEXT PRIMARY KEY, value TEXT)           -- fingerprint, target, uploads, created, cuepipe
     uploads(number INTEGER PRIMARY KEY, entry_id, digest, cue_points, state, attempts,
@@ -51,10 +57,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from .._sqlite import NotSQLiteError, inspect
 from .._version import __version__
 from ._errors import ClientError
 
 FORMAT = 1
+#: ``PRAGMA application_id`` of a push journal ("cpjl"): tells a journal from other SQLite files.
+APPLICATION_ID = 0x63706A6C
+_TABLES = frozenset({"meta", "uploads"})
 State = Literal["pending", "sending", "confirmed", "failed"]
 
 _SCHEMA = (
@@ -135,6 +145,7 @@ class Journal:
         path = os.fspath(path)
         if os.path.isdir(path):
             raise JournalError(f"journal {path!r} is a directory; give a file path, e.g. push.journal")
+        cls._check_owner(path)
         try:
             conn = sqlite3.connect(path, timeout=0, isolation_level=None, check_same_thread=False)
         except sqlite3.Error as exc:
@@ -160,6 +171,38 @@ class Journal:
             raise
         return journal
 
+    @staticmethod
+    def _check_owner(path: str) -> None:
+        """Refuse, without writing anything, a file that is not a journal (or an empty database)."""
+        try:
+            info = inspect(path)
+        except NotSQLiteError:
+            raise JournalError(
+                f"{path!r} is not a cuepipe push journal (it is not an SQLite database); refusing to change it. "
+                "Give a new file path for the journal"
+            ) from None
+        except sqlite3.Error as exc:
+            if isinstance(exc, sqlite3.OperationalError) and ("locked" in str(exc) or "busy" in str(exc)):
+                raise JournalBusyError(
+                    f"journal {path!r} is in use by another push (one journal file per push; give each "
+                    "concurrent push its own file)"
+                ) from None
+            raise JournalError(f"cannot read journal {path!r}: {exc}") from None
+        except OSError as exc:
+            raise JournalError(f"cannot read journal {path!r}: {exc.strerror or exc}") from None
+        if info is None:
+            return
+        if info.application_id == APPLICATION_ID:
+            return
+        legacy = info.user_version == FORMAT and info.tables == _TABLES
+        empty = info.user_version == 0 and not info.tables
+        if info.application_id == 0 and (legacy or empty):
+            return
+        raise JournalError(
+            f"{path!r} is not a cuepipe push journal (SQLite application id {info.application_id:#x}, format "
+            f"{info.user_version}, tables {sorted(info.tables)}); refusing to change it. Give a new file path"
+        )
+
     def _prepare(self, service: str, target: str, uploads: Sequence[PlannedUpload]) -> None:
         c = self._conn
         version = c.execute("PRAGMA user_version").fetchone()[0]
@@ -175,6 +218,7 @@ class Journal:
         wanted = fingerprint(service, uploads)
         if not meta:
             c.execute(f"PRAGMA user_version = {FORMAT}")
+            c.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             c.executemany(
                 "INSERT INTO meta VALUES (?, ?)",
                 [
@@ -277,6 +321,7 @@ class Journal:
 
 
 __all__ = [
+    "APPLICATION_ID",
     "FORMAT",
     "Journal",
     "JournalBusyError",

@@ -14,36 +14,49 @@ Two precisions:
   fails outright for thumb cue points and quiz questions with answers and leaves event cue points
   out (docs/format-notes.md#what-servebulk-cannot-serve); see ``unservable``.
 
-Paging past the 500-per-page cap: ``list`` is read in a deterministic order (``+createdAt,+intId``)
-with a moving lower bound ``createdAtGreaterThanOrEqual`` = the last ``createdAt`` seen (a keyset,
-so deep pages never need a large offset); within one second the page index advances; repeats are
-dropped by id. For tenths, each list page's ids are then served with ``serveBulk(idIn=...)``. A
-filter without an entry or id (allowed by serveBulk, refused by list) is served with plain offset
-pages instead, until an empty page.
+Paging (docs/emulator.md, "Paging a large pull"): the server's search index refuses offsets of
+10,000 and more, returns no row past the 10,000th, and gives no stable order among equal sort keys.
+So pull never relies on deep offsets or on tie order. It reads ``list`` ordered by ``createdAt`` and
+takes from each page only the cue points created *before* the page's last second, then asks again
+from that second (``createdAtGreaterThanOrEqual``): a keyset over seconds, where ties inside the
+last second are simply read again. A page that holds one second only is read the same way by
+``startTime`` within that second; a (second, startTime) point with more than a page is split by
+cue point type and then read in ``+intId`` pages (unique keys, offsets below 10,000), and one with
+more than 10,000 is refused with a clear error instead of losing rows. Each cue point falls in
+exactly one window, so no id is kept between pages: memory follows the page, not the total.
+``entryIdIn``/``idIn`` lists longer than the index takes (150 / 500 values) are pulled in chunks.
+For tenths, each list page's ids are then served with ``serveBulk(idIn=...)``. A filter without
+an entry or id (allowed by serveBulk, refused by list) is split into ``createdAt`` / ``startTime``
+windows by ``count`` until each window fits in one serveBulk page.
+
+A type-specific filter restricts the type in ``list`` only; ``serveBulk`` and ``count`` ignore the
+class's type on the server, so pull and count add ``cuePointTypeEqual`` (which every filter
+applies) to return what the filter class asks for.
 
 Consistency caveat: the pages are separate requests, not a snapshot. Cue points created while a
-pull runs may or may not be included; one deleted or updated mid-pull may appear in its old or new
-state, or (offset pages) shift a later one out of view. De-duplication by id guarantees no row
-twice; for an exact snapshot, pause writers to the entry while pulling.
+pull runs may or may not be included; one deleted mid-pull may be missing, one whose ``startTime``
+changes mid-pull may move between windows. For an exact snapshot, pause writers while pulling.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import pandas as pd
 
 from .. import frames
 from .. import vocabulary as voc
+from ..filter_vocabulary import MAX_IN_VALUES, MAX_MATCHES
 from ..kaltura import (
     ANNOTATION_SERVICE,
     CUE_POINT_FILTERS,
     KalturaAnnotationFilter,
     KalturaCuePointFilter,
     KalturaFilterPager,
-    KalturaResponseError,
     KalturaServerError,
     cue_point_count,
     cue_point_list,
@@ -62,7 +75,16 @@ Unservable = Literal["error", "skip", "list"]
 
 #: The order pull pages in: creation time, then the server's integer id (unique, increasing).
 ORDER_BY = "+createdAt,+intId"
+_BY_START = "+startTime,+intId"
+_BY_INT_ID = "+intId"
 _UNSERVABLE_TYPES = frozenset({voc.CuePointType.THUMB.value, voc.CuePointType.EVENT.value})
+#: ``kTime::getRelativeTime``: the server reads times up to 10 years as relative to now, so no
+#: window bound below this is ever sent (no cue point was created before 1980).
+_MIN_ABSOLUTE_TIME = 315_360_001
+#: ``baseObjectFilter::getMaxInValues()``: an ``idIn`` (answered by the database) keeps 500 values.
+_MAX_ID_IN = 500
+_NAME_CACHE = 20_000  # parents' systemNames kept between pages (bounded: memory stays flat)
+_MAX_START = 2**42  # startTime windows cover 0..2**42 ms (139 years), then one open window
 
 
 def coerce_filter(flt: Any, service: str) -> KalturaCuePointFilter:
@@ -107,65 +129,43 @@ def require_list_filter(flt: KalturaCuePointFilter, action: str) -> None:
         )
 
 
-# ---------------------------------------------------------------------------------------------
-# Keyset pages over list
-# ---------------------------------------------------------------------------------------------
+def refuse_user_filters(flt: KalturaCuePointFilter, action: str) -> None:
+    """``count`` and ``serveBulk`` never translate user ids (only ``list`` calls ``translateUserIds``):
+    the server compares ``userIdEqual``/``userIdIn`` with its internal user ids and finds nothing.
+    Say so instead of returning an empty result that looks real."""
+    values = flt.values()
+    if values.get("userIdEqual") is not None or values.get("userIdIn") is not None:
+        raise FilterError(
+            f"{action} cannot filter by userIdEqual/userIdIn: the server compares them with its internal user "
+            "ids there and matches nothing (only list translates them); add an entry or id filter and pull "
+            "with precision='ms', or drop the user filter"
+        )
 
 
-@dataclass
-class KeysetPager:
-    """Pure state of the paging over ``list`` described in the module docstring."""
+def effective_filter(flt: KalturaCuePointFilter) -> KalturaCuePointFilter:
+    """The filter with its class's type as ``cuePointTypeEqual`` (for serveBulk and count).
 
-    base: KalturaCuePointFilter
-    page_size: int
-    bound: int | None = None
-    index: int = 1
-    done: bool = False
-    total: int | None = None
-    seen: set[str] = field(default_factory=set)
-    stalls: int = 0
-
-    def __post_init__(self) -> None:
-        self.base = self.base.replace(orderBy=ORDER_BY)
-
-    def request(self) -> tuple[KalturaCuePointFilter, KalturaFilterPager]:
-        flt = self.base if self.bound is None else self.base.replace(createdAtGreaterThanOrEqual=self.bound)
-        return flt, KalturaFilterPager(pageSize=self.page_size, pageIndex=self.index)
-
-    def feed(self, page: ListPage[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Take one page; return its cue points not seen before, and move the cursor."""
-        objects = page.objects
-        if self.total is None:
-            self.total = page.total_count
-        new = []
-        for obj in objects:
-            key = str(obj.get("id"))
-            if key not in self.seen:
-                self.seen.add(key)
-                new.append(obj)
-        if len(objects) < self.page_size:
-            self.done = True
-            return new
-        last = objects[-1].get("createdAt")
-        if isinstance(last, bool) or not isinstance(last, int):
-            self.index += 1  # no creation times: plain offset pages
-        elif self.bound is not None and last <= self.bound:
-            self.index += 1  # a whole page within one second: walk through it
-        else:
-            self.bound, self.index = last, 1
-        self.stalls = 0 if new else self.stalls + 1
-        if self.stalls >= 3:
-            raise KalturaResponseError(
-                "paging made no progress: the server returns the same cue points for "
-                "different pages (does it honour orderBy and createdAtGreaterThanOrEqual?)"
-            )
-        return new
+    ``Kaltura*CuePointFilter::getTypeListResponse`` applies the class's type in ``list`` only;
+    ``serveBulk``/``count`` ignore it but do apply ``cuePointTypeEqual`` (``_eq_type``).
+    """
+    forced = type(flt).CUE_POINT_TYPE
+    values = flt.values()
+    if forced is None or values.get("cuePointTypeEqual") is not None or values.get("cuePointTypeIn"):
+        return flt
+    return flt.replace(cuePointTypeEqual=forced)
 
 
 def _list_page(flt: KalturaCuePointFilter, pager: KalturaFilterPager, service: str) -> Call:
     return Call(
         build=lambda ctx: cue_point_list(ctx, flt, pager, service=service),  # type: ignore[arg-type]
         what=f"{service}.list",
+    )
+
+
+def _count(flt: KalturaCuePointFilter, service: str) -> Call:
+    return Call(
+        build=lambda ctx: cue_point_count(ctx, flt, service=service),  # type: ignore[arg-type]
+        what=f"{service}.count",
     )
 
 
@@ -258,33 +258,231 @@ def make_spec(
     typed = coerce_filter(flt, service)
     if precision == "ms":
         require_list_filter(typed, "pull(precision='ms')")
+    elif not typed.has_required_for_list():
+        refuse_user_filters(typed, "pull(precision='tenths') without an entry or id filter (serveBulk)")
     return PullSpec(typed, service, precision, page_size, unservable, extra_columns)  # type: ignore[arg-type]
 
 
+#: What a window walk hands each batch of cue points to (an operation: it may call the API too).
+Take = Callable[[list[dict[str, Any]]], Op]
+
+
 def pull_op(spec: PullSpec, progress: ProgressCallback | None) -> Op:
-    """Emit one DataFrame per page."""
+    """Emit one DataFrame per page (see the module docstring for how pages are cut)."""
     if spec.precision == "tenths" and not spec.filter.has_required_for_list():
-        yield from _serve_offset_pages(spec, progress)
+        yield from _serve_windows(spec, progress)
         return
-    pager = KeysetPager(spec.filter, spec.page_size)
-    names: dict[str, str] = {}
-    done = 0
-    while not pager.done:
-        flt, pg = pager.request()
-        page: ListPage[dict[str, Any]] = yield _list_page(flt, pg, spec.service)
-        new = pager.feed(page)
-        for obj in new:
-            if obj.get("systemName"):
-                names[str(obj["id"])] = str(obj["systemName"])
+    state = _PullState(progress)
+    recent: OrderedDict[str, str] = OrderedDict()  # systemNames of recent cue points, bounded
+
+    def take(objects: list[dict[str, Any]]) -> Op:
+        names = {str(o["id"]): str(o["systemName"]) for o in objects if o.get("systemName")}
         if spec.precision == "ms":
-            records = [ms_record(obj, names) for obj in new]
+            parents = {str(o["parentId"]) for o in objects if o.get("parentId") not in (None, "", "0", 0)}
+            names.update({p: recent[p] for p in parents if p in recent})
+            missing = sorted(parents - set(names))
+            if missing:
+                names.update((yield from _parent_names(spec, missing)))
+            records = [ms_record(obj, names) for obj in objects]
+            recent.update(names)
+            while len(recent) > _NAME_CACHE:
+                recent.popitem(last=False)
         else:
-            records = yield from _serve_page(spec, new, names)
-        done += len(records)
-        if progress is not None:
-            progress(Progress("pull", done, pager.total))
+            records = yield from _serve_page(spec, objects, names)
+        state.done += len(records)
+        state.report()
         if records:
             yield Emit(to_frame(records, spec.extra_columns and spec.precision == "ms"))
+
+    for chunk in _chunks(spec.filter):
+        yield from _list_windows(spec, chunk, state, take)
+
+
+def list_all_op(flt: KalturaCuePointFilter, service: str) -> Op:
+    """Every cue point a ``list`` filter matches, exactly once, as the API's objects.
+
+    The same window walk as :func:`pull_op` (no deep offsets, no reliance on tie order), for callers
+    that need the raw objects (``intId``, ``createdAt``, ``directChildrenCount`` ...) rather than a
+    DataFrame: ``dedupe`` and the push recovery's entry scans.
+    """
+    require_list_filter(flt, "list_all_op")
+    spec = PullSpec(flt, service, "ms", MAX_PAGE_SIZE, "error", False)
+    out: list[dict[str, Any]] = []
+
+    def take(objects: list[dict[str, Any]]) -> Op:
+        out.extend(objects)
+        return
+        yield  # a generator, as every Take is
+
+    state = _PullState(None)
+    for chunk in _chunks(spec.filter):
+        yield from _list_windows(spec, chunk, state, take)
+    return out
+
+
+class _PullState:
+    """Progress of one pull: cue points done, and the total once the first page tells it."""
+
+    def __init__(self, progress: ProgressCallback | None) -> None:
+        self.progress = progress
+        self.done = 0
+        self.total: int | None = None
+        self.chunks = 0
+
+    def report(self) -> None:
+        if self.progress is not None:
+            self.progress(Progress("pull", self.done, self.total if self.chunks <= 1 else None))
+
+
+def _chunks(flt: KalturaCuePointFilter) -> Iterator[KalturaCuePointFilter]:
+    """The filter, or one filter per chunk of a long ``entryIdIn``/``idIn``.
+
+    The search index keeps the first 150 values of an ``...In`` list (``SphinxCriterion``), the
+    database the first 500 (``idIn`` skips the index): longer lists would silently lose cue points.
+    Entries and ids are de-duplicated so each cue point is in one chunk only.
+    """
+    values = flt.values()
+    for name, size in (("idIn", _MAX_ID_IN), ("entryIdIn", MAX_IN_VALUES)):
+        raw = values.get(name)
+        if raw is None:
+            continue
+        items = list(dict.fromkeys(v for v in str(raw).split(",") if v))
+        if len(items) > size:
+            for start in range(0, len(items), size):
+                yield flt.replace(**{name: ",".join(items[start : start + size])})
+            return
+    yield flt
+
+
+def _created(obj: Mapping[str, Any]) -> int:
+    value = obj.get("createdAt")
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ClientError(
+            f"the server returned cue point {obj.get('id')!r} without an integer createdAt; pull pages by "
+            "creation time and cannot continue"
+        )
+    return value
+
+
+def _start(obj: Mapping[str, Any]) -> int:
+    value = obj.get("startTime")
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _list(flt: KalturaCuePointFilter, order: str, spec: PullSpec, index: int = 1) -> Op:
+    page: ListPage[dict[str, Any]] = yield _list_page(
+        flt.replace(orderBy=order), KalturaFilterPager(pageSize=spec.page_size, pageIndex=index), spec.service
+    )
+    return page
+
+
+def _list_windows(spec: PullSpec, base: KalturaCuePointFilter, state: _PullState, take: Take) -> Op:
+    """Pages of cue points of ``base``, each cue point once: a keyset over ``createdAt`` seconds."""
+    base = base.replace(orderBy=None)
+    flt = base
+    first = True
+    while True:
+        page = yield from _list(flt, ORDER_BY, spec)
+        objects = page.objects
+        if first:
+            state.chunks += 1
+            state.total = page.total_count if state.chunks == 1 else None
+            first = False
+        if page.total_count <= len(objects):  # the window fits in this page
+            if objects:
+                yield from take(objects)
+            return
+        if not objects:
+            raise ClientError(
+                f"the server reports {page.total_count} cue points but returns none it lets this session see; "
+                "pull cannot page past them (a user session seeing other users' thumb, code or ad cue points "
+                "counted but not returned?). Pull with an admin session or a list:<entryId> privilege"
+            )
+        last = _created(objects[-1])
+        before = [o for o in objects if _created(o) < last]
+        if before:
+            yield from take(before)
+        else:  # a whole page within one second
+            yield from _second_windows(spec, base, last, take)
+            last += 1
+        flt = base.replace(createdAtGreaterThanOrEqual=last)
+
+
+def _second_windows(spec: PullSpec, base: KalturaCuePointFilter, second: int, take: Take) -> Op:
+    """Every cue point created in ``second``: a keyset over ``startTime`` inside it."""
+    within = base.replace(createdAtGreaterThanOrEqual=second, createdAtLessThanOrEqual=second)
+    flt = within
+    while True:
+        page = yield from _list(flt, _BY_START, spec)
+        objects = page.objects
+        if page.total_count <= len(objects):
+            if objects:
+                yield from take(objects)
+            return
+        if not objects:
+            raise ClientError(f"the server returns no visible cue point created at {second}; pull cannot continue")
+        last = _start(objects[-1])
+        before = [o for o in objects if _start(o) < last]
+        if before:
+            yield from take(before)
+        else:  # a whole page at one (second, startTime)
+            yield from _point_windows(
+                spec, within.replace(startTimeGreaterThanOrEqual=last, startTimeLessThanOrEqual=last), take
+            )
+            last += 1
+        flt = within.replace(startTimeGreaterThanOrEqual=last)
+
+
+def _point_windows(spec: PullSpec, point: KalturaCuePointFilter, take: Take) -> Op:
+    """Cue points sharing one second and one startTime: by type, then ``+intId`` pages below 10,000."""
+    values = point.values()
+    forced = type(point).CUE_POINT_TYPE
+    if forced is not None or values.get("cuePointTypeEqual") is not None:
+        windows = [point]
+    else:
+        allowed = [str(getattr(t, "value", t)) for t in str(values.get("cuePointTypeIn") or "").split(",") if t]
+        types = allowed or [t.value for t in voc.CuePointType]
+        windows = [point.replace(cuePointTypeEqual=t, cuePointTypeIn=None) for t in types]
+    for window in windows:
+        page = yield from _list(window, _BY_INT_ID, spec)
+        if page.total_count <= len(page.objects):
+            if page.objects:
+                yield from take(page.objects)
+            continue
+        if page.total_count > MAX_MATCHES:
+            raise ClientError(
+                f"more than {MAX_MATCHES:,} cue points ({page.total_count:,}) share one createdAt second, "
+                f"startTime and type ({_describe(window)}); the server's search cannot page past {MAX_MATCHES:,}, "
+                "so pull refuses rather than return part of them. Narrow the filter (entryIdEqual, tags...)"
+            )
+        yield from take(page.objects)
+        index = 2
+        while (index - 1) * spec.page_size < page.total_count:
+            more = yield from _list(window, _BY_INT_ID, spec, index)
+            if more.objects:
+                yield from take(more.objects)
+            index += 1
+
+
+def _describe(flt: KalturaCuePointFilter) -> str:
+    v = flt.values()
+    return ", ".join(
+        f"{k}={v[k]}"
+        for k in ("createdAtGreaterThanOrEqual", "startTimeGreaterThanOrEqual", "cuePointTypeEqual")
+        if k in v
+    )
+
+
+def _parent_names(spec: PullSpec, parent_ids: list[str]) -> Op:
+    """systemNames of parents that are not in the page (one ``list(idIn=...)`` per 500 ids)."""
+    names: dict[str, str] = {}
+    for start in range(0, len(parent_ids), _MAX_ID_IN):
+        chunk = parent_ids[start : start + _MAX_ID_IN]
+        page: ListPage[dict[str, Any]] = yield _list_page(
+            KalturaCuePointFilter(idIn=chunk), KalturaFilterPager(pageSize=MAX_PAGE_SIZE), spec.service
+        )
+        names.update({str(o["id"]): str(o["systemName"]) for o in page.objects if o.get("systemName")})
+    return names
 
 
 def _serve_page(spec: PullSpec, objects: list[dict[str, Any]], names: dict[str, str]) -> Op:
@@ -318,40 +516,113 @@ def _serve_page(spec: PullSpec, objects: list[dict[str, Any]], names: dict[str, 
     return records
 
 
-def _serve_offset_pages(spec: PullSpec, progress: ProgressCallback | None) -> Op:
-    """serveBulk without an entry/id filter: offset pages until an empty one (list cannot enumerate)."""
-    flt = spec.filter.replace(orderBy=ORDER_BY)
-    seen: set[str] = set()
-    index = 1
+def _serve_windows(spec: PullSpec, progress: ProgressCallback | None) -> Op:
+    """serveBulk without an entry/id filter: ``count`` splits the filter into windows of one page.
+
+    Windows bisect ``createdAt`` (seconds), then ``startTime`` (ms) inside a second, then the cue
+    point type; each window is served in one request (``pageSize=500``, at most ``page_size`` cue
+    points counted). A window that comes back fuller than it was counted grew meanwhile and is
+    split again. serveBulk output has no ``createdAt``, hence the counts.
+    """
+    base = effective_filter(spec.filter).replace(orderBy=None)
+    limit = min(spec.page_size, MAX_PAGE_SIZE - 1)
     done = 0
-    stalls = 0
-    while True:
+    now = int(time.time())
+    values = base.values()
+    lo = _absolute(values.get("createdAtGreaterThanOrEqual")) or _MIN_ABSOLUTE_TIME
+    hi = _absolute(values.get("createdAtLessThanOrEqual"))
+    ceiling = max(now + 366 * 86400, lo)
+    stack: list[tuple[KalturaCuePointFilter, int]] = []
+    # the open top window (cue points "created" after next year), then the bisected range
+    if hi is None:
+        stack.append((base.replace(createdAtGreaterThanOrEqual=ceiling + 1), 0))
+        hi = ceiling
+    stack.append((base.replace(createdAtGreaterThanOrEqual=lo, createdAtLessThanOrEqual=hi), 0))
+    while stack:
+        window, depth = stack.pop()
+        counted: int = yield _count(window, spec.service)
+        if counted == 0:
+            continue
+        if counted <= limit or depth >= 3:
+            if counted > MAX_MATCHES:
+                raise ClientError(
+                    f"more than {MAX_MATCHES:,} cue points ({counted:,}) share one createdAt second, startTime "
+                    f"and type ({_describe(window)}); the server's search cannot page past {MAX_MATCHES:,}"
+                )
+            served = yield from _serve_window(spec, window, counted, limit)
+            if served is None:  # grew past one page meanwhile: split again
+                stack.extend((w, d) for w, d in _split(window, depth, now) if w is not None)
+                continue
+            done += len(served)
+            if progress is not None:
+                progress(Progress("pull", done, None))
+            if served:
+                yield Emit(to_frame(served, False))
+            continue
+        stack.extend(reversed(_split(window, depth, now)))
+
+
+def _absolute(value: Any) -> int | None:
+    """A window bound the server reads as absolute (relative times are left to the server)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= _MIN_ABSOLUTE_TIME else None
+
+
+def _split(window: KalturaCuePointFilter, depth: int, now: int) -> list[tuple[KalturaCuePointFilter, int]]:
+    """Two halves of a window on its current dimension, or the windows of the next dimension.
+
+    Depth 0 bisects createdAt, 1 startTime, 2 enumerates types; depth 3 windows are served with
+    ``+intId`` pages (see :func:`_serve_window`).
+    """
+    v = window.values()
+    if depth == 0:
+        lo = int(v["createdAtGreaterThanOrEqual"])
+        hi = int(v.get("createdAtLessThanOrEqual", lo))
+        if lo < hi:
+            mid = (lo + hi) // 2
+            return [
+                (window.replace(createdAtLessThanOrEqual=mid), 0),
+                (window.replace(createdAtGreaterThanOrEqual=mid + 1), 0),
+            ]
+        return [
+            (window.replace(startTimeGreaterThanOrEqual=0, startTimeLessThanOrEqual=_MAX_START), 1),
+            (window.replace(startTimeGreaterThanOrEqual=_MAX_START + 1), 1),
+        ]
+    if depth == 1:
+        lo = int(v.get("startTimeGreaterThanOrEqual", 0))
+        hi = int(v.get("startTimeLessThanOrEqual", lo))
+        if lo < hi:
+            mid = (lo + hi) // 2
+            return [
+                (window.replace(startTimeLessThanOrEqual=mid), 1),
+                (window.replace(startTimeGreaterThanOrEqual=mid + 1), 1),
+            ]
+        if type(window).CUE_POINT_TYPE is not None or v.get("cuePointTypeEqual") is not None:
+            return [(window, 3)]
+        allowed = [t for t in str(v.get("cuePointTypeIn") or "").split(",") if t]
+        types = allowed or [t.value for t in voc.CuePointType]
+        return [(window.replace(cuePointTypeEqual=t, cuePointTypeIn=None), 3) for t in types]
+    return [(window, 3)]
+
+
+def _serve_window(spec: PullSpec, window: KalturaCuePointFilter, counted: int, limit: int) -> Op:
+    """Serve one counted window; None when it holds more than one page now."""
+    pages = 1 if counted <= limit else -(-counted // MAX_PAGE_SIZE)
+    order = window.replace(orderBy=_BY_INT_ID)
+    out: list[dict[str, Any]] = []
+    for index in range(1, pages + 1):
         try:
-            body: bytes = yield _serve(flt, KalturaFilterPager(pageSize=spec.page_size, pageIndex=index), spec.service)
+            body: bytes = yield _serve(order, KalturaFilterPager(pageSize=MAX_PAGE_SIZE, pageIndex=index), spec.service)
         except KalturaServerError as exc:
             raise _serve_failed(exc) from exc
         served = list(iter_cue_points(body))
-        if not served:
-            return
-        new = [rec for rec in served if str(rec.get("id")) not in seen]
-        seen.update(str(rec.get("id")) for rec in new)
-        done += len(new)
-        if progress is not None:
-            progress(Progress("pull", done, None))
-        stalls = 0 if new else stalls + 1
-        if stalls >= 2:
-            raise KalturaResponseError(
-                "paging made no progress: serveBulk returns the same cue points for "
-                "different pages (does the server honour pageIndex?)"
-            )
-        if new:
-            yield Emit(to_frame(new, False))
-        index += 1
+        if pages == 1 and len(served) > limit:
+            return None
+        out.extend(served)
+    return out
 
 
 def count_op(flt: KalturaCuePointFilter, service: str) -> Op:
-    result: int = yield Call(
-        build=lambda ctx: cue_point_count(ctx, flt, service=service),  # type: ignore[arg-type]
-        what=f"{service}.count",
-    )
+    """``count`` with the filter class's type made explicit (the server ignores the class there)."""
+    refuse_user_filters(flt, "count")
+    result: int = yield _count(effective_filter(flt), service)
     return result

@@ -10,14 +10,15 @@ import httpx
 import pandas as pd
 
 from .._version import __version__
-from ..kaltura import KalturaCuePointFilter, SessionType
+from ..kaltura import SessionType
 from ..kaltura.ks import DEFAULT_EXPIRY, Privileges
 from ..kaltura.request import DEFAULT_CLIENT_TAG
 from ._base import Emit, Filter, Op, ProgressCallback, Retries, Send, Sleep
 from ._config import ClientBase, settings_from_env
+from ._dedupe import dedupe_op
 from ._jobs import BulkUploads
 from ._pull import Precision, Unservable, pull_op
-from ._push import Errors, JournalPath, Unsupported, prepare_push, push_op
+from ._push import Errors, JournalPath, SettleArg, Unsupported, prepare_push, push_op
 from ._transport import DEFAULT_LIMITS, DEFAULT_TIMEOUT, send_sync
 
 
@@ -106,6 +107,7 @@ class Client(ClientBase):
         detect_actions: bool = True,
         progress: ProgressCallback | None = None,
         journal: JournalPath = None,
+        settle: SettleArg = None,
     ) -> pd.DataFrame:
         """Create or update cue points with ``addFromBulk``; return one result row per input row.
 
@@ -128,10 +130,16 @@ class Client(ClientBase):
         Input values the ingest format cannot carry raise :class:`~cuepipe.CuePointValueError`
         before anything is sent (``unsupported="ignore"`` leaves such values out instead).
 
-        An upload whose outcome stays unknown (retries exhausted, or an error after the server
-        committed part of it, docs/format-notes.md#partial-failure) is settled with ``list``: the cue points that landed
-        are kept, only the others are sent again, and copies a late request may have added are
-        deleted (see ``cuepipe.client._push.recover``).
+        An upload whose answer is lost (timeout, dropped connection, HTTP 5xx) is never simply sent
+        again: the request may still be running on the server and would race the repeat. The entry
+        is watched with ``list`` until the upload's cue points stop changing for ``settle`` seconds
+        (default 10; a number or a :class:`~cuepipe.client.Settle`), only the cue points that did not
+        land are sent again, and copies a racing request inserted are deleted (the oldest is kept).
+        ``result.attrs["recoveries"]`` says per upload what had landed, what was re-sent and what was
+        deleted; ``attrs["unsettled_entries"]`` lists entries where a watch gave up while the entry was
+        still changing (late duplicates possible: ``dedupe`` finds them). An upload the server stops
+        part-way (an error after K scenes) raises :class:`PushError` with ``saved_rows``,
+        ``failed_row``, ``reason`` and ``unsaved_rows`` / ``unknown_rows``.
 
         ``journal``: a file path (SQLite) that makes the push resumable and exactly once. Every
         upload's state is recorded durably before it is sent and when it is confirmed; running the
@@ -154,6 +162,7 @@ class Client(ClientBase):
             errors=errors,
             detect_actions=detect_actions,
             journal=journal,
+            settle=settle,
         )
         try:
             return self._run(push_op(plan, progress, opened))
@@ -217,7 +226,7 @@ class Client(ClientBase):
         )
 
     def count(self, filter: Filter = None, *, service: str = "cuepoint") -> int:
-        """How many cue points match (needs an entry or id filter)."""
+        """How many cue points match (any filter; none counts the whole partner)."""
         return self._run(self._count_op(filter, service))
 
     def get(self, id: str, *, service: str = "cuepoint") -> dict[str, Any]:
@@ -232,6 +241,17 @@ class Client(ClientBase):
         return self._run(self._delete_op(ids, service, missing_ok))
 
     # -- lifecycle ----------------------------------------------------------------------------
+
+    def dedupe(self, entry_ids: str | Iterable[str], *, dry_run: bool = True) -> pd.DataFrame:
+        """Find cue points that share a systemName on an entry and, with ``dry_run=False``, delete the copies.
+
+        Per key the oldest copy is kept (the one the server resolves the systemName to); copies of
+        another type or with children are left and reported; a key with one cue point is never
+        touched. Returns one row per cue point of a duplicated key: ``entryId``, ``systemName``,
+        ``cuePointType``, ``id``, ``intId``, ``createdAt``, ``action`` (keep, delete in a dry run,
+        deleted, left) and ``reason``. CLI: ``cuepipe dedupe --entry-id ... [--yes]``.
+        """
+        return self._run(dedupe_op(entry_ids, dry_run=dry_run))
 
     def close(self) -> None:
         self._http.close()

@@ -16,6 +16,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -23,9 +24,25 @@ from starlette.routing import Route
 from .bulk_worker import BulkWorker
 from .context import BATCH_PARTNER_ID
 from .faults import ADMIN_PATH, Fault, Faults, FaultSpecError
-from .params import RequestParams, UploadedFile, json_body, merge, nest_flat, null_paths, path_pairs, strip_nulls
+from .params import (
+    MAX_INPUT_VARS,
+    MAX_JSON_DEPTH,
+    RequestParams,
+    UploadedFile,
+    depth_within,
+    json_body,
+    merge,
+    nest_flat,
+    null_paths,
+    path_pairs,
+    strip_nulls,
+)
+from .roles import Permissions
 from .services import Emulator, Options
 from .store import Store
+
+#: Largest request body read (PHP ``post_max_size``-like; bulk uploads stay far below it).
+DEFAULT_MAX_BODY_BYTES = 512 * 1024 * 1024
 
 _CORS = {
     "Access-Control-Allow-Origin": "*",
@@ -44,12 +61,14 @@ class Partner:
     ks_version: int = 2
     ks_max_expiry: int = 86400
     name: str = ""
+    #: Roles and permission items of this account (None: the deployment's defaults, see .roles).
+    permissions: Permissions | None = None
 
     def __repr__(self) -> str:  # never show secrets in logs or tracebacks
         return f"Partner(id={self.id}, ks_version={self.ks_version})"
 
 
-EntrySeed = str | tuple[int, str]
+EntrySeed = str | tuple[int, str] | tuple[int, str, int | None]  # (partner, entry id, msDuration)
 FaultRules = Faults | Sequence[Fault | str | dict[str, Any]] | None
 
 
@@ -76,13 +95,15 @@ def create_app(
     *,
     server_bugs: bool = True,
     cdn_host: str | None = None,
-    annotation_bulk_permitted: bool = True,
+    annotation_bulk_permitted: bool = False,
     batch_secret: str | None = None,
     bulk_step_delay: float = 0.0,
     data_center: int = 0,
     faults: FaultRules = None,
     fault_admin: bool = False,
     fault_seed: int | None = None,
+    tie_seed: int | None = None,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
 ) -> EmulatorApp:
     """Build the emulator app.
 
@@ -96,6 +117,10 @@ def create_app(
     ``fault_admin`` is given; ``fault_admin`` also routes ``/_emulator/faults`` (GET the rules and
     their counters, POST more rules as JSON, DELETE them all). ``fault_seed`` seeds the
     probabilistic rules. The :class:`Faults` object is ``app.state.faults`` (None when off).
+
+    ``tie_seed`` fixes the order in which rows with equal sort keys come back (random per app
+    otherwise, as the server's search index gives no stable order). A partner's ``permissions``
+    replace the deployment's default roles for it. ``max_body_bytes`` bounds the body read.
     """
     fault_layer: Faults | None = None
     if isinstance(faults, Faults):
@@ -115,21 +140,27 @@ def create_app(
     batch = batch_secret or secrets.token_hex(16)
     store.upsert_partner(BATCH_PARTNER_ID, batch, batch, 2, 86400, "batch")
     for seed in entries:
-        partner_id, entry_id = seed if isinstance(seed, tuple) else (partners[0].id if partners else 0, seed)
+        partner_id, entry_id, *rest = seed if isinstance(seed, tuple) else (partners[0].id if partners else 0, seed)
         if store.entry(partner_id, entry_id) is None:
-            store.add_entry(partner_id, entry_id=entry_id, name=entry_id)
+            store.add_entry(partner_id, entry_id=entry_id, name=entry_id, ms_duration=rest[0] if rest else None)
     worker = BulkWorker(store, step_delay=bulk_step_delay)
     emulator = Emulator(
         store,
         worker,
-        Options(server_bugs=server_bugs, cdn_host=cdn_host, annotation_bulk_permitted=annotation_bulk_permitted),
+        Options(
+            server_bugs=server_bugs,
+            cdn_host=cdn_host,
+            annotation_bulk_permitted=annotation_bulk_permitted,
+            tie_seed=tie_seed,
+            permissions={p.id: p.permissions for p in partners if p.permissions is not None},
+        ),
         faults=fault_layer,
     )
 
     async def api(request: Request) -> Response:
         if request.method == "OPTIONS":
             return Response(b"", headers=_CORS)
-        params = await read_params(request)
+        params = await read_params(request, max_body_bytes)
         host = request.headers.get("host") or f"{request.url.hostname}:{request.url.port}"
         response = await run_in_threadpool(emulator.handle, params, host, request.url.scheme)
         response.headers["X-Me"] = "cuepipe-emulator"
@@ -165,8 +196,10 @@ def _fault_admin(faults: Faults) -> Any:
         elif request.method == "POST":
             try:
                 data = json.loads(await request.body() or b"null")
-            except ValueError:
-                return JSONResponse({"error": "the body must be JSON"}, status_code=400)
+            except (ValueError, RecursionError):  # RecursionError: nested too deep for the decoder
+                return JSONResponse({"error": "the body must be JSON (nested at most 512 levels)"}, status_code=400)
+            if not depth_within(data, MAX_JSON_DEPTH):
+                return JSONResponse({"error": "the body must be JSON (nested at most 512 levels)"}, status_code=400)
             replace = isinstance(data, dict) and "faults" in data and bool(data.get("replace"))
             rules = data.get("faults") if isinstance(data, dict) and "faults" in data else data
             rules = rules if isinstance(rules, list) else [rules]
@@ -182,14 +215,45 @@ def _fault_admin(faults: Faults) -> Any:
     return endpoint
 
 
-async def read_params(request: Request) -> RequestParams:
-    """Merge path > query > body params the way ``infraRequestUtils::getRequestParams`` does."""
+async def _body_within(request: Request, limit: int) -> bool:
+    """Whether the body is at most ``limit`` bytes; reads it (into Starlette's cache) only then."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        try:
+            if int(declared) > limit:
+                return False
+        except ValueError:
+            return False
+    if declared is None:  # chunked: read up to the limit, never more
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                return False
+            chunks.append(chunk)
+        request._body = b"".join(chunks)  # what request.body()/form() read from now on
+    return True
+
+
+async def read_params(request: Request, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> RequestParams:
+    """Merge path > query > body params the way ``infraRequestUtils::getRequestParams`` does.
+
+    A body over ``max_body_bytes``, a form Starlette refuses (too many fields or files), a JSON body
+    nested too deep: the body is ignored, as PHP ignores what it cannot take (see .params).
+    """
     ctype = request.headers.get("content-type", "")
     lowered = ctype.lower()
     body: dict[str, Any] = {}
     files: dict[str, UploadedFile] = {}
+    query = nest_flat(request.query_params.multi_items())
+    if not await _body_within(request, max_body_bytes):
+        return RequestParams(strip_nulls(merge(query, path_pairs(request.url.path))), {})
     if lowered.startswith("multipart/form-data") or lowered.startswith("application/x-www-form-urlencoded"):
-        form = await request.form(max_files=100, max_fields=10_000, max_part_size=64 * 1024 * 1024)
+        try:
+            form = await request.form(max_files=100, max_fields=MAX_INPUT_VARS, max_part_size=64 * 1024 * 1024)
+        except HTTPException:  # Starlette's 400 for a malformed or oversized form
+            return RequestParams(strip_nulls(merge(query, path_pairs(request.url.path))), {})
         plain: list[tuple[str, Any]] = []
         json_field: str | None = None
         for key, value in form.multi_items():
@@ -200,14 +264,11 @@ async def read_params(request: Request) -> RequestParams:
             else:
                 plain.append((key, value))
         await form.close()
-        decoded = None
-        if json_field is not None:
-            with contextlib.suppress(ValueError):
-                decoded = json.loads(json_field)
-        body = decoded if isinstance(decoded, dict) else nest_flat(plain)
+        decoded = json_body("application/json", json_field.encode()) if json_field is not None else None
+        body = decoded if decoded is not None else nest_flat(plain)
     else:
         raw = await request.body()
         body = json_body(ctype, raw) or {}
-    params = merge(body, nest_flat(request.query_params.multi_items()))
+    params = merge(body, query)
     params = merge(params, path_pairs(request.url.path))
     return RequestParams(strip_nulls(params), files, null_paths(params))

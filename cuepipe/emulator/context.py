@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .errors import NO_PERMISSION_ON_ENTRY, ApiError
 from .ks import KsInfo
 
 BATCH_PARTNER_ID = -1  # Partner::BATCH_PARTNER_ID: the only partner allowed to use the batch service
@@ -30,3 +31,16 @@ class Context:
     @property
     def base_url(self) -> str:
         return f"{self.scheme}://{self.host}"
+
+
+def check_limit_entry(ctx: Context, entry_id: str) -> None:
+    """``CuePointService::addAction``/``updateAction``: a ``limitentry`` KS writes to its entry only.
+
+    Raises ``NO_PERMISSION_ON_ENTRY`` naming the entry written to. The server checks this in
+    ``cuePoint.add`` and ``cuePoint.update`` only: ``addFromBulk`` (``kCuePointManager::addFromXml``)
+    does not, and neither does the emulator there. (The server also lets a playlist limit entry
+    write to the playlist's entries; the emulator has no playlists.)
+    """
+    limit = ctx.ks.limit_entry if ctx.ks is not None else None
+    if limit and limit != entry_id:
+        raise ApiError(NO_PERMISSION_ON_ENTRY, entry_id)

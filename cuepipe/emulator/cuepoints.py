@@ -33,7 +33,7 @@ from typing import Any
 
 from .. import vocabulary as voc
 from .classes import Prop, properties, property_map
-from .context import Context
+from .context import Context, check_limit_entry
 from .errors import (
     CUE_POINT_SYSTEM_NAME_EXISTS,
     ENTRY_ID_NOT_FOUND,
@@ -67,7 +67,6 @@ PROPERTY_VALIDATION_NOT_UPDATABLE = (
     'PROPERTY_VALIDATION_NOT_UPDATABLE;PROP_NAME;The property "@PROP_NAME@" cannot be updated'
 )
 ASSET_ID_NOT_FOUND = 'ASSET_ID_NOT_FOUND;ID;Asset id "@ID@" not found'
-NO_PERMISSION_ON_ENTRY = "NO_PERMISSION_ON_ENTRY;ID;No permissions to insert or update cue points for entry [@ID@]"
 PARENT_CUE_POINT_NOT_FOUND = "PARENT_CUE_POINT_NOT_FOUND;ID;Parent cue point id [@ID@] not found"
 PARENT_CUE_POINT_DO_NOT_BELONG_TO_THE_SAME_ENTRY = (
     "PARENT_CUE_POINT_DO_NOT_BELONG_TO_THE_SAME_ENTRY;;Parent cue point does not belong to the same entry"
@@ -300,16 +299,6 @@ def _max_length(obj: ApiObject, name: str, limit: int) -> None:
         raise ApiError(PROPERTY_VALIDATION_MAX_LENGTH, obj.label(name), limit)
 
 
-def _limit_entry(ctx: Context, entry_id: str) -> None:
-    """A KS with ``limitEntry:<id>`` may write cue points of that entry only."""
-    ks = ctx.ks
-    if ks is None:
-        return
-    for key, values in ks.privileges.items():
-        if key.lower() == "limitentry" and values and values[0] and values[0] != entry_id:
-            raise ApiError(NO_PERMISSION_ON_ENTRY, entry_id)
-
-
 def _validate_start_time(store: Store, ctx: Context, obj: ApiObject, row: Mapping[str, Any] | None) -> None:
     """``KalturaCuePoint::validateStartTime``."""
     if obj.get("startTime") is None:
@@ -524,7 +513,7 @@ def add(store: Store, ctx: Context, obj: ApiObject, forced_type: str | None = No
             values["endTime"] = parent.get("endTime")
     # the action itself
     entry_id = str(obj.get("entryId"))
-    _limit_entry(ctx, entry_id)
+    check_limit_entry(ctx, entry_id)
     system_name = obj.get("systemName")
     if _truthy(system_name):
         existing = by_system_name(store, ctx, entry_id, str(system_name))
@@ -575,7 +564,7 @@ def update(
     row = by_id(store, ctx, cue_point_id)
     if row is None or (forced_type and row["cuePointType"] != forced_type):
         raise ApiError(INVALID_CUE_POINT_ID, cue_point_id)
-    _limit_entry(ctx, row["entryId"])
+    check_limit_entry(ctx, row["entryId"])
     system_name = obj.get("systemName")
     if _truthy(system_name):
         existing = by_system_name(store, ctx, row["entryId"], str(system_name))

@@ -33,6 +33,11 @@ UNKNOWN_RESPONSE_FORMAT = (
     "UNKNOWN_RESPONSE_FORMAT;FORMAT;Response format provided [@FORMAT@] is not recognized by server"
 )
 UPLOAD_ERROR = "UPLOAD_ERROR;;Upload failed"
+# KalturaErrors::SPHINX_CRITERIA_EXCEEDED_MAX_MATCHES_ALLOWED: an offset of 10,000 or more on the search
+# index (SphinxCriteria::applyFilters throws kCoreException, KalturaFrontController maps it to this).
+QUERY_EXCEEDED_MAX_MATCHES_ALLOWED = (
+    "QUERY_EXCEEDED_MAX_MATCHES_ALLOWED;;Unable to generate list. max matches value was reached"
+)
 ENTRY_ID_NOT_FOUND = 'ENTRY_ID_NOT_FOUND;ENTRY_ID;Entry id "@ENTRY_ID@" not found'
 BULK_UPLOAD_NOT_FOUND = 'BULK_UPLOAD_NOT_FOUND;ID;Bulk upload id "@ID@" not found'
 FILE_DOESNT_EXIST = "FILE_DOESNT_EXIST;;File doesnt exist"
@@ -44,6 +49,8 @@ CUE_POINT_SYSTEM_NAME_EXISTS = (
     "CUE_POINT_SYSTEM_NAME_EXISTS;NAME,ID;Cue point system name already exists [@NAME@] with id [@ID@]"
 )
 XML_INVALID = "XML_INVALID;;XML is invalid"
+# CuePointService::addAction / updateAction with a ``limitentry`` KS on another entry.
+NO_PERMISSION_ON_ENTRY = "NO_PERMISSION_ON_ENTRY;ID;No permissions to insert or update cue points for entry [@ID@]"
 # kCoreException re-wrapped by addFromBulk: a bare code and an empty message (docs/format-notes.md#insert-or-update).
 INVALID_ENTRY_ID = "INVALID_ENTRY_ID;;"
 

@@ -17,7 +17,12 @@ matching requests through, then hits ``times`` of them (``None``: every one), ea
 ``slow``
     hold the request ``delay`` seconds: ``phase="before"``: the request is read, then held before
     the action runs (so it runs even if the client gave up meanwhile: a late write), ``"after"``:
-    after the action ran (the answer comes too late).
+    after the action ran (the answer comes too late). ``until`` releases it on an event instead,
+    ``delay`` then being the longest hold: ``until=next`` when the next request matching the rule
+    arrives (the held request and that one then run side by side: the race of a late write with a
+    re-send, made certain), ``until=release`` when :meth:`Faults.release` is called (a test lets a
+    late write run after the client has moved on). :meth:`Faults.wait_held` and
+    :meth:`Faults.wait_idle` let a test wait for these moments instead of sleeping.
 ``reset``
     cut the TCP connection with a reset (``SO_LINGER`` 0): ``phase="before"`` after reading
     ``at_bytes`` of the request body, i.e. in the middle of an upload, nothing applied; ``"after"``:
@@ -116,6 +121,7 @@ class Fault:
     rate: float = 10.0
     burst: int = 10
     retry_after: float | None = None
+    until: str = ""
     seen: int = field(default=0, compare=False)
     hits: int = field(default=0, compare=False)
 
@@ -139,6 +145,8 @@ class Fault:
             (self.rate > 0, "rate must be > 0"),
             (self.burst >= 1, "burst must be >= 1"),
             (self.retry_after is None or self.retry_after >= 0, "retry_after must be >= 0"),
+            (self.until in ("", "next", "release"), "until must be 'next' or 'release'"),
+            (not self.until or self.kind == "slow", "only slow faults take until"),
         ]
         for ok, message in checks:
             if not ok:
@@ -245,6 +253,11 @@ class Faults:
         self._random = random.Random(seed)
         self._seen_ks: set[bytes] = set()
         self._expired_ks: set[bytes] = set()
+        # Requests held by a slow fault with ``until`` (each waits for its event) and the number of
+        # requests inside the fault layer right now (held or running).
+        self._held: list[tuple[Fault, threading.Event]] = []
+        self._active = 0
+        self._changed = threading.Condition(self._lock)
 
     # -- rules -------------------------------------------------------------------------------
 
@@ -270,6 +283,7 @@ class Faults:
             self._rules = []
             self._seen_ks.clear()
             self._expired_ks.clear()
+        self.release()
 
     def hits(self, kind: str | None = None) -> int:
         with self._lock:
@@ -297,10 +311,55 @@ class Faults:
         rule.hits += 1
         return True
 
+    def release(self) -> int:
+        """Let every request held by an ``until=release`` (or ``next``) slow fault go on; returns how many."""
+        with self._lock:
+            held, self._held = self._held, []
+            for _, event in held:
+                event.set()
+            self._changed.notify_all()
+            return len(held)
+
+    def wait_held(self, count: int = 1, timeout: float = 30.0) -> bool:
+        """Block until ``count`` requests are held by ``until`` slow faults (False on timeout)."""
+        with self._changed:
+            return self._changed.wait_for(lambda: len(self._held) >= count, timeout)
+
+    def wait_idle(self, timeout: float = 30.0) -> bool:
+        """Block until no request is inside the fault layer (held, or running after a hold)."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self._active == 0, timeout)
+
+    def _hold(self, rule: Fault) -> threading.Event:
+        event = threading.Event()
+        with self._lock:
+            self._held.append((rule, event))
+            self._changed.notify_all()
+        return event
+
+    def _unhold(self, event: threading.Event) -> None:
+        with self._lock:
+            self._held = [(r, e) for r, e in self._held if e is not event]
+            self._changed.notify_all()
+
+    def _enter(self) -> None:
+        with self._lock:
+            self._active += 1
+
+    def _leave(self) -> None:
+        with self._lock:
+            self._active -= 1
+            self._changed.notify_all()
+
     def decide(self, key: str) -> Decision:
         """The HTTP-level faults for one request to ``service.action``."""
         now = time.monotonic()
         with self._lock:
+            # A request matching a rule that holds earlier ones ``until=next`` releases them.
+            for rule, event in [(r, e) for r, e in self._held if r.until == "next" and r.matches(key)]:
+                event.set()
+                self._held.remove((rule, event))
+                self._changed.notify_all()
             for rule in self._rules:
                 if rule.kind != "rate_limit" or not rule.matches(key):
                     continue
@@ -346,6 +405,13 @@ class Faults:
         if scope.get("type") != "http" or scope.get("path", "").startswith(ADMIN_PATH):
             await app(scope, receive, send)
             return
+        self._enter()
+        try:
+            await self._handle(scope, receive, send, app)
+        finally:
+            self._leave()
+
+    async def _handle(self, scope: Scope, receive: Receive, send: Send, app: ASGIApp) -> None:
         decision = self.decide(request_key(scope))
         if decision.throttle is not None:
             await _drain(receive)
@@ -362,7 +428,10 @@ class Faults:
                 buffered = await _read_all(receive)
                 if buffered is None:
                     return
-                await asyncio.sleep(rule.delay)
+                if rule.until:
+                    await self._wait_event(rule)
+                else:
+                    await asyncio.sleep(rule.delay)
                 receive = _replay(buffered, receive)
             elif rule.kind == "error":
                 await _drain(receive)
@@ -383,7 +452,10 @@ class Faults:
         await app(scope, receive, hold)
         for rule in decision.after:
             if rule.kind == "slow":
-                await asyncio.sleep(rule.delay)
+                if rule.until:
+                    await self._wait_event(rule)
+                else:
+                    await asyncio.sleep(rule.delay)
             elif rule.kind == "error":
                 await _error_response(send, rule)
                 return
@@ -392,6 +464,16 @@ class Faults:
                 return
         for message in held:
             await send(message)
+
+    async def _wait_event(self, rule: Fault) -> None:
+        """Hold until the rule's event (or ``delay`` seconds at most), without blocking the loop."""
+        event = self._hold(rule)
+        deadline = time.monotonic() + rule.delay
+        try:
+            while not event.is_set() and time.monotonic() < deadline:
+                await asyncio.sleep(0.01)
+        finally:
+            self._unhold(event)
 
 
 def request_key(scope: Scope) -> str:

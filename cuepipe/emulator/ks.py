@@ -43,11 +43,43 @@ class KsInfo:
     user: str
     privileges: dict[str, list[str]] = field(default_factory=dict)
     version: int = 1
+    #: The privileges as the server holds them in ``ks::$privileges``: v1 the raw text, v2 rebuilt as
+    #: ``name:v1/v2,name2`` (``kSessionBase::parseKsV2``). ``verify_privileges`` searches this text.
+    privileges_text: str = ""
 
     @property
     def is_admin(self) -> bool:
         """``kSessionBase::isAdmin``: any type >= 1 (widget sessions count, as on the server)."""
         return self.type >= 1
+
+    @property
+    def is_anonymous(self) -> bool:
+        """``kSessionBase::isAnonymousSession``: no user, or the user ``"0"``."""
+        return self.user in ("", "0")
+
+    @property
+    def limit_entry(self) -> str | None:
+        """``ks::getLimitEntry``: the first value of ``limitentry`` (None without one)."""
+        values = self.privileges.get("limitentry") or []
+        return values[0] if values else None
+
+    def privilege_values(self, name: str) -> list[str]:
+        """``ks::getPrivilegeValues``."""
+        return list(self.privileges.get(name, []))
+
+    def verify_privileges(self, name: str, value: str | None = None) -> bool:
+        """``ks::verifyPrivileges`` as the server writes it: a *substring* search of the privilege text.
+
+        So ``list:0_abc`` also verifies ``list`` for ``0_ab`` (a prefix), and the whole string ``*``
+        or ``name:*`` anywhere verifies every value. Kept that loose on purpose: a rehearsal must
+        grant what production grants.
+        """
+        text = self.privileges_text
+        if not value:
+            return name in text
+        if text == "*" or f"{name}:*" in text or f"{name}:{value}" in text:
+            return True
+        return "*" in self.privileges or value in self.privileges.get(name, [])
 
     def has_privilege(self, name: str, value: str | None = None) -> bool:
         if name not in self.privileges:
@@ -109,6 +141,7 @@ def _parse_v1(decoded: bytes, lookup: SecretLookup) -> KsInfo | None:
         user=parts[5],
         privileges=parse_privileges(parts[6]) if parts[6] else {},
         version=1,
+        privileges_text=parts[6],
     )
 
 
@@ -142,6 +175,7 @@ def _parse_v2(decoded: bytes, lookup: SecretLookup) -> KsInfo | None:
         user=values.get("_u", ""),
         privileges=privileges,
         version=2,
+        privileges_text=",".join(f"{k}:{'/'.join(v)}" if v else k for k, v in privileges.items()),
     )
 
 

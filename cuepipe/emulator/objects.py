@@ -65,7 +65,10 @@ def list_response(objects: list[dict[str, Any]], total: int, cls: str) -> dict[s
 
 def entry(row: sqlite3.Row | Mapping[str, Any], cls: str = "KalturaMediaEntry") -> dict[str, Any]:
     """A ``KalturaMediaEntry`` / ``KalturaBaseEntry`` from a stored entry."""
-    return _fill(cls, {k: row[k] for k in row.keys()})  # noqa: SIM118 - sqlite3.Row iterates values
+    values = {k: row[k] for k in row.keys()}  # noqa: SIM118 - sqlite3.Row iterates values
+    if values.get("msDuration") is not None:  # the model's getDuration: whole seconds, rounded
+        values["duration"] = int(values["msDuration"] / 1000 + 0.5)
+    return _fill(cls, values)
 
 
 def bulk_upload(row: Mapping[str, Any], ctx: Context) -> dict[str, Any]:

@@ -8,6 +8,15 @@
 * Flat keys nest on PHP brackets (``filter[objectType]``) and on ``:`` (``filter:objectType``).
 * ``name__null`` marks a property as explicitly null; it is dropped from the params (unset), and
   its path is kept in :attr:`RequestParams.nulls` for the update actions, where null clears a value.
+
+Bounds on the work one request can cause (the server's PHP has the same kind of limits): a JSON body
+nested deeper than :data:`MAX_JSON_DEPTH` is not decoded (``json_decode``'s default depth, 512: the
+server then sees no body params); a form or query key nested deeper than :data:`MAX_INPUT_NESTING`
+is dropped (PHP ``max_input_nesting_level``, 64); query parameters past :data:`MAX_INPUT_VARS` are
+dropped, and a form or JSON body with more is ignored as a whole; a body larger than the app's
+``max_body_bytes`` is not read (PHP ``post_max_size``: the request runs with its path and query
+params only). Each case ends as an ordinary API error
+(a missing parameter, an unknown service...), never an HTTP 500.
 """
 
 from __future__ import annotations
@@ -19,6 +28,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 _BRACKETS = re.compile(r"\[([^\]]*)\]")
+
+MAX_JSON_DEPTH = 512
+MAX_INPUT_NESTING = 64
+MAX_INPUT_VARS = 10_000
 
 
 @dataclass
@@ -64,11 +77,46 @@ def _set_path(target: dict[str, Any], path: list[str], value: Any) -> None:
 
 
 def nest_flat(pairs: Iterable[tuple[str, Any]]) -> dict[str, Any]:
-    """Build nested params from flat key/value pairs (later pairs win, like PHP)."""
+    """Build nested params from flat key/value pairs (later pairs win, like PHP).
+
+    Keys nested deeper than :data:`MAX_INPUT_NESTING` and pairs past :data:`MAX_INPUT_VARS` are dropped.
+    """
     out: dict[str, Any] = {}
-    for key, value in pairs:
-        _set_path(out, split_key(key), value)
+    for n, (key, value) in enumerate(pairs):
+        if n >= MAX_INPUT_VARS:
+            break
+        path = split_key(key)
+        if len(path) > MAX_INPUT_NESTING:
+            continue
+        _set_path(out, path, value)
     return out
+
+
+def depth_within(value: Any, limit: int) -> bool:
+    """Whether nested dicts/lists go no deeper than ``limit`` levels (iterative: any depth is safe)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict | list):
+            if depth > limit:
+                return False
+            children = node.values() if isinstance(node, dict) else node
+            stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return True
+
+
+def count_params(value: Any) -> int:
+    """Leaf values in nested params (iterative)."""
+    total, stack = 0, [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+        else:
+            total += 1
+    return total
 
 
 def merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
@@ -99,9 +147,13 @@ def json_body(content_type: str, body: bytes) -> dict[str, Any] | None:
         return None
     try:
         value = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # the C decoder refuses very deep nesting with RecursionError
         return None
-    return value if isinstance(value, dict) else None
+    if not isinstance(value, dict) or not depth_within(value, MAX_JSON_DEPTH):
+        return None  # json_decode($body, true, 512) returns null: no body params
+    if count_params(value) > MAX_INPUT_VARS:
+        return None
+    return value
 
 
 def null_paths(params: Mapping[str, Any], prefix: tuple[str, ...] = ()) -> frozenset[tuple[str, ...]]:

@@ -1,10 +1,28 @@
-"""Cue point filters and pagers -> SQL (docs/kaltura-api.md#filters-and-paging).
+"""Cue point filters and pagers -> SQL, with the search index's limits (docs/emulator.md).
 
-Filters arrive as nested params (``filter[entryIdEqual]=..``). Each property is ``<field><Operator>``
-with the operators of docs/kaltura-api.md#operator-suffixes; which fields a filter class accepts follows
-#cue-point-filter-fields to #type-specific-filters. Unknown properties are silently ignored, as the server's
-deserializer does. Like / MultiLike use substring semantics (``%v%``), the documented intent; the real server runs them
-through Sphinx (#operator-suffixes).
+Filters arrive as nested params (``filter[entryIdEqual]=..``). Each property is ``<field><Operator>``;
+which fields a filter class accepts comes from the one table in
+:data:`cuepipe.filter_vocabulary.CUE_POINT_FILTER_FIELDS` (the server's ``Kaltura*CuePointBaseFilter``
+maps), shared with the library's typed filters. Unknown properties are silently ignored, as the
+server's deserializer does.
+
+What the server does that this module reproduces (sources in kaltura/server):
+
+* ``Like`` is a substring match with ``%``/``_`` escaped (literal), ``MultiLikeOr``/``And`` split on
+  commas only (``baseObjectFilter::getCriteriaOperatorFromStr``, ``MULTI_LIKE_SEPARATOR``).
+* ``In``/``NotIn`` lists keep their first 150 values on the search index
+  (``SphinxCriterion::MAX_IN_VALUES``) and their first 500 in the database
+  (``baseObjectFilter::createSqlIn``).
+* The result window: with a page size, an offset of 10,000 or more is refused with
+  ``QUERY_EXCEEDED_MAX_MATCHES_ALLOWED`` and no row past the 10,000th is returned; without a page
+  size (``pageSize=0``, no pager on serveBulk) the index returns at most 1000 ids
+  (``SphinxCriteria::applyFilters``, ``KalturaCriteria::$maxRecords``). A filter on ``idEqual``/``idIn``
+  skips the index (``SphinxCriteria::shouldSkipSphinx``, ``CuePointIndex::getIndexSkipFieldsList``).
+  A filter or order on a field the index lacks (``triggeredAt``) leaves a criterion for the
+  database: the index then returns its first 1000 ids and the database filters and pages those.
+* Equal sort keys come back in a seeded pseudo-random order (the index has no stable tie order).
+* Visibility of user sessions (``CuePointPeer::setDefaultCriteriaFilter`` / ``filterSelectResults``,
+  ``CuePointService::initService`` / ``resetUserContentFilter``): see :func:`user_content_filter`.
 """
 
 from __future__ import annotations
@@ -17,20 +35,26 @@ from enum import Enum
 from typing import Any
 
 from .. import vocabulary as voc
+from ..filter_vocabulary import CUE_POINT_FILTER_FIELDS, ORDER_BY
 from .context import Context
 from .errors import (
     INVALID_ENUM_VALUE,
     INVALID_USER_ID,
     PROPERTY_VALIDATION_CANNOT_BE_NULL,
+    QUERY_EXCEEDED_MAX_MATCHES_ALLOWED,
     ApiError,
     CoreError,
 )
 from .store import CUE_POINT_COLUMNS, Store, q
 
 BASE_FILTER_CLASS = "KalturaCuePointFilter"
-MAX_PAGE_SIZE = 500
-DEFAULT_PAGE_SIZE = 30
-MAX_RELATIVE_TIME = 315_360_000  # configurations/base.ini max_relative_time (docs/kaltura-api.md#parameter-values)
+MAX_PAGE_SIZE = 500  # KalturaPager::MAX_PAGE_SIZE
+DEFAULT_PAGE_SIZE = 30  # KalturaPager::$pageSize
+MAX_RELATIVE_TIME = 315_360_000  # configurations/base.ini max_relative_time
+MAX_MATCHES = 10_000  # SphinxCriteria::MAX_MATCHES: the result window of the search index
+MAX_RECORDS = 1000  # KalturaCriteria::$maxRecords: ids the index returns without a page size
+INDEX_MAX_IN_VALUES = 150  # SphinxCriterion::MAX_IN_VALUES
+DB_MAX_IN_VALUES = 500  # baseObjectFilter::$maxInValues
 
 EQ, IN, NOT_IN, LIKE, MLIKE_OR, MLIKE_AND, GTE, LTE = (
     "Equal",
@@ -44,8 +68,13 @@ EQ, IN, NOT_IN, LIKE, MLIKE_OR, MLIKE_AND, GTE, LTE = (
 )
 # Longest suffix first so ``MultiLikeOr`` is not read as ``...Or`` of something else.
 _OPERATORS = (GTE, LTE, MLIKE_AND, MLIKE_OR, NOT_IN, EQ, LIKE, IN)
-_TEXT_OPS = frozenset({LIKE, MLIKE_OR, MLIKE_AND})
-_RANGE = frozenset({GTE, LTE})
+# Columns the cue point search index has no field for (CuePointIndex::getIndexFieldsMap): a
+# criterion on them stays for the database, and so does an order on them (getIndexOrderList).
+NOT_INDEXED = frozenset({"triggeredAt"})
+_ORDER_NOT_INDEXED = frozenset({"triggeredAt"})
+# CuePointPeer::setDefaultCriteriaFilter: types a user session may see whoever owns them (at the
+# criteria level; filterSelectResults removes them again from selected rows).
+_USER_VISIBLE_TYPES = (voc.CuePointType.THUMB.value, voc.CuePointType.CODE.value, voc.CuePointType.AD.value)
 
 
 @dataclass(frozen=True)
@@ -56,103 +85,115 @@ class FilterField:
     kind: str  # "str", "int" or "time"
     ops: frozenset[str]
     enum: type[Enum] | None = None
+    indexed: bool = True
 
 
-def _f(column: str, kind: str, ops: set[str], enum: type[Enum] | None = None) -> FilterField:
-    return FilterField(q(column), kind, frozenset(ops), enum)
+_DURATION_SQL = f"({q('endTime')} - {q('startTime')})"
 
 
-_DURATION = FilterField(f"({q('endTime')} - {q('startTime')})", "int", _RANGE)
-_END = _f("endTime", "int", _RANGE)
+def _field(stem: str, kind: str, ops: tuple[str, ...], enum: type[Enum] | None) -> FilterField | None:
+    """The emulator's view of one row of the shared filter table (None: nothing to filter on)."""
+    if stem == "duration":
+        sql = _DURATION_SQL
+    elif stem in CUE_POINT_COLUMNS:
+        sql = q(stem)
+    else:
+        return None  # e.g. eventType: the emulator stores no event type
+    if kind == "time":
+        sql_kind = "time"
+    elif kind in ("ms", "int") or (kind == "enum" and enum is not None and issubclass(enum, int)):
+        sql_kind = "int"
+    else:
+        sql_kind = "str"
+    return FilterField(sql, sql_kind, frozenset(ops), enum, stem not in NOT_INDEXED)
 
-BASE_FIELDS: dict[str, FilterField] = {
-    "id": _f("id", "str", {EQ, IN}),
-    "cuePointType": _f("cuePointType", "str", {EQ, IN}, voc.CuePointType),
-    "status": _f("status", "int", {EQ, IN}, voc.CuePointStatus),
-    "entryId": _f("entryId", "str", {EQ, IN}),
-    "createdAt": _f("createdAt", "time", _RANGE),
-    "updatedAt": _f("updatedAt", "time", _RANGE),
-    "triggeredAt": _f("triggeredAt", "time", _RANGE),
-    "tags": _f("tags", "str", set(_TEXT_OPS)),
-    "startTime": _f("startTime", "int", _RANGE),
-    "userId": _f("userId", "str", {EQ, IN}),
-    "partnerSortValue": _f("partnerSortValue", "int", {EQ, IN, GTE, LTE}),
-    "forceStop": _f("forceStop", "int", {EQ}, voc.NullableBoolean),
-    "systemName": _f("systemName", "str", {EQ, IN}),
+
+def _fields_of(filter_class: str) -> dict[str, FilterField]:
+    out: dict[str, FilterField] = {}
+    for stem, kind, ops, enum in CUE_POINT_FILTER_FIELDS[filter_class]:
+        if ops == ("",):
+            continue  # freeText, userIdEqualCurrent...: handled by name below
+        ff = _field(stem, kind, ops, enum)
+        if ff is not None:
+            out[stem] = ff
+    return out
+
+
+#: Fields of the base filter, and the extra fields of each type-specific filter class.
+BASE_FIELDS: dict[str, FilterField] = _fields_of(BASE_FILTER_CLASS)
+CLASS_FIELDS: dict[str, dict[str, FilterField]] = {
+    name: {**BASE_FIELDS, **_fields_of(name)} for name in CUE_POINT_FILTER_FIELDS
 }
-
-# Extra fields of the type-specific filters (docs/kaltura-api.md#type-specific-filters),
-# keyed by the vocabulary's API type.
-TYPE_FIELDS: dict[voc.CuePointType, dict[str, FilterField]] = {
-    voc.CuePointType.ANNOTATION: {
-        "parentId": _f("parentId", "str", {EQ, IN}),
-        "text": _f("text", "str", set(_TEXT_OPS)),
-        "endTime": _END,
-        "duration": _DURATION,
-        "isPublic": _f("isPublic", "int", {EQ}, voc.NullableBoolean),
-    },
-    voc.CuePointType.AD: {
-        "protocolType": _f("protocolType", "str", {EQ, IN}, voc.AdProtocolType),
-        "title": _f("title", "str", set(_TEXT_OPS)),
-        "endTime": _END,
-        "duration": _DURATION,
-    },
-    voc.CuePointType.CODE: {
-        "code": _f("code", "str", {EQ, IN} | _TEXT_OPS),
-        "description": _f("description", "str", set(_TEXT_OPS)),
-        "endTime": _END,
-        "duration": _DURATION,
-    },
-    voc.CuePointType.THUMB: {
-        "description": _f("description", "str", set(_TEXT_OPS)),
-        "title": _f("title", "str", set(_TEXT_OPS)),
-        "subType": _f("subType", "int", {EQ, IN}, voc.ThumbCuePointSubType),
-    },
-    voc.CuePointType.SESSION: {"endTime": _END, "duration": _DURATION},
-    voc.CuePointType.QUIZ_QUESTION: {"question": _f("question", "str", set(_TEXT_OPS))},
-    voc.CuePointType.QUIZ_ANSWER: {
-        "parentId": _f("parentId", "str", {EQ, IN}),
-        "quizUserEntryId": _f("quizUserEntryId", "str", {EQ, IN}),
-    },
-    voc.CuePointType.EVENT: {},
-}
-
-_ORDER_FIELDS = ("createdAt", "intId", "partnerSortValue", "startTime", "triggeredAt", "updatedAt")
-_FREE_TEXT_COLUMNS = tuple(
-    c
-    for c in ("tags", "text", "title", "code", "description", "question", "name", "systemName")
-    if c in CUE_POINT_COLUMNS
-)
-
 FILTER_CLASS_TYPES: dict[str, voc.CuePointType | None] = {BASE_FILTER_CLASS: None}
 FILTER_CLASS_TYPES.update({t.filter_class: t.api_type for t in voc.TYPES})
+# CuePointFilter::FREE_TEXT_FIELDS = 'name,tags,text'
+_FREE_TEXT_COLUMNS = tuple(c for c in ("name", "tags", "text") if c in CUE_POINT_COLUMNS)
 
 
 @dataclass
 class Where:
-    """SQL conditions with their arguments."""
+    """SQL conditions with their arguments; ``indexed`` marks those the search index applies."""
 
     clauses: list[str] = field(default_factory=list)
     args: list[Any] = field(default_factory=list)
+    indexed: list[bool] = field(default_factory=list)
+    arg_counts: list[int] = field(default_factory=list)
 
-    def add(self, clause: str, *args: Any) -> None:
+    def add(self, clause: str, *args: Any, indexed: bool = True) -> None:
         self.clauses.append(clause)
         self.args.extend(args)
+        self.indexed.append(indexed)
+        self.arg_counts.append(len(args))
 
     @property
     def sql(self) -> str:
         return " AND ".join(self.clauses) if self.clauses else "1"
+
+    @property
+    def all_indexed(self) -> bool:
+        return all(self.indexed)
+
+    def index_part(self) -> tuple[str, list[Any]]:
+        """Only the clauses the search index applies."""
+        clauses: list[str] = []
+        args: list[Any] = []
+        pos = 0
+        for clause, indexed, n in zip(self.clauses, self.indexed, self.arg_counts, strict=True):
+            if indexed:
+                clauses.append(clause)
+                args.extend(self.args[pos : pos + n])
+            pos += n
+        return (" AND ".join(clauses) if clauses else "1"), args
 
 
 @dataclass
 class CuePointQuery:
     filter_class: str
     where: Where
-    order_by: str
+    order_terms: list[tuple[str, bool, bool]]  # (sql, descending, indexed)
+    skips_index: bool = False  # idEqual/idIn: the database answers alone
+    post_filter: Visibility | None = None
+
+
+@dataclass(frozen=True)
+class Visibility:
+    """``CuePointPeer::filterSelectResults`` for a user session: who may see a selected row."""
+
+    user: str
+    list_entry: str | None
+
+    def visible(self, row: Mapping[str, Any]) -> bool:
+        if not self.user:
+            return True
+        return (
+            str(row.get("userId") or "").lower() == self.user.lower()
+            or bool(row.get("isPublic"))
+            or (self.list_entry is not None and row.get("entryId") == self.list_entry)
+        )
 
 
 def php_int(value: Any) -> int:
-    """PHP ``(int)`` cast; ``"true"``/``"false"`` map to 1/0 as for int enums (docs/kaltura-api.md#parameter-values)."""
+    """PHP ``(int)`` cast; ``"true"``/``"false"`` map to 1/0 as for int enums."""
     if isinstance(value, bool):
         return int(value)
     if isinstance(value, int):
@@ -191,11 +232,59 @@ def _split_list(value: Any) -> list[str]:
 
 def _check_enum(ff: FilterField, prop: str, value: Any) -> Any:
     assert ff.enum is not None
-    allowed = {str(m.value) for m in ff.enum}  # type: ignore[attr-defined]
+    allowed = {str(m.value) for m in ff.enum}
     text = str(php_int(value)) if ff.kind == "int" else str(value)
     if text not in allowed:
         raise CoreError(INVALID_ENUM_VALUE, value, prop, _enum_name(ff.enum))  # a deserializer error
     return php_int(value) if ff.kind == "int" else text
+
+
+def like_pattern(value: str) -> str:
+    """``%value%`` with ``%``, ``_`` and the escape character itself taken literally (ESCAPE '\\')."""
+    return "%" + value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def multi_like_parts(value: str) -> list[str]:
+    """``MultiLikeOr``/``And`` values: comma separated, each trimmed, empty ones dropped.
+
+    When only one value remains the server matches the whole trimmed text (commas included), as
+    ``getCriteriaOperatorFromStr`` does.
+    """
+    text = value.strip()
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    return parts if len(parts) > 1 else ([text] if parts else [])
+
+
+def user_content_filter(ctx: Context, fp: Mapping[str, Any]) -> tuple[str | None, list[Any], Visibility | None]:
+    """The user-session criterion and post-filter of the cue point services, or (None, [], None).
+
+    * ``CuePointService::initService``: sessions that are not admin and lack ``list:*`` see user
+      content only; ``resetUserContentFilter`` lifts that when the KS verifies ``list`` for the
+      filter's ``entryIdEqual`` (or, failing that, its whole ``entryIdIn`` text).
+    * ``CuePointPeer::setDefaultCriteriaFilter``: with a user id, own cue points OR public ones OR
+      thumb/code/ad cue points OR the entry of the first ``list:`` privilege value; without one,
+      public cue points only.
+    * ``filterSelectResults`` then drops selected rows that are not own, not public and not on that
+      entry (so other users' thumbs/codes/ads count in ``count`` but are never returned).
+    """
+    ks = ctx.ks
+    if ks is not None and (ks.is_admin or ks.verify_privileges("list", "*")):
+        return None, [], None
+    entry_filter = fp.get("entryIdEqual") or fp.get("entryIdIn")
+    if ks is not None and entry_filter and ks.verify_privileges("list", str(entry_filter)):
+        return None, [], None
+    user = ks.user if ks is not None else ""
+    if not user or ctx.partner_id is None:
+        return f"COALESCE({q('isPublic')}, 0) = 1", [], None
+    list_values = ks.privilege_values("list") if ks is not None else []
+    list_entry = list_values[0] if list_values else None
+    types = ", ".join("?" * len(_USER_VISIBLE_TYPES))
+    clause = (
+        f"(LOWER(COALESCE({q('userId')}, '')) = LOWER(?) OR COALESCE({q('isPublic')}, 0) = 1 "
+        f"OR {q('cuePointType')} IN ({types})" + (f" OR {q('entryId')} = ?" if list_entry else "") + ")"
+    )
+    args: list[Any] = [user, *_USER_VISIBLE_TYPES] + ([list_entry] if list_entry else [])
+    return clause, args, Visibility(user, list_entry)
 
 
 def build_cue_point_query(
@@ -206,9 +295,22 @@ def build_cue_point_query(
     declared: str = BASE_FILTER_CLASS,
     forced_type: str | None = None,
     require_id_or_entry: bool = True,
+    restrict_class_type: bool = True,
+    server_bugs: bool = True,
+    translate_user_ids: bool = True,
 ) -> CuePointQuery:
-    """Validate a filter and turn it into SQL, with the server's default criteria applied."""
-    fp: Mapping[str, Any] = filter_params or {}
+    """Validate a filter and turn it into SQL, with the server's default criteria applied.
+
+    ``forced_type`` is the service's type (``annotation`` service: always applied);
+    ``restrict_class_type`` applies the type of a type-specific filter class, which the server does
+    in ``list`` only (``Kaltura*CuePointFilter::getTypeListResponse``), not in ``count`` or
+    ``serveBulk`` (they call ``toObject()->attachToCriteria`` directly). ``server_bugs``: in ``list``,
+    ``userIdIn`` matches its last user only (``KalturaCuePointFilter::translateUserIds`` overwrites
+    the list it builds). ``translate_user_ids=False`` (``count``, ``serveBulk``: no
+    ``translateUserIds`` there) compares ``userIdEqual``/``userIdIn`` with the internal user ids
+    (``kuser_id``), which a partner's user id never equals: with ``server_bugs`` they match nothing.
+    """
+    fp: dict[str, Any] = dict(filter_params or {})
     filter_class = concrete_filter_class(declared, fp.get("objectType"))
     if require_id_or_entry and not any(
         fp.get(k) not in (None, "") for k in ("idEqual", "idIn", "entryIdEqual", "entryIdIn")
@@ -219,31 +321,26 @@ def build_cue_point_query(
     w = Where()
     w.add("partnerId = ?", ctx.partner_id)
     w.add("status != ?", int(voc.CuePointStatus.DELETED))  # CuePointPeer default criteria
-    # Which cue point type: forced by a type service, else by a type-specific filter class.
+    if forced_type:
+        w.add(f"{q('cuePointType')} = ?", forced_type)
     class_type = FILTER_CLASS_TYPES.get(filter_class)
-    restrict = forced_type or (class_type.value if class_type is not None else None)
-    if restrict:
-        w.add(f"{q('cuePointType')} = ?", restrict)
-    # Non-admin sessions see only their own cue points unless the KS has list:* / list:<entryId>.
-    if not ctx.is_admin:
-        entry = fp.get("entryIdEqual")
-        ks = ctx.ks
-        lifted = ks is not None and (
-            ks.has_privilege("list", "*") or (entry is not None and ks.has_privilege("list", str(entry)))
-        )
-        if not lifted:
-            w.add(f"COALESCE({q('userId')}, '') = ?", ctx.user)
+    if restrict_class_type and class_type is not None:
+        # doGetListResponse: cuePointTypeEqual = the class's type, cuePointTypeIn = null
+        fp["cuePointTypeEqual"] = class_type.value
+        fp.pop("cuePointTypeIn", None)
+    visibility, vis_args, post = user_content_filter(ctx, fp)
+    if visibility is not None:
+        w.add(visibility, *vis_args)
 
-    fields = dict(BASE_FIELDS)
-    if class_type is not None:
-        fields.update(TYPE_FIELDS.get(class_type, {}))
+    fields = CLASS_FIELDS.get(filter_class, BASE_FIELDS)
+    skips_index = any(fp.get(k) not in (None, "") for k in ("idEqual", "idIn"))
     for prop, value in fp.items():
         if prop in ("objectType", "orderBy") or value is None or isinstance(value, dict | list):
             continue
         if prop == "freeText" and str(value) != "":
-            pattern = f"%{value}%"
+            pattern = like_pattern(str(value))
             w.add(
-                "(" + " OR ".join(f"{q(c)} LIKE ?" for c in _FREE_TEXT_COLUMNS) + ")",
+                "(" + " OR ".join(f"{q(c)} LIKE ? ESCAPE '\\'" for c in _FREE_TEXT_COLUMNS) + ")",
                 *([pattern] * len(_FREE_TEXT_COLUMNS)),
             )
             continue
@@ -252,13 +349,33 @@ def build_cue_point_query(
                 if ctx.user or prop == "userIdEqualCurrent":
                     w.add(f"COALESCE({q('userId')}, '') = ?", ctx.user)
                 else:
-                    w.add(f"{q('isPublic')} = 1")
+                    w.add(f"COALESCE({q('isPublic')}, 0) = 1")
             continue
-        _apply(store, ctx, w, fields, prop, value)
-    return CuePointQuery(filter_class, w, _order_by(fp.get("orderBy"), class_type))
+        if prop in ("userIdEqual", "userIdIn") and not translate_user_ids and value not in (None, ""):
+            if server_bugs:
+                w.add("0")  # a puser id compared with kuser_id: no row
+                continue
+        elif prop == "userIdIn" and server_bugs and value not in (None, ""):
+            users = _split_list(value)
+            for uid in users:  # every user is still looked up (INVALID_USER_ID) ...
+                if not store.user_exists(ctx.partner_id or 0, uid):
+                    raise ApiError(INVALID_USER_ID)
+            value = users[-1] if users else value  # ... but only the last one is kept
+        _apply(store, ctx, w, fields, prop, value, in_limit=DB_MAX_IN_VALUES if skips_index else INDEX_MAX_IN_VALUES)
+    terms = _order_terms(fp.get("orderBy"), filter_class)
+    return CuePointQuery(filter_class, w, terms, skips_index, post)
 
 
-def _apply(store: Store, ctx: Context, w: Where, fields: Mapping[str, FilterField], prop: str, value: Any) -> None:
+def _apply(
+    store: Store,
+    ctx: Context,
+    w: Where,
+    fields: Mapping[str, FilterField],
+    prop: str,
+    value: Any,
+    *,
+    in_limit: int,
+) -> None:
     for op in _OPERATORS:
         if prop.endswith(op) and prop[: -len(op)] in fields:
             name = prop[: -len(op)]
@@ -281,69 +398,146 @@ def _apply(store: Store, ctx: Context, w: Where, fields: Mapping[str, FilterFiel
     if op == EQ:
         if str(value) == "":
             return
-        w.add(f"{ff.sql} = ?", _check_enum(ff, prop, value) if ff.enum else cast(value))
+        w.add(f"{ff.sql} = ?", _check_enum(ff, prop, value) if ff.enum else cast(value), indexed=ff.indexed)
     elif op in (IN, NOT_IN):
-        items = [cast(v) for v in _split_list(value)]
+        items = [cast(v) for v in _split_list(value)[:in_limit]]
         if not items:
             return
         neg = "NOT " if op == NOT_IN else ""
-        w.add(f"{ff.sql} {neg}IN ({', '.join('?' * len(items))})", *items)
+        w.add(f"{ff.sql} {neg}IN ({', '.join('?' * len(items))})", *items, indexed=ff.indexed)
     elif op == LIKE:
         if str(value) != "":
-            w.add(f"{ff.sql} LIKE ?", f"%{value}%")
+            w.add(f"{ff.sql} LIKE ? ESCAPE '\\'", like_pattern(str(value)), indexed=ff.indexed)
     elif op in (MLIKE_OR, MLIKE_AND):
-        parts = [p for p in re.split(r"[ ,]", str(value)) if p]
+        parts = multi_like_parts(str(value))
         if parts:
             joiner = " OR " if op == MLIKE_OR else " AND "
-            w.add("(" + joiner.join(f"{ff.sql} LIKE ?" for _ in parts) + ")", *[f"%{p}%" for p in parts])
+            w.add(
+                "(" + joiner.join(f"{ff.sql} LIKE ? ESCAPE '\\'" for _ in parts) + ")",
+                *[like_pattern(p) for p in parts],
+                indexed=ff.indexed,
+            )
     elif op == GTE:
-        w.add(f"{ff.sql} >= ?", cast(value))
+        w.add(f"{ff.sql} >= ?", cast(value), indexed=ff.indexed)
     elif op == LTE:
-        w.add(f"{ff.sql} <= ?", cast(value))
+        w.add(f"{ff.sql} <= ?", cast(value), indexed=ff.indexed)
 
 
-def _order_by(value: Any, class_type: voc.CuePointType | None) -> str:
-    """``orderBy`` like ``+startTime,-createdAt``; default creation order (``+intId``)."""
-    allowed = {f: q(f) for f in _ORDER_FIELDS}
-    if class_type is not None and "endTime" in TYPE_FIELDS.get(class_type, {}):
-        allowed.update({"endTime": q("endTime"), "duration": _DURATION.sql})
-    terms = []
+def _order_terms(value: Any, filter_class: str) -> list[tuple[str, bool, bool]]:
+    """``orderBy`` like ``+startTime,-createdAt``; unknown values are ignored."""
+    allowed = {item[1:] for item in ORDER_BY[filter_class]}
+    terms: list[tuple[str, bool, bool]] = []
     for item in str(value or "").split(","):
         item = item.strip()
         if len(item) > 1 and item[0] in "+-" and item[1:] in allowed:
-            terms.append(f"{allowed[item[1:]]} {'DESC' if item[0] == '-' else 'ASC'}")
-    terms.append("intId ASC")
-    return ", ".join(terms)
+            name = item[1:]
+            sql = _DURATION_SQL if name == "duration" else q(name)
+            terms.append((sql, item[0] == "-", name not in _ORDER_NOT_INDEXED))
+    return terms
 
 
-def pager_window(pager: Mapping[str, Any] | None, *, default_size: int) -> tuple[int, int]:
-    """(limit, offset) from a ``KalturaFilterPager``: size clamped to 0..500, index >= 1.
+def tie_breaker(seed: int) -> str:
+    """A pseudo-random but seeded order of rows with equal sort keys.
 
-    A page size of 0 would mean "no limit" to Propel; the emulator applies the 500 cap then
-    (ambiguous on the server, documented in the module docs).
+    A multiplicative hash of intId, XOR-ed with a mask taken from the seed (SQLite has no ``^``:
+    ``(a | b) - (a & b)``), hashed again: different seeds give unrelated orders.
+    """
+    mask = (int(seed) * 2654435761 + 12345) % 4294967296
+    h = "((intId * 2654435761) % 4294967311)"
+    return f"(((({h} | {mask}) - ({h} & {mask})) * 40503) % 4294967291)"
+
+
+def _order_sql(terms: list[tuple[str, bool, bool]], seed: int, *, indexed_only: bool = False) -> str:
+    """Explicit sort keys, then ties shuffled by ``seed``; without keys the index's id order."""
+    used = [t for t in terms if t[2]] if indexed_only else terms
+    if not used:
+        return "intId ASC"
+    return ", ".join(f"{sql} {'DESC' if desc else 'ASC'}" for sql, desc, _ in used) + f", {tie_breaker(seed)}"
+
+
+@dataclass(frozen=True)
+class Page:
+    """``(limit, offset)`` of a ``KalturaFilterPager``: ``limit`` 0 means no page size."""
+
+    limit: int
+    offset: int
+
+
+def pager_window(pager: Mapping[str, Any] | None, *, default_size: int | None) -> Page:
+    """``KalturaFilterPager::attachToCriteria``: size ``max(min(pageSize, 500), 0)``, index >= 1.
+
+    A missing pager gives ``default_size`` (``cuePoint.list``: 500, the base pager's 30 for other
+    lists, None when the action attaches no pager, as ``serveBulk``). Size 0 (or negative) sets
+    no limit; the offset is then 0 whatever the index.
     """
     if pager is None:
-        return default_size, 0
-    size = (
-        php_int(pager.get("pageSize", DEFAULT_PAGE_SIZE))
-        if pager.get("pageSize") not in (None, "")
-        else DEFAULT_PAGE_SIZE
-    )
-    index = php_int(pager.get("pageIndex", 1)) if pager.get("pageIndex") not in (None, "") else 1
-    size = max(min(size, MAX_PAGE_SIZE), 0) or MAX_PAGE_SIZE
-    index = max(1, index)
-    return size, (index - 1) * size
+        return Page(default_size or 0, 0)
+    raw_size = pager.get("pageSize")
+    size = php_int(raw_size) if raw_size not in (None, "") else DEFAULT_PAGE_SIZE
+    raw_index = pager.get("pageIndex")
+    index = php_int(raw_index) if raw_index not in (None, "") else 1
+    size = max(min(size, MAX_PAGE_SIZE), 0)
+    return Page(size, (max(1, index) - 1) * size)
 
 
-def select_cue_points(store: Store, query: CuePointQuery, limit: int | None, offset: int = 0) -> list[dict[str, Any]]:
-    sql = f"SELECT * FROM cue_points WHERE {query.where.sql} ORDER BY {query.order_by}"
-    args = list(query.where.args)
+def _select(store: Store, sql_where: str, args: list[Any], order: str, limit: int | None, offset: int) -> list[Any]:
+    sql = f"SELECT * FROM cue_points WHERE {sql_where} ORDER BY {order}"
+    all_args = list(args)
     if limit is not None:
         sql += " LIMIT ? OFFSET ?"
-        args += [limit, offset]
-    return [Store.decode_cue_point(r) for r in store.query(sql, args)]
+        all_args += [limit, offset]
+    return store.query(sql, all_args)
+
+
+def select_cue_points(
+    store: Store, query: CuePointQuery, page: Page, *, seed: int = 0
+) -> tuple[list[dict[str, Any]], int]:
+    """Rows of one page and the ``totalCount`` the server would report with them.
+
+    Three paths, as ``SphinxCriteria::applyFilters`` takes them: the database alone (``idEqual``/
+    ``idIn``), the index with every criterion applied (result window of 10,000), or the index for
+    its part and the database for the rest (the first 1000 index ids only).
+    """
+    where, args = query.where.sql, list(query.where.args)
+    order = _order_sql(query.order_terms, seed)
+    if query.skips_index:
+        rows = _select(store, where, args, order, page.limit or None, page.offset if page.limit else 0)
+        total = count_where(store, where, args)
+    elif query.where.all_indexed and all(t[2] for t in query.order_terms):
+        if page.limit:
+            if page.offset >= MAX_MATCHES:
+                raise CoreError(QUERY_EXCEEDED_MAX_MATCHES_ALLOWED)
+            limit = min(page.limit, MAX_MATCHES - page.offset)
+            rows = _select(store, where, args, order, limit, page.offset)
+            found = count_where(store, where, args)
+            # applySphinxResult: total_found when the page is full or empty, else offset + fetched
+            total = found if (not rows or len(rows) >= page.limit) else page.offset + len(rows)
+        else:
+            rows = _select(store, where, args, order, MAX_RECORDS, 0)
+            total = count_where(store, where, args)
+    else:
+        index_where, index_args = query.where.index_part()
+        index_order = _order_sql(query.order_terms, seed, indexed_only=True)
+        candidates = (
+            f"intId IN (SELECT intId FROM cue_points WHERE {index_where} ORDER BY {index_order} LIMIT {MAX_RECORDS})"
+        )
+        where = f"{where} AND {candidates}"
+        args = args + index_args
+        rows = _select(store, where, args, order, page.limit or None, page.offset if page.limit else 0)
+        total = count_where(store, where, args)
+    decoded = [Store.decode_cue_point(r) for r in rows]
+    if query.post_filter is not None:
+        kept = [r for r in decoded if query.post_filter.visible(r)]
+        total -= len(decoded) - len(kept)
+        decoded = kept
+    return decoded, total
+
+
+def count_where(store: Store, where: str, args: list[Any]) -> int:
+    row = store.query_one(f"SELECT COUNT(*) AS n FROM cue_points WHERE {where}", args)
+    return int(row["n"]) if row else 0
 
 
 def count_cue_points(store: Store, query: CuePointQuery) -> int:
-    row = store.query_one(f"SELECT COUNT(*) AS n FROM cue_points WHERE {query.where.sql}", query.where.args)
-    return int(row["n"]) if row else 0
+    """``cuePoint.count``: the criteria count (``getRecordsCount``), no select, so no post-filter."""
+    return count_where(store, query.where.sql, list(query.where.args))

@@ -117,8 +117,10 @@ def run(
     user_secret: str = "",
     ks_version: int = 2,
     entries: Iterable[EntrySeed] = (),
+    partners: Sequence[Partner] = (),
     **app_options: Any,
 ) -> None:
-    """Serve in the foreground until interrupted (what ``cuepipe emulator`` calls)."""
-    app = create_app(db, [Partner(partner_id, admin_secret, user_secret, ks_version)], entries, **app_options)
+    """Serve in the foreground until interrupted (what ``cuepipe emulator`` calls); ``partners`` are more accounts."""
+    first = Partner(partner_id, admin_secret, user_secret, ks_version)
+    app = create_app(db, [first, *partners], entries, **app_options)
     uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)

@@ -6,18 +6,20 @@ raised before or inside an action come back as error bodies with HTTP 200, excep
 ``KalturaAPIException`` raised inside a file action (serveBulk, serve, serveLog), which becomes a
 header-only ``kRendererDieError`` (docs/kaltura-api.md#http-status-and-headers).
 
-Permission model (a deliberate simplification): any valid KS of the partner may call the cue point,
-entry and bulk upload actions; user (non-admin) sessions see and update only their own cue points
-unless the KS has ``list:*``; the ``batch`` service is allowed for the batch partner (-1) only,
-answering ``SERVICE_FORBIDDEN`` "batch->action" to anyone else, as ``KalturaBatchService`` does.
+Permissions follow the deployment's roles (:mod:`.roles`): no KS, a user KS and an admin KS each get
+their role's actions, anything else is ``SERVICE_FORBIDDEN`` naming ``serviceId->action``; user
+sessions see the cue points ``CuePointPeer``'s default criteria let them see (:mod:`.query`); the
+``batch`` service is allowed for the batch partner (-1) only, as ``KalturaBatchService`` does.
 """
 
 from __future__ import annotations
 
+import builtins
 import logging
+import secrets
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.responses import Response
@@ -34,7 +36,6 @@ from .errors import (
     INVALID_CUE_POINT_ID,
     INVALID_ENUM_VALUE,
     INVALID_KS,
-    MISSING_KS,
     MISSING_MANDATORY_PARAMETER,
     OBJECT_TYPE_ABSTRACT,
     SERVICE_DOES_NOT_EXISTS,
@@ -56,15 +57,15 @@ from .query import (
     pager_window,
     php_int,
     select_cue_points,
+    user_content_filter,
 )
 from .render import FORMAT_XML, KNOWN_FORMATS, die_error, error_object, render
+from .roles import ANNOTATION_BULK_ITEMS, DEFAULT_PERMISSIONS, Permissions, forbidden_name
 from .serve import ServeWriter, validate_served
 from .store import Store, now, q
 
 log = logging.getLogger(__name__)
 _ANNOTATION = voc.BY_NAME["annotation"]
-# KalturaCriteria::$maxRecords: serveBulk without a pager (open, docs/format-notes.md#how-the-server-serves)
-SERVE_MAX_RECORDS = 1000
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,11 @@ class Options:
 
     server_bugs: bool = True
     cdn_host: str | None = None  # host written into served XML; default: the request's Host
-    annotation_bulk_permitted: bool = True
+    annotation_bulk_permitted: bool = False  # the default deployment has no item for them (.roles)
+    #: Seed of the order of rows with equal sort keys (None: a random seed per emulator).
+    tie_seed: int | None = None
+    #: Roles and permission items per partner id (others: the deployment's defaults, .roles).
+    permissions: Mapping[int, Permissions] = field(default_factory=dict)
 
 
 class Args:
@@ -87,7 +92,7 @@ class Args:
     def raw(self, name: str) -> Any:
         return self.params.get(name)
 
-    def str(self, name: str, default: str | None = None) -> str | None:
+    def str(self, name: builtins.str, default: builtins.str | None = None) -> builtins.str | None:
         value = self.params.get(name)
         if value is None or isinstance(value, dict | list):
             return default
@@ -95,30 +100,30 @@ class Args:
             return "1" if value else ""
         return str(value)
 
-    def required(self, name: str) -> str:
+    def required(self, name: builtins.str) -> builtins.str:
         value = self.str(name)
         if value is None:  # raised by the deserializer, before the action runs
             raise CoreError(MISSING_MANDATORY_PARAMETER, name)
         return value
 
-    def required_file(self, name: str) -> UploadedFile:
+    def required_file(self, name: builtins.str) -> UploadedFile:
         upload = self.files.get(name)
         if upload is None:
             raise CoreError(MISSING_MANDATORY_PARAMETER, name)
         return upload
 
-    def int(self, name: str, default: int | None = None) -> int | None:
+    def int(self, name: builtins.str, default: builtins.int | None = None) -> builtins.int | None:
         value = self.str(name)
         return default if value in (None, "") else php_int(value)
 
-    def obj(self, name: str) -> dict[str, Any] | None:
+    def obj(self, name: builtins.str) -> dict[builtins.str, Any] | None:
         value = self.params.get(name)
         return value if isinstance(value, dict) else None
 
-    def file(self, name: str) -> UploadedFile | None:
+    def file(self, name: builtins.str) -> UploadedFile | None:
         return self.files.get(name)
 
-    def nulled(self, name: str) -> frozenset[str]:
+    def nulled(self, name: builtins.str) -> frozenset[builtins.str]:
         """Properties of object parameter ``name`` sent as ``name[prop]__null`` (explicit nulls)."""
         return frozenset(p[1] for p in self.nulls if len(p) == 2 and p[0] == name)
 
@@ -142,6 +147,7 @@ class Emulator:
         self.options = options
         self.faults = faults  # fault injection (.faults); None: off
         self.verifier = KsVerifier(self._admin_secrets)
+        self.tie_seed = options.tie_seed if options.tie_seed is not None else secrets.randbelow(2**31)
         cue = self._cue_point_actions(None)
         ann = self._cue_point_actions(_ANNOTATION.api_type.value)
         bulk_common = {
@@ -254,6 +260,9 @@ class Emulator:
         requested = args.str("p") or args.str("partnerId")
         if ks_ignored:
             return Context(partner_id=php_int(requested) if requested else None, host=host, scheme=scheme)
+        if not ks_str and not requested:
+            # KalturaBaseService::initService: no session and no partner -> partner 0
+            return Context(partner_id=0, host=host, scheme=scheme)
         if ks_str:
             info = self.verifier.verify(ks_str)
             if requested not in (None, "") and php_int(requested) != info.partner_id:
@@ -263,28 +272,38 @@ class Emulator:
             return Context(partner_id=info.partner_id, ks=info, ks_string=ks_str, host=host, scheme=scheme)
         return Context(partner_id=php_int(requested) if requested else None, host=host, scheme=scheme)
 
+    def permissions_for(self, partner_id: int | None) -> Permissions:
+        """The partner's roles (the deployment's defaults unless configured)."""
+        perms = self.options.permissions.get(partner_id or 0, DEFAULT_PERMISSIONS)
+        if self.options.annotation_bulk_permitted:
+            perms = perms.with_items(ANNOTATION_BULK_ITEMS)
+        return perms
+
     def _init_service(self, ctx: Context, service: str, name: str, action: str, info: Action) -> None:
+        """``KalturaBaseService::initService``: is the action permitted to this session's role?"""
         if info.ks_ignored:
             return
-        forbidden = ApiError(SERVICE_FORBIDDEN, f"{name}->{action}")
-        if ctx.ks is None:
-            if ctx.partner_id is None:
-                raise ApiError(MISSING_KS)
-            raise forbidden  # the anonymous role has no permission on these actions
+        forbidden = ApiError(SERVICE_FORBIDDEN, forbidden_name(service, action))
         if ctx.partner_id is None:
-            raise forbidden  # partner access denied
-        if service == "batch" and ctx.partner_id != BATCH_PARTNER_ID:
-            raise forbidden
-        if (
-            service == "annotation_annotation"
-            and action in ("addfrombulk", "servebulk")
-            and not self.options.annotation_bulk_permitted
+            raise forbidden  # a KS used with another partner: partner access denied
+        if service == "batch":  # KalturaBatchService::initService
+            if ctx.partner_id != BATCH_PARTNER_ID:
+                raise forbidden
+            return
+        if not self.permissions_for(ctx.partner_id).allows(
+            service, action, has_ks=ctx.ks is not None, is_admin=ctx.is_admin
         ):
             raise forbidden
 
     # ------------------------------------------------------------------ session
 
     def session_start(self, ctx: Context, a: Args) -> str:
+        """``SessionService::startAction`` -> ``kSessionUtils::startKSession``.
+
+        ``Partner::validateSecret``: an admin secret opens any session type, the user secret only a
+        USER one. ``calculateExpiry`` caps the expiry at the partner's maximum and nothing else, so
+        ``expiry=0`` or a negative expiry gives a KS that is already expired.
+        """
         secret = a.required("secret")
         session_type = a.int("type", SESSION_USER)
         if session_type not in (SESSION_USER, SESSION_ADMIN):
@@ -293,15 +312,16 @@ class Emulator:
         partner = self.store.partner(php_int(pid_text)) if pid_text else None
         if partner is None:
             raise ApiError(START_SESSION_ERROR, pid_text)
-        allowed = partner["adminSecret"] if session_type == SESSION_ADMIN else partner["secret"]
-        if secret not in [s for s in allowed.split(",") if s]:
+        admin_secrets = [s for s in partner["adminSecret"].split(",") if s]
+        user_secrets = [s for s in partner["secret"].split(",") if s] if session_type == SESSION_USER else []
+        if secret not in admin_secrets and secret not in user_secrets:
             raise ApiError(START_SESSION_ERROR, partner["id"])
-        expiry = a.int("expiry", 86400) or 0
-        if expiry <= 0 or expiry > partner["ksMaxExpiry"]:
-            expiry = partner["ksMaxExpiry"]
+        expiry = a.int("expiry", 86400)
+        expiry = 86400 if expiry is None else expiry
+        expiry = min(expiry, partner["ksMaxExpiry"] or 86400)
         make = generate_v2 if partner["ksVersion"] == 2 else generate_v1
         return make(
-            secret if session_type == SESSION_ADMIN else partner["adminSecret"].split(",")[0],
+            secret if secret in admin_secrets else admin_secrets[0],
             partner["id"],
             a.str("userId") or "",
             session_type,
@@ -316,15 +336,32 @@ class Emulator:
         list_class = "KalturaAnnotationListResponse" if forced_type else "KalturaCuePointListResponse"
 
         def list_(ctx: Context, a: Args) -> dict[str, Any]:
-            query = build_cue_point_query(self.store, ctx, a.obj("filter"), declared=declared, forced_type=forced_type)
-            limit, offset = pager_window(a.obj("pager"), default_size=500)
-            rows = select_cue_points(self.store, query, limit, offset)
-            return objects.list_response(
-                [objects.cue_point(r) for r in rows], count_cue_points(self.store, query), list_class
+            # CuePointService::listAction: no pager -> a page of getMaxInValues() = 500
+            query = build_cue_point_query(
+                self.store,
+                ctx,
+                a.obj("filter"),
+                declared=declared,
+                forced_type=forced_type,
+                server_bugs=self.options.server_bugs,
             )
+            page = pager_window(a.obj("pager"), default_size=500)
+            rows, total = select_cue_points(self.store, query, page, seed=self.tie_seed)
+            return objects.list_response([objects.cue_point(r) for r in rows], total, list_class)
 
         def count(ctx: Context, a: Args) -> int:
-            query = build_cue_point_query(self.store, ctx, a.obj("filter"), declared=declared, forced_type=forced_type)
+            # countAction: any filter (or none), and a type-specific class does not restrict the type
+            query = build_cue_point_query(
+                self.store,
+                ctx,
+                a.obj("filter"),
+                declared=declared,
+                forced_type=forced_type,
+                require_id_or_entry=False,
+                restrict_class_type=False,
+                server_bugs=self.options.server_bugs,
+                translate_user_ids=False,
+            )
             return count_cue_points(self.store, query)
 
         def get(ctx: Context, a: Args) -> dict[str, Any]:
@@ -359,10 +396,12 @@ class Emulator:
                 declared=declared,
                 forced_type=forced_type,
                 require_id_or_entry=False,
+                restrict_class_type=False,  # serveBulkAction: toObject()->attachToCriteria, no type
+                server_bugs=self.options.server_bugs,
+                translate_user_ids=False,
             )
             pager = a.obj("pager")
-            limit, offset = pager_window(pager, default_size=SERVE_MAX_RECORDS)
-            rows = select_cue_points(self.store, query, limit, offset)
+            rows, _ = select_cue_points(self.store, query, pager_window(pager, default_size=None), seed=self.tie_seed)
             parent_ids = sorted({str(r["parentId"]) for r in rows if r.get("parentId")})
             parents = {r["id"]: r for r in self._rows_by_id(parent_ids, partner_id=ctx.partner_id)}
             writer = ServeWriter(server_bugs=self.options.server_bugs, cdn_host=self.options.cdn_host or ctx.host)
@@ -406,15 +445,22 @@ class Emulator:
         return out
 
     def _find_cue_point(self, ctx: Context, cue_point_id: str, forced_type: str | None) -> dict[str, Any]:
+        """``CuePointPeer::retrieveByPK`` under the service's default criteria (user sessions: see query)."""
         sql = "SELECT * FROM cue_points WHERE id = ? AND partnerId = ? AND status != ?"
         args: list[Any] = [cue_point_id, ctx.partner_id, int(voc.CuePointStatus.DELETED)]
-        if not ctx.is_admin and not (ctx.ks is not None and ctx.ks.has_privilege("list", "*")):
-            sql += f" AND COALESCE({q('userId')}, '') = ?"
-            args.append(ctx.user)
+        visibility, vis_args, post = user_content_filter(ctx, {})
+        if visibility is not None:
+            sql += f" AND {visibility}"
+            args += vis_args
         row = self.store.query_one(sql, args)
-        if row is None or (forced_type and row["cuePointType"] != forced_type):
+        decoded = Store.decode_cue_point(row) if row is not None else None
+        if (
+            decoded is None
+            or (post is not None and not post.visible(decoded))
+            or (forced_type and decoded["cuePointType"] != forced_type)
+        ):
             raise ApiError(INVALID_CUE_POINT_ID, cue_point_id)
-        return Store.decode_cue_point(row)
+        return decoded
 
     def _delete_cue_point(self, cue_point_id: str) -> None:
         """Soft delete (status DELETED) of the cue point and, as the action's docs say, its children."""
@@ -453,12 +499,12 @@ class Emulator:
             media_type=php_int(media_type) if media_type not in (None, "") else None,
             status=bulk.ENTRY_NO_CONTENT,
         )
-        cls = (
-            entry.get("objectType")
-            if entry.get("objectType") in ("KalturaMediaEntry", "KalturaBaseEntry")
-            else "KalturaMediaEntry"
-        )
-        return objects.entry(self.store.entry(ctx.partner_id or 0, entry_id), cls)
+        cls = str(entry.get("objectType"))
+        if cls not in ("KalturaMediaEntry", "KalturaBaseEntry"):
+            cls = "KalturaMediaEntry"
+        row = self.store.entry(ctx.partner_id or 0, entry_id)
+        assert row is not None  # just added
+        return objects.entry(row, cls)
 
     def entry_get(self, ctx: Context, a: Args) -> dict[str, Any]:
         entry_id = a.required("entryId")
@@ -529,8 +575,9 @@ class Emulator:
         return objects.bulk_upload(bulk.get_job(self.store, ctx.partner_id, a.required("id")), ctx)
 
     def bulk_list(self, ctx: Context, a: Args) -> dict[str, Any]:
-        limit, offset = pager_window(a.obj("pager") or {}, default_size=30)
-        jobs, total = bulk.list_jobs(self.store, ctx.partner_id, a.obj("bulkUploadFilter"), limit, offset)
+        page = pager_window(a.obj("pager") or {}, default_size=30)
+        limit = page.limit or 500
+        jobs, total = bulk.list_jobs(self.store, ctx.partner_id, a.obj("bulkUploadFilter"), limit, page.offset)
         return objects.list_response(
             [objects.bulk_upload(j, ctx) for j in jobs], total, "KalturaBulkUploadListResponse"
         )

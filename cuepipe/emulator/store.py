@@ -109,6 +109,7 @@ _TABLES = {
         "mediaType": "INTEGER",
         "status": "INTEGER NOT NULL",
         "partnerData": "TEXT",
+        "msDuration": "INTEGER",
         "createdAt": "INTEGER NOT NULL",
         "updatedAt": "INTEGER NOT NULL",
     },
@@ -184,6 +185,21 @@ def q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _refuse_foreign(path: str) -> None:
+    """Refuse, before writing anything, a file that is not an emulator database (another application's
+    SQLite database would be switched to WAL and get tables added)."""
+    from .._sqlite import NotSQLiteError, inspect
+
+    try:
+        info = inspect(path)
+    except (NotSQLiteError, sqlite3.Error) as exc:
+        raise ValueError(f"--db {path!r} is not an emulator database ({exc}); refusing to change it") from None
+    if info is not None and not info.tables <= set(_TABLES):
+        raise ValueError(
+            f"--db {path!r} is another application's database (tables {sorted(info.tables)}); refusing to change it"
+        )
+
+
 class Store:
     """The database plus the one lock that serialises access to it."""
 
@@ -191,6 +207,8 @@ class Store:
         self.path = db
         self.data_center = data_center
         self.lock = threading.RLock()
+        if db != ":memory:" and not db.startswith("file:"):
+            _refuse_foreign(db)
         self.conn = sqlite3.connect(db, check_same_thread=False, isolation_level=None)
         self.conn.row_factory = sqlite3.Row
         if db != ":memory:" and not db.startswith("file::memory:"):
@@ -297,13 +315,14 @@ class Store:
         entry_type: int = 1,
         media_type: int | None = None,
         status: int = 2,
+        ms_duration: int | None = None,
     ) -> str:
         entry_id = entry_id or self.new_id("entries")
         ts = now()
         with self.transaction() as c:
             c.execute(
                 "INSERT INTO entries (id, partnerId, name, description, tags, referenceId, userId, type, "
-                "mediaType, status, createdAt, updatedAt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "mediaType, status, msDuration, createdAt, updatedAt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT(id) DO NOTHING",
                 (
                     entry_id,
@@ -316,6 +335,7 @@ class Store:
                     entry_type,
                     media_type,
                     status,
+                    ms_duration,
                     ts,
                     ts,
                 ),

@@ -40,6 +40,7 @@ BULK_SERVICE: Final = "bulkupload_bulk"
 CORE_BULK_SERVICE: Final = "bulkupload"
 SESSION_SERVICE = "session"
 MEDIA_SERVICE = "media"
+BASE_ENTRY_SERVICE = "baseentry"
 BATCH_SERVICE = "batch"
 
 CuePointService = Literal["cuepoint_cuepoint", "annotation_annotation"]
@@ -374,6 +375,11 @@ def bulk_upload_add_entries(
     if via_media_alias:
         return build(ctx, MEDIA_SERVICE, "bulkUploadAdd", params, "bulk_upload", files=[part])
     return build(ctx, BULK_SERVICE, "addEntries", params, "bulk_upload", files=[part])
+
+
+def base_entry_get(ctx: Context, entry_id: str) -> Request:
+    """``baseEntry.get(entryId)`` -> the entry (any type) as a dict of API fields (``msDuration``...)."""
+    return build(ctx, BASE_ENTRY_SERVICE, "get", {"entryId": _string_id("entry_id", entry_id)}, "entry")
 
 
 def media_bulk_upload_add(

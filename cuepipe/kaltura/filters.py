@@ -1,10 +1,12 @@
 """Typed list filters and the pager (docs/kaltura-api.md#filters-and-paging, #bulk-upload-objects).
 
 The hierarchy follows the server's: ``KalturaFilter`` (orderBy, advancedSearch) ->
-``KalturaRelatedFilter`` -> ``KalturaCuePointFilter`` (the base filter fields of #cue-point-filter-fields plus
-#list-needs-an-id-or-entry-filter) -> one filter per cue point type, each knowing its
-:class:`~cuepipe.vocabulary.CuePointType`. The server's ``...BaseFilter`` classes add nothing on the wire and are
-abstract, so they are folded into the concrete classes here. Fields are data: one table per class, expanded by
+``KalturaRelatedFilter`` -> ``KalturaCuePointFilter`` (the base filter fields of
+docs/kaltura-api.md#cue-point-filter-fields plus #list-needs-an-id-or-entry-filter) ->
+one filter per cue point type, each knowing its :class:`~cuepipe.vocabulary.CuePointType`.
+The server's ``...BaseFilter`` classes add nothing on the wire and are abstract, so they are folded
+into the concrete classes here. Fields are data: the rows of
+:data:`cuepipe.filter_vocabulary.CUE_POINT_FILTER_FIELDS` (shared with the emulator), expanded by
 :func:`~cuepipe.kaltura.objects.props`.
 
 Order-by values: the base list of ``KalturaCuePointOrderBy`` for every cue point filter, plus
@@ -18,41 +20,46 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from .. import vocabulary as voc
+from ..filter_vocabulary import (
+    CUE_POINT_FILTER_FIELDS as CUE_POINT_FILTER_FIELDS,
+)
+from ..filter_vocabulary import (
+    CUE_POINT_ORDER_BY as CUE_POINT_ORDER_BY,
+)
+from ..filter_vocabulary import (
+    END_DURATION_ORDER_BY as END_DURATION_ORDER_BY,
+)
+from ..filter_vocabulary import (
+    EQ_IN,
+    GTE_LTE,
+)
+from ..filter_vocabulary import (
+    MAX_IN_VALUES as MAX_IN_VALUES,
+)
+from ..filter_vocabulary import (
+    MAX_MATCHES as MAX_MATCHES,
+)
+from ..filter_vocabulary import (
+    MAX_PAGE_SIZE as MAX_PAGE_SIZE,
+)
+from ..filter_vocabulary import (
+    ORDER_BY as _ORDER_BY,
+)
 from ..vocabulary import (
-    AdProtocolType,
     BatchJobStatus,
     BulkUploadObjectType,
-    CuePointStatus,
     CuePointType,
-    EventType,
-    NullableBoolean,
-    ThumbCuePointSubType,
 )
 from .errors import KalturaParamError
 from .objects import KalturaObject, Prop, props
 from .search import KalturaSearchItem
-
-GTE_LTE = ("GreaterThanOrEqual", "LessThanOrEqual")
-LIKES = ("Like", "MultiLikeOr", "MultiLikeAnd")
-EQ_IN = ("Equal", "In")
-
-#: ``MAX_PAGE_SIZE`` / ``getMaxInValues()`` (docs/kaltura-api.md#pager).
-MAX_PAGE_SIZE = 500
-
-
-def _signed(*fields: str) -> tuple[str, ...]:
-    return tuple(f"{sign}{f}" for f in fields for sign in "+-")
-
-
-CUE_POINT_ORDER_BY = _signed("createdAt", "intId", "partnerSortValue", "startTime", "triggeredAt", "updatedAt")
-END_DURATION_ORDER_BY = CUE_POINT_ORDER_BY + _signed("endTime", "duration")
 
 
 class KalturaFilter(KalturaObject):
     """Abstract base of every list filter: ``orderBy`` and ``advancedSearch``."""
 
     ABSTRACT: ClassVar[bool] = True
-    FIELDS = (
+    FIELDS: ClassVar[tuple[Prop, ...]] = (
         Prop("orderBy", "order"),
         Prop("advancedSearch", "object", item=KalturaSearchItem),
     )
@@ -72,25 +79,8 @@ class KalturaCuePointFilter(KalturaRelatedFilter):
     """
 
     CUE_POINT_TYPE: ClassVar[CuePointType | None] = None
-    ORDER_BY = CUE_POINT_ORDER_BY
-    FIELDS = props(
-        ("id", "str", EQ_IN),
-        ("cuePointType", "enum", EQ_IN, CuePointType),
-        ("status", "enum", EQ_IN, CuePointStatus),
-        ("entryId", "str", EQ_IN),
-        ("createdAt", "time", GTE_LTE),
-        ("updatedAt", "time", GTE_LTE),
-        ("triggeredAt", "time", GTE_LTE),
-        ("tags", "str", LIKES),
-        ("startTime", "ms", GTE_LTE),
-        ("userId", "str", EQ_IN),
-        ("partnerSortValue", "int", EQ_IN + GTE_LTE),
-        ("forceStop", "enum", ("Equal",), NullableBoolean),
-        ("systemName", "str", EQ_IN),
-        ("freeText", "str", ("",)),
-        ("userIdEqualCurrent", "enum", ("",), NullableBoolean),
-        ("userIdCurrent", "enum", ("",), NullableBoolean),
-    )
+    ORDER_BY = _ORDER_BY["KalturaCuePointFilter"]
+    FIELDS = props(*CUE_POINT_FILTER_FIELDS["KalturaCuePointFilter"])
 
     #: The fields of which ``list`` needs at least one (docs/kaltura-api.md#list-needs-an-id-or-entry-filter).
     LIST_REQUIRES: ClassVar[tuple[str, ...]] = ("idEqual", "idIn", "entryIdEqual", "entryIdIn")
@@ -108,87 +98,64 @@ class KalturaCuePointFilter(KalturaRelatedFilter):
             )
 
 
-_END_DURATION = (("endTime", "ms", GTE_LTE), ("duration", "ms", GTE_LTE))
-
-
 class KalturaAnnotationFilter(KalturaCuePointFilter):
     """Annotations and chapters (``annotation.Annotation``)."""
 
     CUE_POINT_TYPE = CuePointType.ANNOTATION
-    ORDER_BY = END_DURATION_ORDER_BY
-    FIELDS = props(
-        ("parentId", "str", EQ_IN),
-        ("text", "str", LIKES),
-        *_END_DURATION,
-        ("isPublic", "enum", ("Equal",), NullableBoolean),
-    )
+    ORDER_BY = _ORDER_BY["KalturaAnnotationFilter"]
+    FIELDS = props(*CUE_POINT_FILTER_FIELDS["KalturaAnnotationFilter"])
 
 
 class KalturaAdCuePointFilter(KalturaCuePointFilter):
     """Ad cue points (``adCuePoint.Ad``)."""
 
     CUE_POINT_TYPE = CuePointType.AD
-    ORDER_BY = END_DURATION_ORDER_BY
-    FIELDS = props(
-        ("protocolType", "enum", EQ_IN, AdProtocolType),
-        ("title", "str", LIKES),
-        *_END_DURATION,
-    )
+    ORDER_BY = _ORDER_BY["KalturaAdCuePointFilter"]
+    FIELDS = props(*CUE_POINT_FILTER_FIELDS["KalturaAdCuePointFilter"])
 
 
 class KalturaCodeCuePointFilter(KalturaCuePointFilter):
     """Code cue points (``codeCuePoint.Code``)."""
 
     CUE_POINT_TYPE = CuePointType.CODE
-    ORDER_BY = END_DURATION_ORDER_BY
-    FIELDS = props(
-        ("code", "str", LIKES + EQ_IN),
-        ("description", "str", LIKES),
-        *_END_DURATION,
-    )
+    ORDER_BY = _ORDER_BY["KalturaCodeCuePointFilter"]
+    FIELDS = props(*CUE_POINT_FILTER_FIELDS["KalturaCodeCuePointFilter"])
 
 
 class KalturaThumbCuePointFilter(KalturaCuePointFilter):
     """Thumbnail cue points (``thumbCuePoint.Thumb``): slides and chapters."""
 
     CUE_POINT_TYPE = CuePointType.THUMB
-    FIELDS = props(
-        ("description", "str", LIKES),
-        ("title", "str", LIKES),
-        ("subType", "enum", EQ_IN, ThumbCuePointSubType),
-    )
+    FIELDS = props(*CUE_POINT_FILTER_FIELDS["KalturaThumbCuePointFilter"])
 
 
 class KalturaEventCuePointFilter(KalturaCuePointFilter):
     """Event cue points (``eventCuePoint.Event``)."""
 
     CUE_POINT_TYPE = CuePointType.EVENT
-    FIELDS = props(("eventType", "enum", EQ_IN, EventType))
+    FIELDS = props(*CUE_POINT_FILTER_FIELDS["KalturaEventCuePointFilter"])
 
 
 class KalturaSessionCuePointFilter(KalturaCuePointFilter):
     """Session cue points (``sessionCuePoint.Session``)."""
 
     CUE_POINT_TYPE = CuePointType.SESSION
-    ORDER_BY = CUE_POINT_ORDER_BY + _signed("endTime")
-    FIELDS = props(*_END_DURATION)
+    ORDER_BY = _ORDER_BY["KalturaSessionCuePointFilter"]
+    FIELDS = props(*CUE_POINT_FILTER_FIELDS["KalturaSessionCuePointFilter"])
 
 
 class KalturaQuestionCuePointFilter(KalturaCuePointFilter):
     """Quiz questions (``quiz.QUIZ_QUESTION``)."""
 
     CUE_POINT_TYPE = CuePointType.QUIZ_QUESTION
-    FIELDS = props(("question", "str", LIKES))
+    FIELDS = props(*CUE_POINT_FILTER_FIELDS["KalturaQuestionCuePointFilter"])
 
 
 class KalturaAnswerCuePointFilter(KalturaCuePointFilter):
     """Quiz answers (``quiz.QUIZ_ANSWER``)."""
 
     CUE_POINT_TYPE = CuePointType.QUIZ_ANSWER
-    FIELDS = props(
-        ("parentId", "str", EQ_IN),
-        ("quizUserEntryId", "str", EQ_IN),
-    )
+    FIELDS = props(*CUE_POINT_FILTER_FIELDS["KalturaAnswerCuePointFilter"])
 
 
 class KalturaBulkUploadFilter(KalturaFilter):

@@ -151,6 +151,7 @@ ResultKind = Literal[
     "bulk_upload_result_or_none",
     "key_value_counts",
     "int",
+    "entry",
 ]
 
 

@@ -18,9 +18,10 @@ Every name is importable from here (and the public ones from :mod:`cuepipe.kaltu
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from .errors import KalturaResponseError
 from .request import Request
 from .responses_bodies import Response, decode_file, decode_json, decode_serve_log, file_body_is_error
 from .responses_bulk import (
@@ -73,6 +74,13 @@ __all__ = [
 ]
 
 
+def decode_entry(data: Any) -> dict[str, Any]:
+    """``media.get``: a ``KalturaMediaEntry`` object, as a dict of its API fields."""
+    if not isinstance(data, Mapping) or not isinstance(data.get("id"), str):
+        raise KalturaResponseError(f"expected an entry object with an id, got {type(data).__name__}")
+    return dict(data)
+
+
 _DECODERS: dict[str, Callable[[Any], Any]] = {
     "cue_point": decode_cue_point,
     "cue_point_list": decode_cue_point_list,
@@ -85,6 +93,7 @@ _DECODERS: dict[str, Callable[[Any], Any]] = {
     "bulk_upload_result": decode_bulk_upload_result,
     "bulk_upload_result_or_none": decode_bulk_upload_result_or_none,
     "key_value_counts": decode_key_value_counts,
+    "entry": decode_entry,
 }
 
 

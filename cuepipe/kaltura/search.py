@@ -38,7 +38,7 @@ class KalturaSearchOperator(KalturaSearchItem):
 class KalturaSearchCondition(KalturaSearchItem):
     """``field`` equals ``value`` (numbers are sent as their decimal text)."""
 
-    FIELDS = (
+    FIELDS: ClassVar[tuple[Prop, ...]] = (
         Prop("field", "str"),
         Prop("value", "text"),
     )

@@ -52,6 +52,7 @@ class SaxReader:
 
     run: Run
     records: int
+    line: int
     aborted: bool
     def __init__(self, ctx: Context, kinds: list[int]) -> None: ...
     def feed(self, block: bytes) -> bool: ...

@@ -49,7 +49,10 @@ cdef extern from "libxml/xmlversion.h":
 cdef extern from "libxml/parser.h":
     int XML_SAX2_MAGIC
     # the parts of libxml2's parser context this reader reads (lxml's declaration lacks them)
+    ctypedef struct _InputLine "xmlParserInput":
+        int line
     ctypedef struct _CtxtErrors "xmlParserCtxt":
+        _InputLine* input
         int wellFormed
         int nsWellFormed
         unsigned short nbErrors
@@ -161,6 +164,8 @@ cdef class SaxReader:
     cdef public bint aborted
     cdef public object error  # a Python error raised in a callback that must not be swallowed
     cdef public Py_ssize_t records
+    cdef public int line  # where the last complete cue point started (lxml's sourceline of it)
+    cdef int record_line
     cdef int state, slot, kind, meta_depth
     cdef _TypeSpec spec
     cdef _Bytes sbuf   # the current record's text values
@@ -314,6 +319,7 @@ cdef class SaxReader:
                 self.stop()
                 return 0
             self.spec = <_TypeSpec>self.ctx.specs[self.ctx.types.slots[at]]
+            self.record_line = (<_CtxtErrors*>self.ctxt).input.line  # as the tree builder notes it
             self.sbuf.n = 0
             self.run.smode[TYPE_SLOT] = S_PY
             self.run.sobj[TYPE_SLOT] = self.spec.api_type
@@ -481,6 +487,7 @@ cdef class SaxReader:
             self.run.sbase = self.sbuf.p
             self.run._commit()
             self.records += 1
+            self.line = self.record_line
             self.state = P_ROOT
         elif state == P_ROOT:
             self.state = P_OUTSIDE

@@ -16,6 +16,8 @@ import re
 from typing import IO, Literal, NamedTuple
 
 from .. import vocabulary as voc
+from ..errors import XMLFormatError
+from ._source import MAX_RECORD_BYTES_ENV, max_record_bytes
 
 _SCENE_ELEMENTS = tuple(voc.BY_ELEMENT)
 # The start tag of a cue point element: where a block may begin. Nested elements (scene-customData,
@@ -66,6 +68,7 @@ def find_start(f: IO[bytes], offset: int) -> int | None:
     f.seek(begin)
     buf_start = begin
     buf = f.read(_READ_STEP + offset - begin)
+    limit = max_record_bytes()
     while buf:
         for m in _SYNC.finditer(buf):
             if buf_start + m.start() >= offset and _AFTER_END_TAG.search(buf, max(0, m.start() - _LOOKBACK), m.start()):
@@ -73,6 +76,12 @@ def find_start(f: IO[bytes], offset: int) -> int | None:
         chunk = f.read(_READ_STEP)
         if not chunk:
             return None
+        if buf_start + len(buf) - offset > limit:  # one construct beyond the reader's bound: stop scanning
+            raise XMLFormatError(
+                f"more than {limit} bytes after byte {offset} hold no cue point start tag: a comment, CDATA "
+                f"section, attribute or element this large is refused to bound memory; set {MAX_RECORD_BYTES_ENV} "
+                "to allow more"
+            )
         carry = buf[-(_LOOKBACK + _SYNC_KEEP) :]
         buf_start += len(buf) - len(carry)
         buf = carry + chunk
@@ -116,6 +125,16 @@ def block_document(
     if begin is None or (end is not None and end <= begin):
         return None
     stop = size if end is None else end
+    if next_start is not None:
+        # a block may run past its end only to the next cue point; a longer run is one construct beyond
+        # the reader's bound (max_record_bytes), and would be read into memory whole
+        limit = max_record_bytes()
+        if stop - max(begin, next_start) > limit:
+            raise XMLFormatError(
+                f"more than {limit} bytes after byte {next_start} hold no cue point start tag: a comment, "
+                "CDATA section, attribute or element this large is refused to bound memory; "
+                f"set {MAX_RECORD_BYTES_ENV} to allow more"
+            )
     f.seek(begin)
     body = f.read(stop - begin)
     # Blocks after the first get the file's own prolog and root start tag (namespace declarations,

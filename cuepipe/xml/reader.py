@@ -25,7 +25,7 @@ import copy
 import io
 import os
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import IO, Any, cast
 
 from lxml import etree
 
@@ -36,11 +36,14 @@ from ._layout import ReadAnswer, ReadChild, ReadCustomAttr, ReadSpec, Storage, V
 from ._source import (
     _PROLOG_LIMIT,
     PARSER_OPTIONS,
+    Budget,
     Source,
     _Prefixed,
     document_root,
     open_source,
+    progress_of,
     push,
+    refuse_dtd,
     scenes_parser,
     syntax_error,
 )
@@ -121,7 +124,7 @@ class _TypePlan:
     def __init__(self, info: voc.CuePointTypeInfo) -> None:
         self.info = info
         self.api_type = info.api_type.value
-        self.element = info.element
+        self.element: str = info.element or ""  # every planned type has an element (BY_ELEMENT)
         fields = list(info.all_fields)
         for column in info.serve_quirks.values():
             if all(f.column != column for f in fields):
@@ -315,6 +318,7 @@ def iter_rows(source: Source) -> Iterator[tuple[_TypePlan, list[Any]]]:
     """Yield ``(plan, row)`` per cue point: the fast core under :func:`iter_cue_points` and ``read_xml``."""
     with open_source(source) as stream:
         events = etree.iterparse(stream, events=("end",), tag=(*_SCENE_TAGS, "scenes"), **PARSER_OPTIONS)
+        progress = progress_of(stream)
         index = 0
         root = None
         plans = _PLANS
@@ -322,6 +326,8 @@ def iter_rows(source: Source) -> Iterator[tuple[_TypePlan, list[Any]]]:
             for _, elem in events:
                 parent = elem.getparent()
                 if parent is not root or root is None:
+                    if index == 0:
+                        refuse_dtd(elem)  # before anything is handed on, whatever the encoding
                     if elem.tag == "scenes":
                         if parent is None:
                             _check_skipped(elem, None)
@@ -346,6 +352,7 @@ def iter_rows(source: Source) -> Iterator[tuple[_TypePlan, list[Any]]]:
                             exc.reason, line=exc.line, column=exc.column, record=index, element=exc.element
                         )
                     raise exc from None
+                progress(index, elem.sourceline)
                 yield plan, row
                 index += 1
                 elem.clear(keep_tail=True)
@@ -356,6 +363,7 @@ def iter_rows(source: Source) -> Iterator[tuple[_TypePlan, list[Any]]]:
         top = events.root
         if top is None:
             raise XMLFormatError("the document is empty")
+        refuse_dtd(top)
         if top.tag != "scenes":
             raise XMLFormatError(
                 f"the root element is <{top.tag}>; cue point documents start with <scenes>",
@@ -514,15 +522,19 @@ def _sax_columns(source: Source) -> Iterator[list[Any] | None]:
     ``None`` last if it stopped before the end (content it does not read, or any error), in which
     case the caller reads the document again with the tree harvest, which decides."""
     with open_source(source) as stream:
-        progress = getattr(stream, "progress", None)  # a stream that bounds bytes per cue point
+        progress = progress_of(stream)  # the per-cue-point byte bound counts from each completed one
         reader = _compiled().SaxReader(_context(), _STORAGE)
         while True:
-            block = stream.read(_BLOCK)
+            try:
+                block = stream.read(_BLOCK)
+            except Exception:  # the byte bound, a corrupt gzip ...: the tree path meets it and reports it
+                yield None
+                return
             if not reader.feed(block):
                 yield None
                 return
-            if progress is not None and reader.records:
-                progress(reader.records - 1)
+            if reader.records:
+                progress(reader.records - 1, reader.line or None)
             if len(reader.run) >= _RUN or (not block and len(reader.run)):
                 yield reader.take()
             if not block:
@@ -574,6 +586,7 @@ def _tree_columns(source: Source) -> Iterator[list[Any]]:
         ctx = _context()
         run = speedups.Run(_STORAGE)
         harvest = speedups.harvest
+        progress = progress_of(stream)
         while True:
             block = stream.read(_BLOCK)
             try:
@@ -585,7 +598,8 @@ def _tree_columns(source: Source) -> Iterator[list[Any]]:
             except etree.XMLSyntaxError as exc:
                 if root is None:
                     seen.append(block)
-                    yield from _columns_from_rows(iter_rows(_Prefixed(b"".join(seen), stream)))
+                    _hand_over(stream)
+                    yield from _columns_from_rows(iter_rows(cast(IO[bytes], _Prefixed(b"".join(seen), stream))))
                     return
                 harvest(root, ctx, run, index + len(run), False)
                 if len(run):
@@ -594,7 +608,8 @@ def _tree_columns(source: Source) -> Iterator[list[Any]]:
             if root is None:
                 seen.append(block)
                 if not block or sum(map(len, seen)) > _PROLOG_LIMIT:  # no plain <scenes> root: the slow path
-                    yield from _columns_from_rows(iter_rows(_Prefixed(b"".join(seen), stream)))
+                    _hand_over(stream)
+                    yield from _columns_from_rows(iter_rows(cast(IO[bytes], _Prefixed(b"".join(seen), stream))))
                     return
                 continue
             seen.clear()
@@ -605,6 +620,7 @@ def _tree_columns(source: Source) -> Iterator[list[Any]]:
                     yield run.arrays()
                 raise
             if consumed:
+                progress(index + len(run) - 1, root[consumed - 1].sourceline)
                 del root[:consumed]
             for _ in parser.read_events():  # <scenes> nested in custom metadata: not the root
                 pass
@@ -614,6 +630,12 @@ def _tree_columns(source: Source) -> Iterator[list[Any]]:
                 run = speedups.Run(_STORAGE)
             if not block:
                 return
+
+
+def _hand_over(stream: Any) -> None:
+    """The stream goes on to :func:`iter_rows`, whose own :class:`Budget` counts from here."""
+    if isinstance(stream, Budget):
+        stream.unbounded()
 
 
 def _columns_from_rows(rows: Iterator[tuple[_TypePlan, list[Any]]], size: int = 4096) -> Iterator[list[Any]]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from lxml import etree
 
@@ -22,7 +22,9 @@ from ._source import (
     Source,
     document_root,
     open_source,
+    progress_of,
     push,
+    refuse_dtd,
     scenes_parser,
     source_name,
     syntax_error,
@@ -135,21 +137,21 @@ def validate(source: Source, *, kind: voc.Kind = "ingest", max_errors: int = 100
     _detailed_pass(data, schema, kind, report, max_errors)
     if not report.errors:
         # The streaming validator saw something the per-element pass cannot place.
-        for entry in schema.error_log:
+        for entry in cast(Any, schema.error_log):
             report.errors.append(ValidationIssue(_plain(entry.message)))
         if not report.errors:
             report.errors.append(ValidationIssue("document is invalid"))
     return report
 
 
-def _rewindable(source: Source) -> Source:
+def _rewindable(source: Source) -> Any:
     """The detailed pass reads the source a second time; file objects must be seekable for that."""
     if hasattr(source, "read") and not isinstance(source, bytes | bytearray | memoryview):
         try:
             pos = source.tell()  # type: ignore[union-attr]
-            return _Rewind(source, pos)  # type: ignore[arg-type]
+            return _Rewind(source, pos)
         except (OSError, AttributeError, ValueError):
-            return source.read()  # type: ignore[union-attr,return-value]
+            return source.read()
     return source
 
 
@@ -166,7 +168,7 @@ class _Rewind:
 
 
 def _open(data: Any) -> Any:
-    return open_source(data.rewind() if isinstance(data, _Rewind) else data)
+    return open_source(cast(Source, data.rewind()) if isinstance(data, _Rewind) else data)
 
 
 _BLOCK = 1 << 20  # bytes parsed between two validations of the cue points parsed so far
@@ -184,6 +186,7 @@ def _fast_pass(data: Any, schema: etree.XMLSchema) -> tuple[bool, int]:
     count = 0
     with _open(data) as stream:
         parser = scenes_parser()
+        progress = progress_of(stream)
         root = None
         seen = 0
         validated = False
@@ -208,9 +211,11 @@ def _fast_pass(data: Any, schema: etree.XMLSchema) -> tuple[bool, int]:
                 root.remove(last)
             n = _children(root)
             if n or (not block and not validated):
-                if not schema.validate(root):
+                if not _schema_ok(schema, root):
                     return False, count
                 validated = True
+            if n:
+                progress(count + n - 1, root[n - 1].sourceline)
             count += n
             del root[:]
             if last is not None:
@@ -219,12 +224,22 @@ def _fast_pass(data: Any, schema: etree.XMLSchema) -> tuple[bool, int]:
                 return True, count
 
 
+def _schema_ok(schema: etree.XMLSchema, elem: Any) -> bool:
+    """``schema.validate``, with libxml2's internal errors (it raised one on entity reference nodes)
+    reported as invalid instead of escaping as a traceback."""
+    try:
+        return bool(schema.validate(elem))
+    except etree.XMLSchemaValidateError:
+        return False
+
+
 def _children(root: Any) -> int:
     return int(root.xpath("count(*)"))
 
 
 def _is_schema_error(exc: etree.XMLSyntaxError) -> bool:
-    last = exc.error_log.last_error if exc.error_log else None
+    log: Any = exc.error_log
+    last = log.last_error if log else None
     return last is not None and last.domain == etree.ErrorDomains.SCHEMASV
 
 
@@ -243,6 +258,7 @@ def _detailed_pass(
 
     with _open(data) as stream:
         it = etree.iterparse(stream, events=("start", "end"), **PARSER_OPTIONS)
+        progress = progress_of(stream)
         root = None
         depth = 0
         try:
@@ -251,6 +267,11 @@ def _detailed_pass(
                     depth += 1
                     if depth == 1:
                         root = elem
+                        try:
+                            refuse_dtd(elem)
+                        except XMLFormatError as exc:
+                            add(ValidationIssue(exc.reason, exc.line, exc.column, element=f"/{elem.tag}"))
+                            return
                         if elem.tag != "scenes":
                             add(
                                 ValidationIssue(
@@ -277,9 +298,18 @@ def _detailed_pass(
                             element=path,
                         )
                     )
-                elif not schema.validate(elem):
+                elif not _schema_ok(schema, elem):
                     ok = True
-                    for entry in schema.error_log:
+                    if not len(cast(Any, schema.error_log)):  # libxml2 failed without saying why
+                        ok = add(
+                            ValidationIssue(
+                                "the schema validator could not check this cue point (libxml2 internal error)",
+                                elem.sourceline,
+                                record=count,
+                                element=path,
+                            )
+                        )
+                    for entry in cast(Any, schema.error_log):
                         sub = entry.path or ""
                         sub = sub[len("/" + elem.tag) :] if sub.startswith("/" + elem.tag) else sub
                         ok = add(
@@ -307,15 +337,20 @@ def _detailed_pass(
                         )
                         and ok
                     )
+                progress(count, elem.sourceline)
                 count += 1
                 elem.clear(keep_tail=False)
                 while elem.getprevious() is not None:
-                    del root[0]  # type: ignore[index]
+                    assert root is not None
+                    del root[0]
                 if not ok:
                     return
         except etree.XMLSyntaxError as exc:
             err = syntax_error(exc, count)
             add(ValidationIssue(err.reason, err.line, err.column, count))
+            return
+        except XMLFormatError as exc:  # a construct over the size bound (see max_record_bytes)
+            add(ValidationIssue(exc.reason, exc.line, exc.column, exc.record))
             return
         if root is not None:
             if root.text and root.text.strip():

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import difflib
 import functools
-import gzip
 import io
 import operator
 import os
@@ -21,7 +20,7 @@ from typing import IO, Any, Literal, Protocol, overload
 import numpy as np
 
 from .. import vocabulary as voc
-from .._files import temp_beside
+from .._files import AtomicOutput
 from ..errors import CuePointValueError
 from ..values import (
     TAG_MAX_LENGTH,
@@ -152,6 +151,8 @@ def _make_renderer(field: voc.Field, kind: voc.Kind, ignore: bool = False) -> Ca
         enum_name = field.enum.__name__
 
         def render_enum(v: Any) -> str:
+            if isinstance(v, bool | np.bool_):  # True == 1 would find the member whose value is 1
+                raise _Fail(f"{v!r} is a boolean, not a valid {enum_name}; expected one of {allowed}")
             try:
                 text = table.get(v)
             except TypeError:
@@ -512,7 +513,20 @@ def _frame_blocks(df: Any, renderer: _Renderer) -> Iterator[tuple[int, list[list
                 bounds[t] = renderer.bound(t, start + types.index(t))
         if not renderer.ignore:
             _check_unsupported(block, types, bounds, renderer, start)
+        _check_enum_booleans(columns, renderer, start)
         yield start, columns, types, bounds
+
+
+_ENUM_COLUMNS = frozenset(f.column for f in voc.COLUMNS if f.kind == "enum" and f.column != "cuePointType")
+
+
+def _check_enum_booleans(columns: list[list[Any]], renderer: _Renderer, offset: int) -> None:
+    """Refuse a boolean in an enum column before the compiled writer looks it up (True == 1 finds a member)."""
+    for column, values in zip(renderer.columns, columns, strict=True):
+        if column in _ENUM_COLUMNS:
+            for i, v in enumerate(values):
+                if v.__class__ is bool or isinstance(v, np.bool_):
+                    raise CuePointValueError(f"{v!r} is a boolean, not a valid value", record=offset + i, field=column)
 
 
 def _frame_rows(df: Any, renderer: _Renderer) -> Iterator[tuple[_Bound, tuple[Any, ...], int]]:
@@ -780,23 +794,8 @@ def write_xml(
             buf.write(chunk)
         return buf.getvalue()
     if isinstance(dest, str | os.PathLike):
-        path = os.fspath(dest)
-        tmp = temp_beside(path)
-        try:
-            with open(tmp, "wb") as raw:
-                if path.endswith(".gz"):
-                    with gzip.GzipFile(fileobj=raw, mode="wb", filename="") as gz:
-                        count = _write_stream(data, gz, kind, unsupported)
-                else:
-                    count = _write_stream(data, raw, kind, unsupported)
-            os.replace(tmp, path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except FileNotFoundError:
-                pass
-            raise
-        return count
+        with AtomicOutput(dest) as out:  # a temporary file renamed into place when complete; .gz compresses
+            return _write_stream(data, out.file, kind, unsupported)
     if isinstance(dest, io.TextIOBase):
         raise TypeError("open the destination in binary mode ('wb'): cuepipe writes UTF-8 bytes")
     return _write_stream(data, dest, kind, unsupported)
