@@ -202,7 +202,8 @@ def _setup_csv_read(files: Files, _: Path) -> str:
 def _run_csv_read(path: str) -> Any:
     import pyarrow.csv as pacsv
 
-    return pacsv.read_csv(path)
+    # text values hold line breaks (descriptions, custom metadata): the option a reader of this CSV needs
+    return pacsv.read_csv(path, parse_options=pacsv.ParseOptions(newlines_in_values=True))
 
 
 def _count_table(table: Any) -> int:
