@@ -18,6 +18,7 @@ from lxml.includes.xmlparser cimport (
     commentSAXFunc, processingInstructionSAXFunc, internalSubsetSAXFunc, referenceSAXFunc,
 )
 from lxml.includes.tree cimport const_xmlChar
+from lxml.includes.xmlerror cimport xmlError, xmlStructuredErrorFunc
 
 cdef extern from *:
     """
@@ -195,6 +196,7 @@ cdef class SaxReader:
         self.sax.processingInstruction = <processingInstructionSAXFunc>_on_pi
         self.sax.internalSubset = <internalSubsetSAXFunc>_on_dtd
         self.sax.reference = <referenceSAXFunc>_on_reference
+        self.sax.serror = <xmlStructuredErrorFunc>_on_error  # not lxml's global error log
         self.ctxt = _sax_create(&self.sax, <void*>self, NULL, 0, NULL)
         if self.ctxt is NULL:
             raise MemoryError()
@@ -670,6 +672,10 @@ cdef void _on_pi(void* ctx, const_xmlChar* target, const_xmlChar* data) noexcept
 
 cdef void _on_dtd(void* ctx, const_xmlChar* name, const_xmlChar* external_id, const_xmlChar* system_id) noexcept:
     (<SaxReader>ctx).stop()  # refused before parsing (_source); never read one here
+
+
+cdef void _on_error(void* ctx, const xmlError* error) noexcept:
+    pass  # an error stops this reader (feed() checks the context); the tree path reports it
 
 
 cdef void _on_reference(void* ctx, const_xmlChar* name) noexcept:
