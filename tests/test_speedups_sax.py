@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import os
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -240,3 +241,16 @@ def test_namespace_errors_fail_as_the_tree_does(body):
     source = doc(body, root="<scenes xmlns:a='urn:u' xmlns:b='urn:u'>")
     assert stops(source)
     assert isinstance(assert_same(source), tuple)
+
+
+# The real server's files, when present next to the repository (never copied into it)
+FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "kaltura" / "fixtures"
+
+
+@pytest.mark.skipif(not FIXTURES.is_dir(), reason="shared fixtures not available")
+def test_the_servers_files_are_read_without_the_tree():
+    files = sorted(FIXTURES.glob("*.xml"))
+    assert files
+    for path in files:
+        assert not stops(path), path.name
+        assert_same(path)
