@@ -168,6 +168,24 @@ def _run_cuepipe_chunked(path: str) -> int:
     return rows
 
 
+def _setup_sax_floor(files: Files, workdir: Path) -> str:
+    from cuepipe.xml import reader
+
+    if reader._speedups is None or not reader._speedups.SAX:
+        raise RuntimeError("the compiled tree-free reader is not available")
+    return _serve_path(files, workdir)
+
+
+def _run_sax_floor(path: str) -> int:
+    from cuepipe.xml import reader
+
+    with open(path, "rb") as f:
+        data = f.read()
+    if not reader._speedups.SAX or not reader._speedups.sax_floor(data, reader._BLOCK):  # type: ignore[union-attr]
+        raise AssertionError("libxml2's SAX2 parser refused the document")
+    return 0
+
+
 # ---------------------------------------------------------------------------------------------------
 # the CSV anchor: the same table as CSV, read and written by pyarrow.csv (issue 13, "the CSV tax")
 # ---------------------------------------------------------------------------------------------------
@@ -428,6 +446,16 @@ CASES: tuple[Case, ...] = (
         _run_iterparse,
         count=int,
         note="no conversion",
+    ),
+    Case(
+        "read.sax_floor",
+        ("read",),
+        "libxml2 SAX2, empty callbacks (floor of a SAX reader)",
+        "floor",
+        _setup_sax_floor,
+        _run_sax_floor,
+        count=lambda _: 0,
+        note="same parser, options and blocks as read_xml's tree-free reader; builds nothing",
     ),
     Case(
         "read.csv_arrow",

@@ -254,3 +254,12 @@ def test_the_servers_files_are_read_without_the_tree():
     for path in files:
         assert not stops(path), path.name
         assert_same(path)
+
+
+def test_the_benchmarks_sax_floor_parses_and_refuses_like_libxml2():
+    """``sax_floor`` (the bench's read.sax_floor) runs the same parser with empty callbacks."""
+    speedups = reader._speedups
+    assert speedups is not None
+    assert speedups.sax_floor(doc(SHAPES["plain"] * 50), 64)
+    assert not speedups.sax_floor(doc(SHAPES["plain"])[:-5], 64)
+    assert not speedups.sax_floor(b"<scenes><a></scenes>", 7)

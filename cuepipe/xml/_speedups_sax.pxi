@@ -680,3 +680,51 @@ cdef void _on_error(void* ctx, const xmlError* error) noexcept:
 
 cdef void _on_reference(void* ctx, const_xmlChar* name) noexcept:
     (<SaxReader>ctx).stop()
+
+
+# The floor of any SAX reader, for benchmarks/cases.py (read.sax_floor): the same parser, options
+# and blocks, with callbacks that do nothing.
+
+cdef void _noop_start(void* ctx, const_xmlChar* localname, const_xmlChar* prefix, const_xmlChar* uri,
+                      int nb_namespaces, const_xmlChar** namespaces, int nb_attributes, int nb_defaulted,
+                      const_xmlChar** attributes) noexcept:
+    pass
+
+
+cdef void _noop_end(void* ctx, const_xmlChar* localname, const_xmlChar* prefix, const_xmlChar* uri) noexcept:
+    pass
+
+
+cdef void _noop_text(void* ctx, const_xmlChar* ch, int n) noexcept:
+    pass
+
+
+def sax_floor(bytes data, Py_ssize_t block):
+    """Parse ``data`` with libxml2's SAX2 push parser and callbacks that do nothing, ``block`` bytes
+    at a time (benchmarks only). True if the document is well-formed."""
+    cdef xmlSAXHandler sax
+    cdef xmlParserCtxt* ctxt
+    cdef Py_ssize_t i = 0, n = len(data), k
+    cdef int rc = 0
+    cdef const char* p = data
+    if not SAX:
+        raise RuntimeError("libxml2's push parser was not found in lxml")
+    memset(&sax, 0, sizeof(xmlSAXHandler))
+    sax.initialized = XML_SAX2_MAGIC
+    sax.startElementNs = <startElementNsSAX2Func>_noop_start
+    sax.endElementNs = <endElementNsSAX2Func>_noop_end
+    sax.characters = <charactersSAXFunc>_noop_text
+    sax.serror = <xmlStructuredErrorFunc>_on_error
+    ctxt = _sax_create(&sax, NULL, NULL, 0, NULL)
+    if ctxt is NULL:
+        raise MemoryError()
+    _sax_options(ctxt, _OPTIONS)
+    while i < n and rc == 0:
+        k = block if n - i > block else n - i
+        rc = _sax_chunk(ctxt, p + i, <int>k, 0)
+        i += k
+    if rc == 0:
+        rc = _sax_chunk(ctxt, p, 0, 1)
+    ok = rc == 0 and (<_CtxtErrors*>ctxt).wellFormed
+    _sax_free(ctxt)
+    return bool(ok)
