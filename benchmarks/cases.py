@@ -78,6 +78,7 @@ class Case:
     count: Callable[[Any], int] = len
     note: str = ""
     kwargs: dict[str, Any] = field(default_factory=dict)
+    once: bool = False  # run at one size only (the client cost cases: their cost is per cue point)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -167,6 +168,66 @@ def _run_cuepipe_chunked(path: str) -> int:
     return rows
 
 
+def _setup_sax_floor(files: Files, workdir: Path) -> str:
+    from cuepipe.xml import reader
+
+    if reader._speedups is None or not reader._speedups.SAX:
+        raise RuntimeError("the compiled tree-free reader is not available")
+    return _serve_path(files, workdir)
+
+
+def _run_sax_floor(path: str) -> int:
+    from cuepipe.xml import reader
+
+    with open(path, "rb") as f:
+        data = f.read()
+    if not reader._speedups.SAX or not reader._speedups.sax_floor(data, reader._BLOCK):  # type: ignore[union-attr]
+        raise AssertionError("libxml2's SAX2 parser refused the document")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------------
+# the CSV anchor: the same table as CSV, read and written by pyarrow.csv (issue 13, "the CSV tax")
+# ---------------------------------------------------------------------------------------------------
+
+
+def _csv_table(frame: Any) -> Any:
+    """A typed cuepipe frame as the Arrow table a CSV file holds: nested columns (answers, custom
+    metadata) as JSON text, as cuepipe's own CSV writer stores them; every other column as is."""
+    import pyarrow as pa
+
+    from cuepipe.frames import _encode_nested
+
+    return pa.Table.from_pandas(_encode_nested(frame), preserve_index=False)
+
+
+def _setup_csv_read(files: Files, _: Path) -> str:
+    """The table ``read_xml`` gives for the serve document, as CSV next to it (made once, cached)."""
+    import os
+
+    import pyarrow.csv as pacsv
+
+    path = Path(str(files["serve_xml"]) + ".csv")
+    if not path.is_file():
+        import cuepipe
+
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        pacsv.write_csv(_csv_table(cuepipe.read_xml(files["serve_xml"])), tmp)
+        os.replace(tmp, path)
+    return str(path)
+
+
+def _run_csv_read(path: str) -> Any:
+    import pyarrow.csv as pacsv
+
+    # text values hold line breaks (descriptions, custom metadata): the option a reader of this CSV needs
+    return pacsv.read_csv(path, parse_options=pacsv.ParseOptions(newlines_in_values=True))
+
+
+def _count_table(table: Any) -> int:
+    return int(table.num_rows)
+
+
 # ---------------------------------------------------------------------------------------------------
 # write: DataFrame -> ingest XML
 # ---------------------------------------------------------------------------------------------------
@@ -185,6 +246,20 @@ def _run_cuepipe_write(state: tuple[Any, Path]) -> int:
 
     df, out = state
     return cuepipe.write_xml(df, out, kind="ingest")
+
+
+def _setup_csv_write(files: Files, workdir: Path) -> tuple[Any, Path]:
+    import pandas as pd
+
+    return _csv_table(pd.read_pickle(files["frame"])), workdir / "write-arrow.csv"
+
+
+def _run_csv_write(state: tuple[Any, Path]) -> int:
+    import pyarrow.csv as pacsv
+
+    table, path = state
+    pacsv.write_csv(table, path)
+    return int(table.num_rows)
 
 
 def _setup_pandas_write(files: Files, workdir: Path) -> tuple[Any, Path]:
@@ -373,6 +448,26 @@ CASES: tuple[Case, ...] = (
         note="no conversion",
     ),
     Case(
+        "read.sax_floor",
+        ("read",),
+        "libxml2 SAX2, empty callbacks (floor of a SAX reader)",
+        "floor",
+        _setup_sax_floor,
+        _run_sax_floor,
+        count=lambda _: 0,
+        note="same parser, options and blocks as read_xml's tree-free reader; builds nothing",
+    ),
+    Case(
+        "read.csv_arrow",
+        ("read",),
+        "pyarrow.csv.read_csv, same table as CSV (anchor)",
+        "floor",
+        _setup_csv_read,
+        _run_csv_read,
+        count=_count_table,
+        note="an Arrow table, not a DataFrame; nested columns stay JSON text",
+    ),
+    Case(
         "chunked.cuepipe",
         ("chunked",),
         f"cuepipe.read_xml(chunksize={CHUNKSIZE:,})",
@@ -409,6 +504,16 @@ CASES: tuple[Case, ...] = (
         _run_xmlfile,
         count=int,
         note="values pre-formatted outside the timed region",
+    ),
+    Case(
+        "write.csv_arrow",
+        ("write",),
+        "pyarrow.csv.write_csv, same table (anchor)",
+        "floor",
+        _setup_csv_write,
+        _run_csv_write,
+        count=int,
+        note="Arrow table built from the frame before timing; nested columns as JSON text",
     ),
     Case(
         "validate.cuepipe",
@@ -460,13 +565,66 @@ CASES: tuple[Case, ...] = (
         note="lazy=True is broken here, see notes",
     ),
 )
+
+
+def _client_cases() -> tuple[Case, ...]:
+    """Client cost (issue 13, target 4): canned server answers, see ``benchmarks/client.py``."""
+    from . import client as K
+
+    n = f"up to {K.CLIENT_N:,} cue points, canned answers"
+    return (
+        Case(
+            "pull.cuepipe",
+            ("pull",),
+            f"cuepipe Client.pull(precision='ms') -> DataFrame ({n})",
+            "subject",
+            K.setup_pull_cuepipe,
+            K.run_pull_cuepipe,
+            once=True,
+        ),
+        Case(
+            "pull.official",
+            ("pull",),
+            f"KalturaApiClient cuePoint.list paging loop -> DataFrame ({n})",
+            "peer",
+            K.setup_pull_official,
+            K.run_pull_official,
+            note="XML answers (the official client's format); objects' plain properties as columns",
+            once=True,
+        ),
+        Case(
+            "push.cuepipe",
+            ("push",),
+            f"cuepipe Client.push(frame): renders, uploads, reads results ({n})",
+            "subject",
+            K.setup_push_cuepipe,
+            K.run_push_cuepipe,
+            once=True,
+        ),
+        Case(
+            "push.official",
+            ("push",),
+            f"KalturaApiClient cuePoint.addFromBulk of the rendered files ({n})",
+            "peer",
+            K.setup_push_official,
+            K.run_push_official,
+            count=int,
+            note="upload files rendered by cuepipe before timing",
+            once=True,
+        ),
+    )
+
+
+CASES = CASES + _client_cases()
 BY_ID: dict[str, Case] = {c.id: c for c in CASES}
-GROUPS: tuple[str, ...] = ("read", "chunked", "write", "validate")
+GROUPS: tuple[str, ...] = ("read", "chunked", "write", "validate", "pull", "push")
 SUBJECT: dict[str, str] = {
     "read": "read.cuepipe",
     "chunked": "chunked.cuepipe",
     "write": "write.cuepipe",
     "validate": "validate.cuepipe",
+    "pull": "pull.cuepipe",
+    "push": "push.cuepipe",
 }
 
 

@@ -7,10 +7,26 @@ from typing import Any
 
 from .. import vocabulary as voc
 from .errors import KalturaResponseError
-from .responses_values import ListPage, _expect_object, _plain, decode_list
+from .responses_values import _SCALAR_TYPES, ListPage, _expect_object, _plain, decode_list
 
 _BY_API_CLASS = {info.api_class: info for info in voc.TYPES}
 _COLUMN_ORDER = {name: index for index, name in enumerate(voc.COLUMN_NAMES)}
+
+
+# key order of an object (as the server wrote it) -> record key order; a list response repeats the
+# same few key orders (one per cue point type), so sorting every object again is wasted work
+_ORDERS: dict[tuple[str, ...], tuple[str, ...]] = {}
+_ORDERS_MAX = 1024  # bounded: a hostile server cannot grow it without limit
+
+
+def _record_order(keys: tuple[str, ...]) -> tuple[str, ...]:
+    order = _ORDERS.get(keys)
+    if order is None:
+        names = [k for k in keys if k not in ("objectType", "cuePointType")] + ["cuePointType"]
+        order = tuple(sorted(names, key=lambda k: _COLUMN_ORDER.get(k, len(_COLUMN_ORDER))))
+        if len(_ORDERS) < _ORDERS_MAX:
+            _ORDERS[keys] = order
+    return order
 
 
 def cue_point_record(obj: Mapping[str, Any]) -> dict[str, Any]:
@@ -18,7 +34,8 @@ def cue_point_record(obj: Mapping[str, Any]) -> dict[str, Any]:
 
     The type comes from ``objectType`` (``KalturaAnnotation`` -> ``annotation.Annotation``), or from
     ``cuePointType`` for subclasses the vocabulary does not name. Vocabulary columns come first, in
-    the vocabulary's order; nested objects lose their ``objectType``.
+    the vocabulary's order (ties keep the server's order); nested objects lose their ``objectType``.
+    Pulls decode every cue point through here, so it avoids per-field work it does not need.
     """
     obj = _expect_object(obj, "cue point")
     object_type = obj.get("objectType")
@@ -27,10 +44,16 @@ def cue_point_record(obj: Mapping[str, Any]) -> dict[str, Any]:
         raise KalturaResponseError(
             f"not a cue point object: objectType {object_type!r}, cuePointType {obj.get('cuePointType')!r}"
         )
-    fields = {k: _plain(v) for k, v in obj.items() if k not in ("objectType", "cuePointType")}
-    fields["cuePointType"] = info.api_type.value
-    ordered = sorted(fields, key=lambda k: (_COLUMN_ORDER.get(k, len(_COLUMN_ORDER)),))
-    return {k: fields[k] for k in ordered}
+    api_type = info.api_type.value
+    scalar = _SCALAR_TYPES
+    record: dict[str, Any] = {}
+    for k in _record_order(tuple(obj)):
+        if k == "cuePointType":
+            record[k] = api_type
+        else:
+            v = obj[k]
+            record[k] = v if type(v) in scalar else _plain(v)
+    return record
 
 
 def decode_cue_point(data: Any) -> dict[str, Any]:

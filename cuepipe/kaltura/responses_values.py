@@ -27,6 +27,8 @@ class ListPage(Generic[T]):
 
 
 def _expect_object(data: Any, what: str) -> Mapping[str, Any]:
+    if type(data) is dict:  # what JSON decodes to: skip the ABC check (once per object of a list)
+        return data
     if not isinstance(data, Mapping):
         raise KalturaResponseError(f"expected a {what} object, got {type(data).__name__}")
     return data
@@ -97,7 +99,13 @@ def decode_ks(data: Any) -> str:
     return data.strip()
 
 
+# JSON scalars: values that need no conversion (checked without an ABC lookup)
+_SCALAR_TYPES = frozenset((str, int, float, bool, type(None)))
+
+
 def _plain(value: Any) -> Any:
+    if type(value) in _SCALAR_TYPES:
+        return value
     if isinstance(value, Mapping):
         return {k: _plain(v) for k, v in value.items() if k != "objectType"}
     if isinstance(value, list):

@@ -42,3 +42,20 @@ def render_block(
     first: int,
     serve: bool,
 ) -> bytes: ...
+
+#: Whether the tree-free reader can run (libxml2's push parser was found in lxml's module).
+SAX: bool
+
+class SaxReader:
+    """The tree-free reader: libxml2's SAX2 callbacks fill ``run``; it stops (``aborted``) on
+    anything it does not read itself, and never raises a reader error."""
+
+    run: Run
+    records: int
+    line: int
+    aborted: bool
+    def __init__(self, ctx: Context, kinds: list[int]) -> None: ...
+    def feed(self, block: bytes) -> bool: ...
+    def take(self) -> list[Any]: ...
+
+def sax_floor(data: bytes, block: int) -> bool: ...

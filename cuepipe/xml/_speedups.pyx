@@ -20,7 +20,7 @@ from cpython.object cimport PyObject
 from cpython.unicode cimport PyUnicode_AsUTF8AndSize, PyUnicode_GET_LENGTH
 from libc.stdint cimport int64_t, uint8_t
 from libc.stdlib cimport free, realloc
-from libc.string cimport memcpy, strcmp, strlen
+from libc.string cimport memchr, memcmp, memcpy, memset, strcmp, strlen
 
 from lxml.includes cimport tree
 from lxml.includes.etreepublic cimport _Element, elementFactory, import_lxml__etree
@@ -33,3 +33,4 @@ import_lxml__etree()
 include "_speedups_codes.pxi"
 include "_speedups_reader.pxi"
 include "_speedups_writer.pxi"
+include "_speedups_sax.pxi"

@@ -18,6 +18,7 @@ cdef enum:  # what a column holds for the record being read
     S_TAGS = 2   # the texts of ``src``'s element children, joined with ","
     S_INT = 3
     S_PY = 4     # a Python object in ``sobj``
+    S_BUF = 5    # UTF-8 bytes at ``sbase + soff`` (``slen`` of them): the tree-free reader's values
 
 cdef enum:
     MAXCOLS = 64
@@ -43,6 +44,9 @@ cdef class Run:
     cdef tree.xmlNode* src[MAXCOLS]
     cdef int64_t sint[MAXCOLS]
     cdef list sobj
+    cdef const char* sbase
+    cdef Py_ssize_t soff[MAXCOLS]
+    cdef Py_ssize_t slen[MAXCOLS]
 
     def __cinit__(self, kinds):
         cdef int i
@@ -177,7 +181,9 @@ cdef class Run:
                 continue
             self.valid[i][row] = 1
             if kind == C_STR:
-                if mode == S_TEXT:
+                if mode == S_BUF:
+                    self._put(i, self.sbase + self.soff[i], self.slen[i])
+                elif mode == S_TEXT:
                     self._put_text(i, self.src[i].children)
                 elif mode == S_TAGS:
                     first = True

@@ -22,7 +22,9 @@ root, unknown elements or attributes, unreadable values), naming the line and re
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
+import io
+import os
+from collections.abc import Callable, Iterator
 from typing import IO, Any, cast
 
 from lxml import etree
@@ -475,30 +477,115 @@ def iter_columns(source: Source) -> Iterator[list[Any]]:
     points per yield: pyarrow arrays (NumPy object arrays for nested columns) from the compiled
     reader, Python lists from the pure-Python one. Same values and errors as :func:`iter_rows`.
 
-    lxml's push parser builds the tree a block at a time; the compiled harvest copies finished cue
-    point elements into column buffers without a Python object per value, then they are deleted.
+    The compiled reader feeds libxml2's SAX2 callbacks and copies values straight into column
+    buffers, with no tree and no Python object per value; on anything it does not read itself it
+    stops, and the tree harvest (:func:`_tree_columns`) reads the document again and decides.
     """
     if _speedups is None:
         yield from _columns_from_rows(iter_rows(source))
         return
+    reopen = _reopener(source) if _speedups.SAX else None
+    if reopen is None:
+        yield from _tree_columns(source)
+        return
+    delivered = 0
+    for run in _sax_columns(source):
+        if run is None:  # the tree-free reader stopped: the tree harvest reads the document again
+            yield from _skip_rows(_tree_columns(reopen()), delivered)
+            return
+        delivered += len(run[_TYPE_SLOT])
+        yield run
+
+
+def _reopener(source: Source) -> Callable[[], Source] | None:
+    """How to read ``source`` again from its start, if it can be: paths and bytes always, binary
+    file objects if seekable (from where they are now). None for other streams."""
+    if isinstance(source, str | os.PathLike | bytes | bytearray | memoryview):
+        return lambda: source
+    stream: Any = source
+    try:
+        if isinstance(stream, io.TextIOBase) or not stream.seekable():
+            return None
+        start = stream.tell()
+    except (AttributeError, OSError, ValueError):
+        return None
+
+    def rewound() -> Source:
+        stream.seek(start)
+        return stream
+
+    return rewound
+
+
+def _sax_columns(source: Source) -> Iterator[list[Any] | None]:
+    """Runs of columns from the tree-free reader (``_speedups.SaxReader``, libxml2's SAX2 callbacks);
+    ``None`` last if it stopped before the end (content it does not read, or any error), in which
+    case the caller reads the document again with the tree harvest, which decides."""
+    with open_source(source) as stream:
+        progress = progress_of(stream)  # the per-cue-point byte bound counts from each completed one
+        reader = _compiled().SaxReader(_context(), _STORAGE)
+        while True:
+            try:
+                block = stream.read(_BLOCK)
+            except Exception:  # the byte bound, a corrupt gzip ...: the tree path meets it and reports it
+                yield None
+                return
+            if not reader.feed(block):
+                yield None
+                return
+            if reader.records:
+                progress(reader.records - 1, reader.line or None)
+            if len(reader.run) >= _RUN or (not block and len(reader.run)):
+                yield reader.take()
+            if not block:
+                return
+
+
+def _skip_rows(runs: Iterator[list[Any]], skip: int) -> Iterator[list[Any]]:
+    """``runs`` without their first ``skip`` cue points (already delivered)."""
+    for run in runs:
+        n = len(run[_TYPE_SLOT])
+        if skip >= n:
+            skip -= n
+            continue
+        if skip:
+            run = [column[skip:] for column in run]
+            skip = 0
+        yield run
+
+
+def _compiled() -> Any:
+    """The compiled module, in the functions only called when it is there."""
+    assert _speedups is not None
+    return _speedups
+
+
+def _context() -> Any:
+    return _compiled().Context(
+        _SPECS,
+        _ANSWER_SPECS,
+        _CUSTOM_SPECS,
+        _as_float,
+        _read_custom_data,
+        _slow_element,
+        etree.tostring,
+        voc.CUSTOM_DATA_XML_KEY,
+        voc.OPTIONAL_ANSWER_ITEM.encode(),
+    )
+
+
+def _tree_columns(source: Source) -> Iterator[list[Any]]:
+    """The compiled harvest of lxml's tree: lxml's push parser builds the tree a block at a time,
+    ``_speedups.harvest`` copies finished cue points into column buffers, then they are deleted."""
+    speedups = _compiled()
     with open_source(source) as stream:
         parser = scenes_parser()
         seen: list[bytes] = []  # bytes fed before <scenes> started, for handing over to iter_rows
         root = None
         index = 0
-        ctx = _speedups.Context(
-            _SPECS,
-            _ANSWER_SPECS,
-            _CUSTOM_SPECS,
-            _as_float,
-            _read_custom_data,
-            _slow_element,
-            etree.tostring,
-            voc.CUSTOM_DATA_XML_KEY,
-            voc.OPTIONAL_ANSWER_ITEM.encode(),
-        )
-        run = _speedups.Run(_STORAGE)
-        harvest = _speedups.harvest
+        ctx = _context()
+        run = speedups.Run(_STORAGE)
+        harvest = speedups.harvest
         progress = progress_of(stream)
         while True:
             block = stream.read(_BLOCK)
@@ -540,7 +627,7 @@ def iter_columns(source: Source) -> Iterator[list[Any]]:
             if len(run) >= _RUN or (not block and len(run)):
                 index += len(run)
                 yield run.arrays()
-                run = _speedups.Run(_STORAGE)
+                run = speedups.Run(_STORAGE)
             if not block:
                 return
 
