@@ -184,6 +184,7 @@ class ProgressBar:
             transient=True,
         )
         self._task = self._bar.add_task(label, total=total, detail="")
+        self._items: dict[str, Any] = {}
 
     def update(self, completed: float | None = None, *, total: float | None = None, detail: str | None = None) -> None:
         if self._bar is None:
@@ -196,6 +197,16 @@ class ProgressBar:
     def advance(self, amount: float = 1) -> None:
         if self._bar is not None:
             self._bar.advance(self._task, amount)
+
+    def item(self, key: str, completed: float, total: float | None = None, *, label: str | None = None) -> None:
+        """A bar of its own for ``key`` under the main one (made on first use, e.g. one per entry of
+        a copy), at ``completed`` of ``total``; nothing when not a terminal."""
+        if self._bar is None:
+            return
+        task = self._items.get(key)
+        if task is None:
+            task = self._items[key] = self._bar.add_task(_one_line(label or key), total=total, detail="")
+        self._bar.update(task, completed=completed, total=total)
 
     def __call__(self, event: Any) -> None:
         """A client progress callback: ``event`` has ``done``, ``total`` and ``detail``."""

@@ -322,6 +322,7 @@ def copy_cmd(
             thumbs=thumbs,  # type: ignore[arg-type]
             chunk_size=chunk_size,
             progress=bar,
+            entry_progress=lambda entry, done, total: bar.item(entry, done, total, label=f"entry {entry}"),
         )
     out.block(result)
     if report is not None:

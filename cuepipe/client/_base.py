@@ -116,13 +116,16 @@ class Progress:
 
     ``phase`` is ``"push"`` (``done``/``total`` count cue points), ``"pull"`` (cue points fetched;
     ``total`` from the server's ``totalCount`` when known) or ``"wait"`` (polls; ``detail`` is the
-    job status). The CLI turns these into rich progress bars.
+    job status). The CLI turns these into rich progress bars. ``entry`` names the entry the step
+    was about where there is one (a push upload holds the cue points of one entry), so a caller can
+    show progress per entry.
     """
 
     phase: Literal["push", "pull", "wait"]
     done: int
     total: int | None = None
     detail: str = ""
+    entry: str | None = None
 
 
 ProgressCallback = Callable[[Progress], None]

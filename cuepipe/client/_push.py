@@ -182,7 +182,7 @@ def push_op(plan: PushPlan, progress: ProgressCallback | None, journal: Journal 
                     journal.unknown(upload.number, describe(exc))
             done += len(upload.items)
             if progress is not None:
-                progress(Progress("push", done, total, f"upload {upload.number} failed"))
+                progress(Progress("push", done, total, f"upload {upload.number} failed", upload.entry_id))
             if plan.errors == "raise":
                 raise PushError(
                     upload.number, upload.entry_id, upload.rows, exc, _frame(plan, table, resumed, recovered)
@@ -191,7 +191,7 @@ def push_op(plan: PushPlan, progress: ProgressCallback | None, journal: Journal 
             continue
         done += len(upload.items)
         if progress is not None:
-            progress(Progress("push", done, total, f"upload {upload.number}/{len(plan.uploads)}"))
+            progress(Progress("push", done, total, f"upload {upload.number}/{len(plan.uploads)}", upload.entry_id))
     # What addFromBulk ignores (a thumb's title, description, sub-type) goes by cuePoint.update.
     written = (
         (item.record, table.ids[item.position])

@@ -53,6 +53,9 @@ from .timemap import TimeMap
 if TYPE_CHECKING:
     from ..client import Client, Progress
 
+EntryProgress = Callable[[str, int, int], None]
+"""``entry_progress(source_entry_id, done, total)``: cue points of one source entry written so far."""
+
 AnswerPolicy = Literal["skip", "copy"]
 ThumbPolicy = Literal["copy", "skip"]
 
@@ -206,6 +209,7 @@ def copy(
     thumbs: ThumbPolicy = "copy",
     chunk_size: int = 500,
     progress: Callable[[Progress], None] | None = None,
+    entry_progress: EntryProgress | None = None,
 ) -> CopyReport:
     """Copy every cue point of the mapped entries from ``source`` to ``target`` (see the module docs).
 
@@ -213,6 +217,12 @@ def copy(
     (``{"tagsLike": "chaptering"}``) or a predicate on source records. ``types``: cue point types to
     copy (default all). ``shift_ms``/``keep``: time remapping (:class:`~cuepipe.sync.timemap.TimeMap`).
     ``journal``: a file path making the copy resumable exactly once (answers use ``<journal>-answers``).
+    ``progress`` receives the client's :class:`~cuepipe.client.Progress` events for the whole run
+    (reading, then writing); ``entry_progress`` is called as ``(source entry id, done, total)`` per
+    source entry: once with ``done=0`` for every mapped entry when the writes begin (``total`` is the
+    number of its cue points that will be copied, skips excluded), then as the uploads holding its
+    cue points are confirmed, and with ``done == total`` when they all are. The CLI draws a bar per
+    entry from it.
     """
     if answers not in ("skip", "copy"):
         raise CopyError(f"answers must be 'skip' or 'copy', not {answers!r}")
@@ -313,7 +323,9 @@ def copy(
     targets = list(dict.fromkeys(mapping.values()))
     target_state = read_server(target, targets)
     first = {sid: r for sid, r in out.items() if r["cuePointType"] != voc.CuePointType.QUIZ_ANSWER.value}
-    _write_phase(target, first, rows, target_state, report, journal, chunk_size, progress)
+    tracker = _EntryTracker(entry_progress, mapping, {sid: rows[sid]["sourceEntryId"] for sid in out})
+    _write_phase(target, first, rows, target_state, report, journal, chunk_size, tracker.phase(first, progress))
+    tracker.finished()
     if len(first) != len(out):
         ans: dict[str, dict[str, Any]] = {}
         for sid, r in out.items():
@@ -329,8 +341,72 @@ def copy(
         answers_journal = f"{os.fspath(journal)}-answers" if journal is not None else None
         if ans:  # the questions written above are the answers' parents: read them back
             target_state = read_server(target, list(dict.fromkeys(r["entryId"] for r in ans.values())))
-        _write_phase(target, ans, rows, target_state, report, answers_journal, chunk_size, progress)
+        _write_phase(target, ans, rows, target_state, report, answers_journal, chunk_size, tracker.phase(ans, progress))
+    tracker.finished(everything=True)
     return report
+
+
+class _EntryTracker:
+    """Turns the push's per-upload progress (an upload holds one target entry) into progress per
+    source entry for :func:`copy`'s ``entry_progress``.
+
+    An upload's cue points are credited to the source entries mapped to its target entry, in
+    ``entry_map`` order, never past what the current phase writes for each (a target entry can receive
+    several source entries). When a phase ends every entry is at its phase's count: cue points that
+    needed no write (unchanged on the target) are done too.
+    """
+
+    def __init__(self, report: EntryProgress | None, mapping: dict[str, str], source_entry: dict[str, str]) -> None:
+        self.report = report
+        self.total = {e: 0 for e in mapping}
+        for entry in source_entry.values():
+            self.total[entry] += 1
+        self.source_entry = source_entry
+        self.sources: dict[str, list[str]] = defaultdict(list)
+        for src, dst in mapping.items():
+            self.sources[dst].append(src)
+        self.done = dict.fromkeys(mapping, 0)
+        self.ceiling = dict.fromkeys(mapping, 0)
+        if report is not None:
+            for entry, total in self.total.items():
+                report(entry, 0, total)
+
+    def phase(
+        self, records: Mapping[str, Any], progress: Callable[[Progress], None] | None
+    ) -> Callable[[Progress], None] | None:
+        """The progress callback for one write phase writing ``records`` (source id -> record)."""
+        for sid in records:
+            self.ceiling[self.source_entry[sid]] += 1
+        if self.report is None:
+            return progress
+        last = 0
+
+        def on_event(event: Progress) -> None:
+            nonlocal last
+            if progress is not None:
+                progress(event)
+            delta, last = event.done - last, event.done
+            if event.phase != "push" or event.entry is None or delta <= 0:
+                return
+            for src in self.sources.get(event.entry, ()):
+                step = min(delta, self.ceiling[src] - self.done[src])
+                if step > 0:
+                    self._set(src, self.done[src] + step)
+                    delta -= step
+
+        return on_event
+
+    def finished(self, *, everything: bool = False) -> None:
+        """A phase ended: each entry is at its phase's count (at its total after the last phase)."""
+        for src in self.done:
+            self._set(src, self.total[src] if everything else self.ceiling[src])
+
+    def _set(self, src: str, done: int) -> None:
+        if done == self.done[src] or self.report is None:
+            self.done[src] = done
+            return
+        self.done[src] = done
+        self.report(src, done, self.total[src])
 
 
 def _cannot_copy(cue_type: str, answers: AnswerPolicy, thumbs: ThumbPolicy) -> str | None:
