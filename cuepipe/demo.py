@@ -20,11 +20,9 @@ from ._console import Output, Part
 from ._console import console as make_console
 from .xml import validate, write_xml
 
-# What addFromBulk is documented not to keep (docs/format-notes.md#how-the-server-ingests, #custom-metadata-on-ingest),
-# so the table says so instead of calling it a failed round trip.
-SERVER_DROPS: dict[str, tuple[str, str]] = {
-    "thumbCuePoint.Thumb": ("title,description,subType", "addFromBulk ignores a thumb's title, description, subType"),
-}
+# What the emulator is documented not to keep (docs/format-notes.md#custom-metadata-on-ingest), so the
+# table says so instead of calling it a failed round trip. (A thumb's title, description and sub-type,
+# which addFromBulk drops, come back: push writes them with cuePoint.update.)
 NOT_STORED = {"customData": "custom metadata needs a metadata profile; the emulator has none"}
 
 
@@ -40,13 +38,12 @@ def sample_path() -> Path:
 
 def _compare(before: dict[str, Any], after: dict[str, Any]) -> tuple[list[str], list[str]]:
     """Fields that differ, split into (unexpected, documented server behaviour)."""
-    dropped = set(SERVER_DROPS.get(before["cuePointType"], ("", ""))[0].split(","))
     unexpected: list[str] = []
     documented: list[str] = []
     for key, value in before.items():
         if after.get(key) == value:
             continue
-        (documented if key in dropped or key in NOT_STORED else unexpected).append(key)
+        (documented if key in NOT_STORED else unexpected).append(key)
     return unexpected, documented
 
 
@@ -108,12 +105,7 @@ def run_demo(workdir: Path | None = None, *, console: Output | None = None) -> b
                     verdict = (f"differs: {', '.join(unexpected)}", "red")
                 elif documented:
                     verdict = (f"identical except {', '.join(documented)}*", "yellow")
-                    notes.update(
-                        SERVER_DROPS[rec["cuePointType"]][1]
-                        if k in SERVER_DROPS.get(rec["cuePointType"], ("", ""))[0].split(",")
-                        else NOT_STORED[k]
-                        for k in documented
-                    )
+                    notes.update(NOT_STORED[k] for k in documented)
                 else:
                     verdict = ("identical", "green")
                 rows.append(
