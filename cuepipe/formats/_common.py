@@ -340,7 +340,9 @@ def account_chapter(
     """Count what a chapter format loses of one written chapter, the type included: reading the
     file back creates the type the conventions say (``read_chapters_as``)."""
     conv = conventions or DEFAULT
-    back = "annotation.Annotation" if (ch.role == "chapter" and conv.read_chapters_as == "annotation") else THUMB
+    back = (
+        voc.CuePointType.ANNOTATION.value if (ch.role == "chapter" and conv.read_chapters_as == "annotation") else THUMB
+    )
     # readers give thumb cue points no end time: the ingest format has no place for one
     carried = chapter_carried(ch, back, conv, end=end, entry=entry) | set(extra)
     lost = [k for k in ch.record if k not in carried and k != "cuePointType"]

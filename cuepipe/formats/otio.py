@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from .. import vocabulary as voc
 from ..frames import NESTED_COLUMNS as NESTED
 from ..tabular import TableOptions
 from . import _common as c
@@ -24,13 +25,13 @@ from .conventions import DEFAULT, Conventions
 KEY = "cuepipe"
 _NAME_FIELDS = ("title", "text", "name", "code", "question", "answerKey", "systemName")
 _COLOR = {
-    "thumbCuePoint.Thumb": "GREEN",
-    "annotation.Annotation": "YELLOW",
-    "adCuePoint.Ad": "RED",
-    "codeCuePoint.Code": "CYAN",
-    "quiz.QUIZ_QUESTION": "PURPLE",
-    "quiz.QUIZ_ANSWER": "PINK",
-    "sessionCuePoint.Session": "BLUE",
+    voc.CuePointType.THUMB.value: "GREEN",
+    voc.CuePointType.ANNOTATION.value: "YELLOW",
+    voc.CuePointType.AD.value: "RED",
+    voc.CuePointType.CODE.value: "CYAN",
+    voc.CuePointType.QUIZ_QUESTION.value: "PURPLE",
+    voc.CuePointType.QUIZ_ANSWER.value: "PINK",
+    voc.CuePointType.SESSION.value: "BLUE",
 }
 
 

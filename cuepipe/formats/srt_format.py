@@ -15,10 +15,11 @@ from typing import Any
 
 import pandas as pd
 
+from .. import vocabulary as voc
 from ..tabular import TableOptions, time_value_to_ms
 from . import _common as c
 
-ANNOTATION = "annotation.Annotation"
+ANNOTATION = voc.CuePointType.ANNOTATION.value
 
 
 def _srt() -> Any:

@@ -25,7 +25,7 @@ from ..xml._source import PARSER_OPTIONS
 from . import _common as c
 
 NS = "http://www.iab.net/videosuite/vmap"
-AD = "adCuePoint.Ad"
+AD = voc.CuePointType.AD.value
 _BREAK_TYPE = {"1": "linear", "2": "nonlinear"}
 _AD_TYPE = {v: k for k, v in _BREAK_TYPE.items()}
 _TEMPLATE = {"0": "proprietary", "1": "vast1", "2": "vast2", "3": "proprietary"}
