@@ -34,7 +34,7 @@ import pandas as pd
 import pyarrow as pa
 
 from . import vocabulary as voc
-from .values import is_missing
+from .values import is_missing, to_milliseconds
 
 
 class ColumnValueError(ValueError):
@@ -237,10 +237,10 @@ def to_integer_column(s: pd.Series) -> pd.Series:
 
 
 def _duration_ms(i: int, value: Any) -> int:
-    td = pd.Timedelta(value)
-    if td.value % 1_000_000:
-        raise ColumnValueError(i, value, f"the duration {td} has sub-millisecond precision")
-    return int(td.value // 1_000_000)
+    try:
+        return to_milliseconds(value)
+    except (TypeError, ValueError) as exc:
+        raise ColumnValueError(i, value, str(exc)) from None
 
 
 def to_time_column(s: pd.Series) -> pd.Series:

@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from . import vocabulary as voc
-from .values import is_missing
+from .values import is_missing, to_milliseconds
 
 #: The tag of the older player chapters module's annotations (the server's
 #: ``KalturaAnnotationFilter::CHAPTERS_PUBLIC_TAG``); :mod:`cuepipe.formats.conventions` uses it too.
@@ -129,17 +129,11 @@ def time_value_to_ms(value: object) -> tuple[int, str]:
     ``"number"`` for numeric values and ``"timedelta"`` for durations."""
     if isinstance(value, bool | np.bool_):
         raise TypeError(f"expected a time, got a boolean {value!r}")
-    if isinstance(value, np.timedelta64):
-        value = pd.Timedelta(value)
-    if isinstance(value, _dt.timedelta):
-        if isinstance(value, pd.Timedelta) and value.nanoseconds:
-            raise ValueError(f"time {value} is more precise than a millisecond")
-        us = (value.days * 86_400 + value.seconds) * 1_000_000 + value.microseconds
-        if us < 0:
+    if isinstance(value, np.timedelta64 | _dt.timedelta):  # before integers: timedelta64 is one for NumPy
+        ms = to_milliseconds(value)
+        if ms < 0:
             raise ValueError(f"time {value} is negative")
-        if us % 1000:
-            raise ValueError(f"time {value} is more precise than a millisecond")
-        return us // 1000, "timedelta"
+        return ms, "timedelta"
     if isinstance(value, int | np.integer):
         if value < 0:
             raise ValueError(f"time {value} is negative")

@@ -82,7 +82,7 @@ def test_timedelta_values_and_dtypes() -> None:
     assert time_value_to_ms(dt.timedelta(minutes=1, milliseconds=5)) == (60_005, "timedelta")
     assert time_value_to_ms(pd.Timedelta("1.5s"))[0] == 1500
     assert time_value_to_ms(np.timedelta64(2, "s"))[0] == 2000
-    with pytest.raises(ValueError, match="more precise"):
+    with pytest.raises(ValueError, match="sub-millisecond precision"):
         time_value_to_ms(pd.Timedelta(microseconds=1))
     with pytest.raises(ValueError, match="negative"):
         time_value_to_ms(dt.timedelta(seconds=-1))
