@@ -3,7 +3,6 @@ the emulator's entry durations and several partners from its command line."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -19,15 +18,16 @@ from cuepipe.emulator.cli import parse_entries, parse_partners
 from cuepipe.sync import check
 from cuepipe.sync.check import entry_durations
 
+from .helpers import EmulatorFactory
+
 PARTNER, SECRET = 601, "check-secret"
 ANN = {"cuePointType": "annotation.Annotation", "entryId": "0_chk1"}
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[EmulatorServer]:
+def server(start_emulator: EmulatorFactory) -> EmulatorServer:
     seeds = parse_entries("0_chk1:10m,0_chk2,602/0_other:1.5s", PARTNER)
-    with EmulatorServer(partners=[Partner(PARTNER, SECRET), Partner(602, "x")], entries=seeds) as srv:
-        yield srv
+    return start_emulator(partners=[Partner(PARTNER, SECRET), Partner(602, "x")], entries=seeds)
 
 
 def codes(report: object) -> list[tuple[object, str, str]]:

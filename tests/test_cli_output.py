@@ -8,7 +8,6 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -20,6 +19,8 @@ from cuepipe import _console, frames
 from cuepipe.cli import main
 from cuepipe.demo import sample_path
 from cuepipe.emulator import EmulatorServer
+
+from .helpers import EmulatorFactory
 
 PARTNER, ADMIN = 3131, "cli-output-admin-secret-9c2e"
 ENTRY1, ENTRY2 = "0_out00001", "0_out00002"
@@ -93,9 +94,8 @@ def test_convert_reports_on_one_line(deep: Path, columns: str | None) -> None:
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[EmulatorServer]:
-    with EmulatorServer(partner_id=PARTNER, admin_secret=ADMIN, entries=[ENTRY1, ENTRY2]) as srv:
-        yield srv
+def server(start_emulator: EmulatorFactory) -> EmulatorServer:
+    return start_emulator(partner_id=PARTNER, admin_secret=ADMIN, entries=[ENTRY1, ENTRY2])
 
 
 @pytest.mark.parametrize("columns", WIDTHS)

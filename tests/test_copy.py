@@ -3,7 +3,6 @@ times shifted and cut, re-runs write nothing new, skips reported with reasons, r
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,8 @@ from cuepipe.sync import CopyError, CopyReport, TimeMap, TimeMapError, copy, par
 from cuepipe.sync.copy import stable_key
 from cuepipe.sync.typed import TypedWrite, write_typed
 
+from .helpers import EmulatorFactory
+
 SRC, DST = 401, 402
 SRC_SECRET, DST_SECRET = "source-secret", "target-secret"
 PAIRS = [(f"0_cs{i:03d}", f"0_ct{i:03d}") for i in range(150)]
@@ -27,10 +28,9 @@ _pool = iter(PAIRS)
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[EmulatorServer]:
+def server(start_emulator: EmulatorFactory) -> EmulatorServer:
     entries = [(SRC, s) for s, _ in PAIRS] + [(DST, t) for _, t in PAIRS]
-    with EmulatorServer(partners=[Partner(SRC, SRC_SECRET), Partner(DST, DST_SECRET)], entries=entries) as srv:
-        yield srv
+    return start_emulator(partners=[Partner(SRC, SRC_SECRET), Partner(DST, DST_SECRET)], entries=entries)
 
 
 def clients(srv: EmulatorServer, **kwargs: Any) -> tuple[Client, Client]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -14,14 +13,15 @@ from cuepipe.client import Client
 from cuepipe.emulator import EmulatorServer
 from cuepipe.emulator.app import Partner
 
+from .helpers import EmulatorFactory
+
 SRC, DST = 501, 502
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[EmulatorServer]:
+def server(start_emulator: EmulatorFactory) -> EmulatorServer:
     entries = [(SRC, "0_from1"), (SRC, "0_from2"), (DST, "0_to1"), (DST, "0_to2")]
-    with EmulatorServer(partners=[Partner(SRC, "s-secret"), Partner(DST, "t-secret")], entries=entries) as srv:
-        yield srv
+    return start_emulator(partners=[Partner(SRC, "s-secret"), Partner(DST, "t-secret")], entries=entries)
 
 
 def env(srv: EmulatorServer) -> dict[str, str]:

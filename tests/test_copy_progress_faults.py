@@ -13,7 +13,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +29,8 @@ from cuepipe.emulator.app import Partner
 from cuepipe.emulator.faults import Fault
 from cuepipe.sync import copy
 
+from .helpers import EmulatorFactory
+
 SRC, DST = 611, 612
 SRC_SECRET, DST_SECRET = "pf-source-secret", "pf-target-secret"
 PAIRS = [(f"0_pfs{i:03d}", f"0_pft{i:03d}") for i in range(80)]
@@ -39,11 +40,10 @@ FAST = Retries(max_retries=4, backoff=0.01, max_backoff=0.05)
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[EmulatorServer]:
+def server(start_emulator: EmulatorFactory) -> EmulatorServer:
     entries = [(SRC, s) for s, _ in PAIRS] + [(DST, t) for _, t in PAIRS]
     partners = [Partner(SRC, SRC_SECRET), Partner(DST, DST_SECRET)]
-    with EmulatorServer(partners=partners, entries=entries, fault_admin=True) as srv:
-        yield srv
+    return start_emulator(partners=partners, entries=entries, fault_admin=True)
 
 
 def clients(srv: EmulatorServer, retries: Retries = FAST) -> tuple[Client, Client]:

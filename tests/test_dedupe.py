@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,14 +23,15 @@ from cuepipe.client import AsyncClient, Client
 from cuepipe.client._dedupe import plan_dedupe
 from cuepipe.emulator import EmulatorServer
 
+from .helpers import EmulatorFactory
+
 PARTNER, ADMIN = 5191, "dedupe-admin-secret-r4m8"
 DELETED = int(voc.CuePointStatus.DELETED)
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[EmulatorServer]:
-    with EmulatorServer(partner_id=PARTNER, admin_secret=ADMIN, entries=[f"0_u{i:03d}" for i in range(20)]) as srv:
-        yield srv
+def server(start_emulator: EmulatorFactory) -> EmulatorServer:
+    return start_emulator(partner_id=PARTNER, admin_secret=ADMIN, entries=[f"0_u{i:03d}" for i in range(20)])
 
 
 _next = iter(range(20))

@@ -8,22 +8,21 @@ parameter (api_v3/lib/KalturaDispatcher.php, infraRequestUtils::getRequestParams
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import pytest
 
 from cuepipe.emulator import EmulatorServer
 from cuepipe.emulator.params import MAX_INPUT_VARS, depth_within, json_body, nest_flat
 
+from .helpers import EmulatorFactory
+
 PARTNER, ADMIN = 100, "admin-secret"
 DEEP = 100_000
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[EmulatorServer]:
-    with EmulatorServer(partner_id=PARTNER, admin_secret=ADMIN, entries=["0_b"], max_body_bytes=2_000_000) as srv:
-        yield srv
+def server(start_emulator: EmulatorFactory) -> EmulatorServer:
+    return start_emulator(partner_id=PARTNER, admin_secret=ADMIN, entries=["0_b"], max_body_bytes=2_000_000)
 
 
 @pytest.fixture(scope="module")

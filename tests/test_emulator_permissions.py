@@ -6,7 +6,6 @@ deployment/base/scripts/init_data/03.UserRole.ini (kaltura/server).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -15,6 +14,8 @@ import pytest
 from cuepipe.emulator import EmulatorServer
 from cuepipe.emulator.app import Partner
 from cuepipe.emulator.roles import Permissions
+
+from .helpers import EmulatorFactory
 
 ADMIN, USER_SECRET = "admin-secret", "user-secret"
 DEFAULT, CUSTOM = 100, 200
@@ -27,20 +28,19 @@ SCENES = (
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[EmulatorServer]:
+def server(start_emulator: EmulatorFactory) -> EmulatorServer:
     custom = Permissions.build(
         user=("BASE_USER_SESSION_PERMISSION", "CONTENT_INGEST_BULK_UPLOAD"),  # a user role with ingest rights
         items={"annotation_annotation.addfrombulk": ["CONTENT_MANAGE_ANNOTATION"]},
         revoked=["cuepoint_cuepoint.delete"],
     )
-    with EmulatorServer(
+    return start_emulator(
         partners=[
             Partner(DEFAULT, ADMIN, USER_SECRET),
             Partner(CUSTOM, ADMIN, USER_SECRET, permissions=custom),
         ],
         entries=[(DEFAULT, E1), (CUSTOM, E2)],
-    ) as srv:
-        yield srv
+    )
 
 
 def ks(server: EmulatorServer, partner: int, kind: int, user: str = "") -> str:

@@ -34,6 +34,8 @@ from cuepipe.client import AsyncClient, Client, Retries, Settle
 from cuepipe.emulator import EmulatorServer
 from cuepipe.emulator.faults import Fault
 
+from .helpers import EmulatorFactory
+
 PARTNER, ADMIN = 5171, "exactly-once-admin-secret-k2p9"
 UPLOAD = "cuepoint.addFromBulk"
 TIMEOUT = 3.0
@@ -44,10 +46,9 @@ N = 200
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[EmulatorServer]:
+def server(start_emulator: EmulatorFactory) -> EmulatorServer:
     entries = [f"0_x{i:03d}" for i in range(60)]
-    with EmulatorServer(partner_id=PARTNER, admin_secret=ADMIN, entries=entries, fault_admin=True) as srv:
-        yield srv
+    return start_emulator(partner_id=PARTNER, admin_secret=ADMIN, entries=entries, fault_admin=True)
 
 
 @pytest.fixture(autouse=True)

@@ -10,7 +10,6 @@ it: ``pip install -e '.[kaltura]'``.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +39,8 @@ from KalturaClient.Plugins.CuePoint import KalturaCuePointFilter  # noqa: E402
 from KalturaClient.Plugins.Quiz import KalturaAnswerCuePoint, KalturaOptionalAnswer, KalturaQuestionCuePoint  # noqa: E402
 from KalturaClient.Plugins.ThumbCuePoint import KalturaThumbCuePoint, KalturaThumbCuePointSubType  # noqa: E402
 
+from .helpers import EmulatorFactory  # noqa: E402
+
 PARTNER, ADMIN, USER_SECRET = 520, "official-admin", "official-user"
 ENTRY = "0_official"
 SCENES = (
@@ -52,11 +53,10 @@ SCENES = (
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[EmulatorServer]:
-    with EmulatorServer(
+def server(start_emulator: EmulatorFactory) -> EmulatorServer:
+    return start_emulator(
         partner_id=PARTNER, admin_secret=ADMIN, user_secret=USER_SECRET, entries=[ENTRY], bulk_step_delay=0.01
-    ) as srv:
-        yield srv
+    )
 
 
 @pytest.fixture(scope="module")

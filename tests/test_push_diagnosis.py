@@ -24,16 +24,17 @@ from cuepipe.client import Client, PushError, Retries, UploadFailedError
 from cuepipe.emulator import EmulatorServer
 from cuepipe.emulator.faults import Fault
 
+from .helpers import EmulatorFactory
+
 PARTNER, ADMIN = 5183, "diagnosis-admin-secret-v7c1"
 DELETED = int(voc.CuePointStatus.DELETED)
 RETRIES = Retries(max_retries=2, backoff=0.05, max_backoff=0.2)
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[EmulatorServer]:
+def server(start_emulator: EmulatorFactory) -> EmulatorServer:
     entries = [f"0_d{i:03d}" for i in range(20)]
-    with EmulatorServer(partner_id=PARTNER, admin_secret=ADMIN, entries=entries, fault_admin=True) as srv:
-        yield srv
+    return start_emulator(partner_id=PARTNER, admin_secret=ADMIN, entries=entries, fault_admin=True)
 
 
 @pytest.fixture(autouse=True)

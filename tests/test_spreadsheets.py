@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +17,8 @@ from cuepipe import frames, spreadsheets, tabular
 from cuepipe.cli import main
 from cuepipe.emulator import EmulatorServer
 from cuepipe.tabular import AmbiguousTimeError, parse_time_text, time_value_to_ms
+
+from .helpers import EmulatorFactory
 
 PARTNER, ADMIN = 2031, "sheets-admin-secret-91c2"
 ENTRY = "0_sheet001"
@@ -196,9 +197,8 @@ def test_without_options_the_cli_says_what_is_missing(tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[EmulatorServer]:
-    with EmulatorServer(partner_id=PARTNER, admin_secret=ADMIN, entries=[ENTRY]) as srv:
-        yield srv
+def server(start_emulator: EmulatorFactory) -> EmulatorServer:
+    return start_emulator(partner_id=PARTNER, admin_secret=ADMIN, entries=[ENTRY])
 
 
 def test_toolkit_spreadsheet_pushes_to_the_emulator_with_one_command(server: EmulatorServer, tmp_path: Path) -> None:

@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -20,15 +19,16 @@ from cuepipe.cli import main
 from cuepipe.client import Client
 from cuepipe.emulator import EmulatorServer
 
+from .helpers import EmulatorFactory
+
 PARTNER, ADMIN = 322, "sync-cli-secret"
 ENTRIES = [f"0_sc{i:03d}" for i in range(40)]
 _pool = iter(ENTRIES)
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[EmulatorServer]:
-    with EmulatorServer(partner_id=PARTNER, admin_secret=ADMIN, entries=ENTRIES) as srv:
-        yield srv
+def server(start_emulator: EmulatorFactory) -> EmulatorServer:
+    return start_emulator(partner_id=PARTNER, admin_secret=ADMIN, entries=ENTRIES)
 
 
 def env(srv: EmulatorServer) -> dict[str, str]:

@@ -16,16 +16,17 @@ from cuepipe.emulator import EmulatorServer
 from cuepipe.emulator.app import Partner
 from cuepipe.emulator.faults import Fault
 
+from .helpers import EmulatorFactory
+
 SRC, DST = 701, 702
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[EmulatorServer]:
+def server(start_emulator: EmulatorFactory) -> EmulatorServer:
     entries = [(SRC, f"0_ds{i:02d}") for i in range(20)] + [(DST, f"0_dt{i:02d}") for i in range(20)]
-    with EmulatorServer(
+    return start_emulator(
         partners=[Partner(SRC, "secret-a"), Partner(DST, "secret-b")], entries=entries, fault_admin=True
-    ) as srv:
-        yield srv
+    )
 
 
 @pytest.fixture(autouse=True)

@@ -9,7 +9,6 @@ and planning the same table again shows no changes. Also with faults injected du
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,8 @@ from cuepipe.emulator import EmulatorServer
 from cuepipe.emulator.faults import Fault
 from cuepipe.sync import Plan, PlanError, StalePlanError, plan
 from cuepipe.sync import _fields as F
+
+from .helpers import EmulatorFactory
 
 PARTNER, ADMIN = 321, "sync-secret"
 ENTRIES = [f"0_sp{i:04d}" for i in range(600)]
@@ -62,9 +63,8 @@ COLUMNS = [
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[EmulatorServer]:
-    with EmulatorServer(partner_id=PARTNER, admin_secret=ADMIN, entries=ENTRIES, fault_admin=True) as srv:
-        yield srv
+def server(start_emulator: EmulatorFactory) -> EmulatorServer:
+    return start_emulator(partner_id=PARTNER, admin_secret=ADMIN, entries=ENTRIES, fault_admin=True)
 
 
 _pool = iter(ENTRIES)
