@@ -197,6 +197,7 @@ cdef class SaxReader:
         self.sax.internalSubset = <internalSubsetSAXFunc>_on_dtd
         self.sax.reference = <referenceSAXFunc>_on_reference
         self.sax.serror = <xmlStructuredErrorFunc>_on_error  # not lxml's global error log
+        ctx.forget()  # name pointers are this parser context's (one reader per Context at a time)
         self.ctxt = _sax_create(&self.sax, <void*>self, NULL, 0, NULL)
         if self.ctxt is NULL:
             raise MemoryError()
@@ -316,7 +317,7 @@ cdef class SaxReader:
             self.stop()
             return 0
         if state == P_ROOT:
-            at = self.ctx.types.find(<const char*>name)
+            at = self.ctx.types.find_interned(<const char*>name)
             if at < 0 or nb_ns:
                 self.stop()
                 return 0
@@ -328,7 +329,7 @@ cdef class SaxReader:
             for i in range(nb_attrs):
                 if attrs[5 * i + 2] is not NULL:
                     continue  # xsi:type, xsi:nil ... are allowed anywhere
-                at = self.spec.attrs.find(<const char*>attrs[5 * i])
+                at = self.spec.attrs.find_interned(<const char*>attrs[5 * i])
                 if at < 0:
                     self.stop()
                     return 0
@@ -341,7 +342,7 @@ cdef class SaxReader:
                 self.run.slen[slot] = self.sbuf.n - self.run.soff[slot]
             self.state = P_RECORD
         elif state == P_RECORD:
-            at = self.spec.children.find(<const char*>name)
+            at = self.spec.children.find_interned(<const char*>name)
             if at < 0:
                 self.stop()
                 return 0
@@ -645,6 +646,12 @@ cdef void _on_end(void* ctx, const_xmlChar* localname, const_xmlChar* prefix, co
 cdef void _on_text(void* ctx, const_xmlChar* ch, int n) noexcept:
     cdef SaxReader r = <SaxReader>ctx
     if r.aborted:
+        return
+    if r.state != P_FIELD and r.state != P_TAG and r.state != P_PART and r.state != P_META:
+        # the whitespace between elements (most calls): part of no value, only its length counts
+        r.textlen += n
+        if r.textlen > _MAX_TEXT:
+            r.stop()
         return
     try:
         r.text(ch, n)
