@@ -51,8 +51,9 @@ cdef class Run:
     # values of the others are written later, a stretch at a time (_fill), not one store per column
     # per cue point
     cdef Py_ssize_t filled[MAXCOLS]
+    cdef Py_ssize_t first  # rows the buffers are first sized for
 
-    def __cinit__(self, kinds):
+    def __cinit__(self, kinds, Py_ssize_t capacity=1024):
         cdef int i
         self.ncols = len(kinds)
         if self.ncols > MAXCOLS:
@@ -73,6 +74,7 @@ cdef class Run:
             self.filled[i] = 0
         self.n = 0
         self.cap = 0
+        self.first = capacity if capacity > 0 else 1
         self._grow()
 
     def __dealloc__(self):
@@ -88,7 +90,7 @@ cdef class Run:
         return self.n
 
     cdef int _grow(self) except -1:
-        cdef Py_ssize_t cap = 1024 if self.cap == 0 else self.cap * 2
+        cdef Py_ssize_t cap = self.first if self.cap == 0 else self.cap * 2
         cdef int i
         cdef void* p
         for i in range(self.ncols):

@@ -162,6 +162,7 @@ cdef class SaxReader:
     cdef Context ctx
     cdef public Run run
     cdef list kinds
+    cdef Py_ssize_t capacity
     cdef public bint aborted
     cdef public object error  # a Python error raised in a callback that must not be swallowed
     cdef public Py_ssize_t records
@@ -179,10 +180,11 @@ cdef class SaxReader:
     cdef Py_ssize_t textlen  # bytes of text since the last tag, comment or PI: one text node of a tree
     cdef object answer, answers, item, part_spec
 
-    def __cinit__(self, Context ctx, list kinds):
+    def __cinit__(self, Context ctx, list kinds, Py_ssize_t capacity=1024):
         self.ctx = ctx
         self.kinds = kinds
-        self.run = Run(kinds)
+        self.capacity = capacity  # rows a run's buffers start with: runs are handed on near this size
+        self.run = Run(kinds, capacity)
         self.sbuf = _Bytes()
         self.val = _Bytes()
         self.meta = _Bytes()
@@ -229,7 +231,7 @@ cdef class SaxReader:
         """The run's columns so far, and a fresh run for what follows (the cue point being read,
         if any, moves to it)."""
         cdef Run old = self.run
-        cdef Run new = Run(self.kinds)
+        cdef Run new = Run(self.kinds, self.capacity)
         cdef int i
         out = old.arrays()
         for i in range(old.ncols):

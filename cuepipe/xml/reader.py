@@ -535,7 +535,8 @@ def _sax_columns(source: Source) -> Iterator[list[Any] | None]:
     case the caller reads the document again with the tree harvest, which decides."""
     with open_source(source) as stream:
         progress = progress_of(stream)  # the per-cue-point byte bound counts from each completed one
-        reader = _compiled().SaxReader(_context(), _STORAGE)
+        # runs are handed on at _RUN cue points or a block later: sized so that they never regrow
+        reader = _compiled().SaxReader(_context(), _STORAGE, _RUN + _RUN // 4)
         while True:
             try:
                 block = stream.read(_BLOCK)
