@@ -615,8 +615,28 @@ def _client_cases() -> tuple[Case, ...]:
     )
 
 
-CASES = CASES + _client_cases()
-BY_ID: dict[str, Case] = {c.id: c for c in CASES}
+# The client cases import benchmarks.client, which imports httpx (8 MB of RSS): built on first use of
+# CASES or BY_ID (the parent process), so a read or write case's child does not carry it in its peak RSS.
+_FORMAT_CASES: dict[str, Case] = {c.id: c for c in CASES}
+del CASES
+_ALL: list[tuple[Case, ...]] = []
+
+
+def _all_cases() -> tuple[Case, ...]:
+    if not _ALL:
+        _ALL.append(tuple(_FORMAT_CASES.values()) + _client_cases())
+    return _ALL[0]
+
+
+def __getattr__(name: str) -> Any:
+    """``CASES`` (every case) and ``BY_ID`` (case id -> case), built when first asked for."""
+    if name == "CASES":
+        return _all_cases()
+    if name == "BY_ID":
+        return {c.id: c for c in _all_cases()}
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 GROUPS: tuple[str, ...] = ("read", "chunked", "write", "validate", "pull", "push")
 SUBJECT: dict[str, str] = {
     "read": "read.cuepipe",
@@ -693,7 +713,7 @@ def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 3:
         raise SystemExit("usage: python -m benchmarks.cases CASE_ID FILES_JSON WORKDIR")
-    case = BY_ID[args[0]]
+    case = _FORMAT_CASES.get(args[0]) or {c.id: c for c in _all_cases()}[args[0]]
     out = measure(case, json.loads(args[1]), Path(args[2]))
     print("RESULT " + json.dumps(out), flush=True)
 

@@ -80,12 +80,25 @@ def _from_arrow(column: str, chunks: list[Any]) -> Any:
     if dtype == "string":
         return pd.arrays.ArrowStringArray(pa.chunked_array(chunks, type=pa.large_string()))
     combined = pa.concat_arrays(chunks) if len(chunks) != 1 else chunks[0]
-    # copies: Arrow buffers are read-only, and users edit their frames (df.loc[i, "startTime"] = ...)
-    mask = np.array(combined.is_null().to_numpy(zero_copy_only=False), dtype=bool)
-    values = combined.fill_null(0).to_numpy(zero_copy_only=False)
+    # One copy of the values and one mask, both writable (Arrow buffers are read-only, and users edit
+    # their frames: df.loc[i, "startTime"] = ...); missing values hold 0, as Arrow's fill_null(0) gives.
+    n = len(combined)
+    numpy_type: Any = np.int64 if dtype == "Int64" else np.float64
+    validity, data = combined.buffers()
+    values: Any
+    if data is None or not n:
+        values = np.zeros(n, dtype=numpy_type)
+    else:
+        values = np.frombuffer(data, dtype=numpy_type, count=n, offset=combined.offset * 8).copy()
+    if combined.null_count:
+        bits = np.frombuffer(validity, dtype=np.uint8)
+        mask = np.unpackbits(bits, count=combined.offset + n, bitorder="little")[combined.offset :] == 0
+        values[mask] = 0
+    else:
+        mask = np.zeros(n, dtype=bool)
     if dtype == "Int64":
-        return pd.arrays.IntegerArray(np.array(values, dtype=np.int64), mask)
-    return pd.arrays.FloatingArray(np.array(values, dtype=np.float64), mask)
+        return pd.arrays.IntegerArray(values, mask)
+    return pd.arrays.FloatingArray(values, mask)
 
 
 def _frame(chunks: dict[str, list[Any]]) -> pd.DataFrame:

@@ -70,6 +70,8 @@ class _Prefixed(io.RawIOBase):
             b[:n] = self._head[:n]
             self._head = self._head[n:]
             return n
+        if type(self._raw) in _READINTO:  # straight into the caller's buffer: one copy less
+            return self._raw.readinto(b) or 0  # type: ignore[attr-defined]
         data = self._raw.read(len(b))
         if not data:
             return 0
@@ -86,6 +88,11 @@ class _Prefixed(io.RawIOBase):
             out, self._head = self._head[:size], self._head[size:]
             return out
         return self._raw.read(size)
+
+
+# streams whose readinto is known to fill the buffer as read() would return the bytes (a user's
+# stream may only implement read())
+_READINTO = (io.BufferedReader, io.FileIO, io.BytesIO, gzip.GzipFile, _Prefixed)
 
 
 _MARKUP = re.compile(rb"\s*(<\?.*?\?>|<!--.*?-->)", re.S)

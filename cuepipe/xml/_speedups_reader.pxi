@@ -47,8 +47,13 @@ cdef class Run:
     cdef const char* sbase
     cdef Py_ssize_t soff[MAXCOLS]
     cdef Py_ssize_t slen[MAXCOLS]
+    # rows written so far per column: a cue point sets a handful of the ~60 columns, so the missing
+    # values of the others are written later, a stretch at a time (_fill), not one store per column
+    # per cue point
+    cdef Py_ssize_t filled[MAXCOLS]
+    cdef Py_ssize_t first  # rows the buffers are first sized for
 
-    def __cinit__(self, kinds):
+    def __cinit__(self, kinds, Py_ssize_t capacity=1024):
         cdef int i
         self.ncols = len(kinds)
         if self.ncols > MAXCOLS:
@@ -66,8 +71,10 @@ cdef class Run:
             self.valid[i] = NULL
             self.objs.append([] if kinds[i] == C_OBJ else None)
             self.smode[i] = S_NULL
+            self.filled[i] = 0
         self.n = 0
         self.cap = 0
+        self.first = capacity if capacity > 0 else 1
         self._grow()
 
     def __dealloc__(self):
@@ -83,7 +90,7 @@ cdef class Run:
         return self.n
 
     cdef int _grow(self) except -1:
-        cdef Py_ssize_t cap = 1024 if self.cap == 0 else self.cap * 2
+        cdef Py_ssize_t cap = self.first if self.cap == 0 else self.cap * 2
         cdef int i
         cdef void* p
         for i in range(self.ncols):
@@ -144,8 +151,31 @@ cdef class Run:
             c = c.next
         return 0
 
+    cdef int _fill(self, int i, Py_ssize_t upto) except -1:
+        """Write missing values in column ``i`` from its last written row up to row ``upto``."""
+        cdef Py_ssize_t start = self.filled[i], r
+        cdef int kind = self.kinds[i]
+        cdef int64_t end
+        if start >= upto:
+            return 0
+        if kind == C_OBJ:
+            self.objs[i].extend([None] * (upto - start))
+        else:
+            memset(self.valid[i] + start, 0, upto - start)
+            if kind == C_STR:
+                end = self.dlen[i]
+                for r in range(start + 1, upto + 1):
+                    self.offs[i][r] = end
+            elif kind == C_INT:
+                memset(self.ints[i] + start, 0, (upto - start) * sizeof(int64_t))
+            else:
+                memset(self.floats[i] + start, 0, (upto - start) * sizeof(double))
+        self.filled[i] = upto
+        return 0
+
     cdef int _commit(self) except -1:
-        """Append the record held in the scratch slots, then clear them."""
+        """Append the record held in the scratch slots, then clear them (columns it does not set
+        are filled in later by _fill)."""
         cdef int i, mode, kind
         cdef Py_ssize_t row = self.n
         cdef tree.xmlNode* c
@@ -156,28 +186,20 @@ cdef class Run:
             self._grow()
         for i in range(self.ncols):
             mode = self.smode[i]
-            kind = self.kinds[i]
-            self.smode[i] = S_NULL
-            if kind == C_OBJ:
-                if mode == S_PY:
-                    self.objs[i].append(self.sobj[i])
-                    self.sobj[i] = None
-                else:
-                    self.objs[i].append(None)
+            if mode == S_NULL:
                 continue
+            self.smode[i] = S_NULL
+            kind = self.kinds[i]
             if mode == S_PY:
                 value = self.sobj[i]
                 self.sobj[i] = None
                 if value is None:
-                    mode = S_NULL
-            if mode == S_NULL:
-                self.valid[i][row] = 0
-                if kind == C_STR:
-                    self.offs[i][row + 1] = self.dlen[i]
-                elif kind == C_INT:
-                    self.ints[i][row] = 0
-                else:
-                    self.floats[i][row] = 0.0
+                    continue
+            if self.filled[i] < row:
+                self._fill(i, row)
+            self.filled[i] = row + 1
+            if kind == C_OBJ:
+                self.objs[i].append(value)
                 continue
             self.valid[i][row] = 1
             if kind == C_STR:
@@ -218,17 +240,19 @@ cdef class Run:
     def arrays(self):
         """The columns: pyarrow arrays for text, integer and float columns, NumPy object arrays
         for nested ones."""
-        cdef Py_ssize_t n = self.n
+        cdef Py_ssize_t n = self.n, r, nulls
         cdef int i
         out = []
         for i in range(self.ncols):
+            self._fill(i, n)
             kind = self.kinds[i]
             if kind == C_OBJ:
                 out.append(np.fromiter(self.objs[i], dtype=object, count=n))
                 continue
-            valid = np.frombuffer(PyBytes_FromStringAndSize(<char*>self.valid[i], n), dtype=np.bool_)
-            nulls = n - int(np.count_nonzero(valid))
-            bitmap = pa.py_buffer(np.packbits(valid, bitorder="little")) if nulls else None
+            nulls = 0
+            for r in range(n):
+                nulls += self.valid[i][r] == 0
+            bitmap = pa.py_buffer(_bitmap(self.valid[i], n)) if nulls else None
             if kind == C_STR:
                 out.append(pa.LargeStringArray.from_buffers(
                     n,
@@ -254,6 +278,18 @@ cdef class Run:
                 self.smode[i] = S_PY
                 self.sobj[i] = value
         self._commit()
+
+
+cdef bytes _bitmap(const uint8_t* valid, Py_ssize_t n):
+    """A byte per row (0 = missing) -> Arrow's validity bitmap (a bit per row, least significant first)."""
+    cdef bytes out = PyBytes_FromStringAndSize(NULL, (n + 7) >> 3)
+    cdef uint8_t* bits = <uint8_t*><char*>out
+    cdef Py_ssize_t r
+    memset(bits, 0, (n + 7) >> 3)
+    for r in range(n):
+        if valid[r]:
+            bits[r >> 3] |= <uint8_t>(1 << (r & 7))
+    return out
 
 
 cdef bint _text_only(tree.xmlNode* el):
@@ -416,6 +452,9 @@ cdef class _Names:
     cdef int slots[TABLE]
     cdef int kinds[TABLE]
     cdef list keep
+    # the tree-free reader's cache: libxml2's name pointer -> find()'s answer (see find_interned)
+    cdef const char* cptr[TABLE]
+    cdef int cres[TABLE]
 
     def __cinit__(self, dict mapping):
         cdef unsigned int h
@@ -423,6 +462,7 @@ cdef class _Names:
         self.keep = []
         for i in range(TABLE):
             self.names[i] = NULL
+        self.forget()
         if len(mapping) > TABLE // 2:
             raise ValueError("too many names for one table")
         for name, value in mapping.items():
@@ -437,6 +477,24 @@ cdef class _Names:
             self.names[h] = <const char*>name
             self.slots[h] = slot
             self.kinds[h] = kind
+
+    cdef void forget(self) noexcept:
+        """Empty the pointer cache (a new parser context: a new dictionary of names)."""
+        memset(self.cptr, 0, sizeof(self.cptr))
+
+    cdef inline int find_interned(self, const char* name) noexcept:
+        """``find`` for a name libxml2's SAX2 parser handed over: those point into the parser
+        context's dictionary (libxml2's own SAX2 tree builder keeps them as node names without
+        copying), so within one context a pointer always means the same name, and a pointer seen
+        before is answered without hashing or comparing the string. Call ``forget`` for each new
+        context."""
+        cdef unsigned int h = <unsigned int>(((<size_t>name) * <size_t>0x9E3779B97F4A7C15) >> 58) & (TABLE - 1)
+        if self.cptr[h] == name:
+            return self.cres[h]
+        cdef int at = self.find(name)
+        self.cptr[h] = name
+        self.cres[h] = at
+        return at
 
     cdef inline int find(self, const char* name) noexcept:
         cdef unsigned int h = _hash(name) & (TABLE - 1)
@@ -507,6 +565,14 @@ cdef class Context:
         self.tostring = tostring
         self.inherited = ()
         self.fast_custom = True
+
+    cdef void forget(self):
+        """Empty the name caches of every table (a new parser context is reading)."""
+        cdef _TypeSpec spec
+        self.types.forget()
+        for spec in self.specs:
+            spec.attrs.forget()
+            spec.children.forget()
 
     def set_root(self, _Element root):
         """Note the root's namespace declarations (``xmlns:xsi`` in the server's files)."""

@@ -162,6 +162,7 @@ cdef class SaxReader:
     cdef Context ctx
     cdef public Run run
     cdef list kinds
+    cdef Py_ssize_t capacity
     cdef public bint aborted
     cdef public object error  # a Python error raised in a callback that must not be swallowed
     cdef public Py_ssize_t records
@@ -179,10 +180,11 @@ cdef class SaxReader:
     cdef Py_ssize_t textlen  # bytes of text since the last tag, comment or PI: one text node of a tree
     cdef object answer, answers, item, part_spec
 
-    def __cinit__(self, Context ctx, list kinds):
+    def __cinit__(self, Context ctx, list kinds, Py_ssize_t capacity=1024):
         self.ctx = ctx
         self.kinds = kinds
-        self.run = Run(kinds)
+        self.capacity = capacity  # rows a run's buffers start with: runs are handed on near this size
+        self.run = Run(kinds, capacity)
         self.sbuf = _Bytes()
         self.val = _Bytes()
         self.meta = _Bytes()
@@ -197,6 +199,7 @@ cdef class SaxReader:
         self.sax.internalSubset = <internalSubsetSAXFunc>_on_dtd
         self.sax.reference = <referenceSAXFunc>_on_reference
         self.sax.serror = <xmlStructuredErrorFunc>_on_error  # not lxml's global error log
+        ctx.forget()  # name pointers are this parser context's (one reader per Context at a time)
         self.ctxt = _sax_create(&self.sax, <void*>self, NULL, 0, NULL)
         if self.ctxt is NULL:
             raise MemoryError()
@@ -228,7 +231,7 @@ cdef class SaxReader:
         """The run's columns so far, and a fresh run for what follows (the cue point being read,
         if any, moves to it)."""
         cdef Run old = self.run
-        cdef Run new = Run(self.kinds)
+        cdef Run new = Run(self.kinds, self.capacity)
         cdef int i
         out = old.arrays()
         for i in range(old.ncols):
@@ -316,7 +319,7 @@ cdef class SaxReader:
             self.stop()
             return 0
         if state == P_ROOT:
-            at = self.ctx.types.find(<const char*>name)
+            at = self.ctx.types.find_interned(<const char*>name)
             if at < 0 or nb_ns:
                 self.stop()
                 return 0
@@ -328,7 +331,7 @@ cdef class SaxReader:
             for i in range(nb_attrs):
                 if attrs[5 * i + 2] is not NULL:
                     continue  # xsi:type, xsi:nil ... are allowed anywhere
-                at = self.spec.attrs.find(<const char*>attrs[5 * i])
+                at = self.spec.attrs.find_interned(<const char*>attrs[5 * i])
                 if at < 0:
                     self.stop()
                     return 0
@@ -341,7 +344,7 @@ cdef class SaxReader:
                 self.run.slen[slot] = self.sbuf.n - self.run.soff[slot]
             self.state = P_RECORD
         elif state == P_RECORD:
-            at = self.spec.children.find(<const char*>name)
+            at = self.spec.children.find_interned(<const char*>name)
             if at < 0:
                 self.stop()
                 return 0
@@ -645,6 +648,12 @@ cdef void _on_end(void* ctx, const_xmlChar* localname, const_xmlChar* prefix, co
 cdef void _on_text(void* ctx, const_xmlChar* ch, int n) noexcept:
     cdef SaxReader r = <SaxReader>ctx
     if r.aborted:
+        return
+    if r.state != P_FIELD and r.state != P_TAG and r.state != P_PART and r.state != P_META:
+        # the whitespace between elements (most calls): part of no value, only its length counts
+        r.textlen += n
+        if r.textlen > _MAX_TEXT:
+            r.stop()
         return
     try:
         r.text(ch, n)

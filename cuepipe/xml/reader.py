@@ -450,17 +450,29 @@ def _full_row(plan: _TypePlan, row: list[Any]) -> list[Any]:
     return full
 
 
+def _first_nested(elem: Any) -> Any:
+    """The cue point element below ``elem`` (outside custom metadata) whose end tag comes first:
+    the one :func:`iter_rows` meets first, since it reads an element at its end tag."""
+    found = None
+    below = elem
+    while True:
+        below = next((e for e in below.iter(*_SCENE_TAGS) if e is not below and not _in_custom_data(e)), None)
+        if below is None:
+            return found
+        found = below
+
+
 def _slow_element(elem: Any, key: str | None, index: int) -> list[Any]:
     """The pure-Python reader for one child of <scenes> that the compiled code hands back."""
-    if key is None:  # not a cue point element: the errors iter_rows would raise
-        nested = next((e for e in elem.iter(*_SCENE_TAGS) if not _in_custom_data(e)), None)
-        if nested is not None:
-            raise XMLFormatError(
-                f"<{nested.tag}> found in <{nested.getparent().tag}>; cue points must be children of <scenes>",
-                line=nested.sourceline,
-                element=nested.tag,
-                record=index,
-            )
+    nested = _first_nested(elem)
+    if nested is not None:  # the error iter_rows raises before it reads ``elem`` itself
+        raise XMLFormatError(
+            f"<{nested.tag}> found in <{nested.getparent().tag}>; cue points must be children of <scenes>",
+            line=nested.sourceline,
+            element=nested.tag,
+            record=index,
+        )
+    if key is None:  # not a cue point element: the error iter_rows would raise
         _check_skipped(elem.getparent(), elem.getnext())
         raise AssertionError(f"unexpected child of <scenes>: {elem.tag!r}")  # pragma: no cover
     plan = _PLANS[key]
@@ -523,7 +535,8 @@ def _sax_columns(source: Source) -> Iterator[list[Any] | None]:
     case the caller reads the document again with the tree harvest, which decides."""
     with open_source(source) as stream:
         progress = progress_of(stream)  # the per-cue-point byte bound counts from each completed one
-        reader = _compiled().SaxReader(_context(), _STORAGE)
+        # runs are handed on at _RUN cue points or a block later: sized so that they never regrow
+        reader = _compiled().SaxReader(_context(), _STORAGE, _RUN + _RUN // 4)
         while True:
             try:
                 block = stream.read(_BLOCK)
