@@ -100,6 +100,9 @@ def assert_every_input_writes_the_same(recs: list[dict[str, Any]], monkeypatch: 
     assert isinstance(expected, bytes)
     assert same_both_ways(recs, monkeypatch, **kw) == expected, "list of dicts"
     assert same_both_ways(iter(recs), monkeypatch, **kw) == expected, "iterator of dicts"
+    # DataFrame.to_dict("records"): every column in every record, NA (typed) or NaN (default) where missing
+    assert same_both_ways(typed.to_dict("records"), monkeypatch, **kw) == expected, "typed frame's dicts"
+    assert same_both_ways(pd.DataFrame(recs).to_dict("records"), monkeypatch, **kw) == expected, "frame's dicts"
     for label, df in user_frames(recs).items():
         assert same_both_ways(df, monkeypatch, **kw) == expected, label
     return expected
@@ -414,6 +417,8 @@ def test_ordinary_user_inputs_do_not_fall_back(monkeypatch):
     assert df["endTime"].dtype == np.float64 and df["subType"].dtype == np.float64
     cuepipe.write_xml(df)
     cuepipe.write_xml(df.convert_dtypes(dtype_backend="pyarrow"))
+    cuepipe.write_xml(df.to_dict("records"))  # NaN where missing
+    cuepipe.write_xml(frames.records_to_frame(recs).to_dict("records"))  # NA where missing
     cuepipe.write_xml(
         df.assign(tags=pd.Series([["a"], ["b"], None, None, []], dtype=pd.ArrowDtype(pa.list_(pa.string()))))
     )

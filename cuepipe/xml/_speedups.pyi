@@ -49,6 +49,7 @@ def records_to_columns(
     allowed: dict[Any, frozenset[str]],
     allowed_for: Callable[[Any, int], frozenset[str] | None],
     first: int,
+    missing: tuple[Any, Any],
 ) -> tuple[list[list[Any]], list[Any], int]: ...
 
 #: Whether the tree-free reader can run (libxml2's push parser was found in lxml's module).

@@ -158,7 +158,7 @@ cdef bint _put_tags(_Out out, str value, Py_ssize_t maxlen, tuple markup) except
     cdef const char* u = PyUnicode_AsUTF8AndSize(value, &size)
     cdef unsigned char ch
     if size == 0:
-        return False
+        return True  # no tags: render_tags writes nothing (the typed frame's form of an empty list)
     for i in range(size + 1):
         if i == size or u[i] == c',':
             if chars == 0 or chars > maxlen:
@@ -424,7 +424,7 @@ def render_block(list columns, list types, dict specs, object fallback, Py_ssize
 
 
 def records_to_columns(list records, dict positions, object type_key, dict allowed, object allowed_for,
-                       Py_ssize_t first):
+                       Py_ssize_t first, tuple missing):
     """A block of dict records -> ``(columns, types, checked)``: one list per column (``positions``
     maps a column name to its list; absent keys are None), each record's ``type_key`` value, and how
     many leading records passed the checks writer._record_rows makes (exactly dicts, known keys
@@ -433,14 +433,18 @@ def records_to_columns(list records, dict positions, object type_key, dict allow
     ``allowed`` caches, per cuePointType value, the columns that type may carry;
     ``allowed_for(type, index)`` gives them for a value not seen yet, or None if it is not a type
     the writer can write. The first record that fails a check, and every record after it in the
-    block, are left to the Python path, which raises the error (or, for a missing value spelled NaN
-    in a column the type cannot carry, writes it).
+    block, are left to the Python path, which raises the error.
+
+    A missing value spelled float NaN or one of ``missing`` (pandas' NA and NaT: what
+    ``DataFrame.to_dict("records")`` gives) is stored as None: the Python renderer treats them all
+    alike (``values.is_missing``), and only None lets the compiled writer skip the cell.
     """
     cdef Py_ssize_t n = len(records), ncols = len(positions), i
     cdef list columns = [[None] * n for i in range(ncols)]
     cdef list types = [None] * n
     cdef PyObject* pos
     cdef object ok
+    na, nat = missing
     for i in range(n):
         rec = records[i]
         if type(rec) is not dict:
@@ -459,8 +463,11 @@ def records_to_columns(list records, dict positions, object type_key, dict allow
             pos = PyDict_GetItem(positions, k)
             if pos is NULL:
                 return columns, types, i
-            if v is not None and k not in <frozenset>ok:
-                return columns, types, i
+            if v is not None:
+                if (type(v) is float and v != v) or v is na or v is nat:
+                    v = None
+                elif k not in <frozenset>ok:
+                    return columns, types, i
             (<list>columns[<Py_ssize_t><object>pos])[i] = v
         types[i] = t
     return columns, types, n

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import IO, Any, Literal, Protocol, overload
 
 import numpy as np
+import pandas as pd
 
 from .. import vocabulary as voc
 from .._files import AtomicOutput
@@ -656,6 +657,9 @@ def _compiled_frame_chunks(df: Any, renderer: _Renderer) -> Iterator[tuple[bytes
         yield compiled.render_block(columns, types, specs, fallback, start, serve), len(types)
 
 
+_NA_NAT = (pd.NA, pd.NaT)
+
+
 def _compiled_record_chunks(data: Any, renderer: _Renderer) -> Iterator[tuple[bytes, int]]:
     """Dict records -> (UTF-8 of a batch of cue point elements, each followed by a newline; count).
 
@@ -688,7 +692,7 @@ def _compiled_record_chunks(data: Any, renderer: _Renderer) -> Iterator[tuple[by
     first = 0
     while batch := list(itertools.islice(records, _BATCH)):
         columns, types, checked = compiled.records_to_columns(
-            batch, renderer.layout, "cuePointType", allowed, allowed_for, first
+            batch, renderer.layout, "cuePointType", allowed, allowed_for, first, _NA_NAT
         )
         chunk = b""
         if checked:
