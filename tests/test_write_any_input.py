@@ -349,6 +349,8 @@ def test_records_that_are_not_many_records_are_refused(monkeypatch):
                 m.setattr(writer, "_speedups", None)
             with pytest.raises(TypeError, match="many records"):
                 cuepipe.write_xml(dict(ANN))
+            with pytest.raises(ValueError, match="kind must be"):  # the arguments are checked first
+                cuepipe.write_xml(dict(ANN), kind="bogus")
             with pytest.raises(CuePointValueError, match="at least one cue point"):
                 cuepipe.write_xml([])
             assert cuepipe.write_xml([], kind="serve") == same_both_ways([], monkeypatch, kind="serve")

@@ -743,9 +743,9 @@ def _rows(data: Any, kind: voc.Kind, unsupported: Unsupported) -> tuple[_Rendere
         if _speedups is not None:
             return renderer, _CompiledFrame(_compiled_frame_chunks(data, renderer))
         return renderer, _frame_rows(data, renderer)
+    renderer = _Renderer(kind, unsupported, _ALL_COLUMNS)  # checks kind and unsupported first
     if isinstance(data, Mapping):
         raise TypeError("write_xml takes many records: pass a list of dicts, an iterable of dicts or a DataFrame")
-    renderer = _Renderer(kind, unsupported, _ALL_COLUMNS)
     if _speedups is not None:
         return renderer, _CompiledFrame(_compiled_record_chunks(data, renderer))
     return renderer, _record_rows(data, renderer)
