@@ -425,3 +425,27 @@ def test_ordinary_user_inputs_do_not_fall_back(monkeypatch):
         df.assign(tags=pd.Series([["a"], ["b"], None, None, []], dtype=pd.ArrowDtype(pa.list_(pa.string()))))
     )
     assert calls == []
+
+
+@pytest.mark.slow
+def test_the_benchmark_cases_run_and_write_the_typed_frames_bytes(tmp_path):
+    """The write cases of target 1 run, and each one's output is checked against the typed frame's."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    cases = "write.cuepipe,write.user_frame,write.arrow_frame,write.records"
+    cmd = [sys.executable, "-m", "benchmarks.run", "--sizes", "300", "--repeat", "1", "--cases", cases]
+    cmd += ["--out", str(tmp_path / "results"), "--data", str(tmp_path / "data")]
+    proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    run = json.loads((tmp_path / "results" / "results-300.json").read_text(encoding="utf-8"))
+    results = {r["case"]: r for r in run["results"]}
+    for case in cases.split(","):
+        assert results[case]["status"] == "ok", results[case]
+        assert results[case]["records"] == 300
+    targets = {t["id"]: t for t in run["targets"]}
+    for target in ("any_frame_write", "arrow_frame_write", "records_write"):
+        assert targets[target]["status"] == "info" and targets[target]["ratio"] > 0  # targets apply from 100k
