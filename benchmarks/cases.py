@@ -248,6 +248,76 @@ def _run_cuepipe_write(state: tuple[Any, Path]) -> int:
     return cuepipe.write_xml(df, out, kind="ingest")
 
 
+def _records(files: Files) -> list[dict[str, Any]]:
+    """The ingest records the typed frame and the ingest file were made from (``generate.ensure_data``),
+    as plain dicts; generated once per data set and cached as a pickle next to the frame."""
+    import os
+    import pickle
+
+    path = Path(str(files["frame"]) + ".records.pkl")
+    if not path.is_file():
+        from .generate import generate, ingest_view
+
+        records = [ingest_view(r, i) for i, r in enumerate(generate(int(files["n"]), int(files["seed"])))]
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(pickle.dumps(records, protocol=pickle.HIGHEST_PROTOCOL))
+        os.replace(tmp, path)
+    with open(path, "rb") as f:
+        records: list[dict[str, Any]] = pickle.load(f)
+    return records
+
+
+def _user_frame(files: Files) -> Any:
+    """The records as a user builds a DataFrame of them: ``pd.DataFrame(records)``, with every other
+    row's tags as a list. pandas picks the dtypes: ``str`` text columns (NaN where missing), int64
+    ``startTime``, float64 ``endTime`` and ``subType`` (NaN where missing), object columns of lists
+    (tags: text or lists; answers and custom metadata: lists of dicts, NaN where missing)."""
+    import pandas as pd
+
+    records = _records(files)
+    for i, rec in enumerate(records):
+        if i % 2 and "tags" in rec:
+            rec["tags"] = rec["tags"].split(",")
+    return pd.DataFrame(records)
+
+
+def _setup_user_frame_write(files: Files, workdir: Path) -> tuple[Any, Path, str]:
+    import cuepipe  # noqa: F401
+
+    return _user_frame(files), workdir / "write-user-frame.xml", str(files["ingest_xml"])
+
+
+def _setup_arrow_frame_write(files: Files, workdir: Path) -> tuple[Any, Path, str]:
+    """The user's frame with pandas' Arrow dtypes (``convert_dtypes(dtype_backend="pyarrow")``:
+    ``string[pyarrow]`` text, ``int64[pyarrow]`` times and subType with nulls; tags stay mixed objects)."""
+    import cuepipe  # noqa: F401
+
+    frame = _user_frame(files).convert_dtypes(dtype_backend="pyarrow")
+    return frame, workdir / "write-arrow-frame.xml", str(files["ingest_xml"])
+
+
+def _setup_records_write(files: Files, workdir: Path) -> tuple[Any, Path, str]:
+    import cuepipe  # noqa: F401
+
+    return _records(files), workdir / "write-records.xml", str(files["ingest_xml"])
+
+
+def _run_any_write(state: tuple[Any, Path, str]) -> tuple[int, Path, str]:
+    import cuepipe
+
+    data, out, expected = state
+    return cuepipe.write_xml(data, out, kind="ingest"), out, expected
+
+
+def _count_same_output(result: tuple[int, Path, str]) -> int:
+    """After the timed region: the output must be byte for byte the ingest file the typed frame writes
+    (``write.cuepipe`` checks that one), else the case fails."""
+    n, out, expected = result
+    if out.read_bytes() != Path(expected).read_bytes():
+        raise AssertionError(f"{out.name} differs from the ingest file the typed frame writes")
+    return n
+
+
 def _setup_csv_write(files: Files, workdir: Path) -> tuple[Any, Path]:
     import pandas as pd
 
@@ -484,6 +554,36 @@ CASES: tuple[Case, ...] = (
         _setup_cuepipe_write,
         _run_cuepipe_write,
         count=int,
+    ),
+    Case(
+        "write.user_frame",
+        ("write",),
+        "cuepipe.write_xml(pd.DataFrame(records)): str, int64/float64 with NaN, object",
+        "subject",
+        _setup_user_frame_write,
+        _run_any_write,
+        count=_count_same_output,
+        note="frame built by pandas from the records before timing; output checked == the typed frame's",
+    ),
+    Case(
+        "write.arrow_frame",
+        ("write",),
+        "cuepipe.write_xml of that frame with Arrow dtypes",
+        "subject",
+        _setup_arrow_frame_write,
+        _run_any_write,
+        count=_count_same_output,
+        note="convert_dtypes(dtype_backend='pyarrow') before timing; output checked == the typed frame's",
+    ),
+    Case(
+        "write.records",
+        ("write",),
+        "cuepipe.write_xml(list of dicts)",
+        "subject",
+        _setup_records_write,
+        _run_any_write,
+        count=_count_same_output,
+        note="the generated records, loaded before timing; output checked == the typed frame's",
     ),
     Case(
         "write.pandas",

@@ -42,6 +42,15 @@ def render_block(
     first: int,
     serve: bool,
 ) -> bytes: ...
+def records_to_columns(
+    records: list[Any],
+    positions: dict[str, int],
+    type_key: str,
+    allowed: dict[Any, frozenset[str]],
+    allowed_for: Callable[[Any, int], frozenset[str] | None],
+    first: int,
+    missing: tuple[Any, Any],
+) -> tuple[list[list[Any]], list[Any], int]: ...
 
 #: Whether the tree-free reader can run (libxml2's push parser was found in lxml's module).
 SAX: bool

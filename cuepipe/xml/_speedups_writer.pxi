@@ -2,6 +2,8 @@
 # byte for byte as writer._Renderer.render writes them. A row it cannot write exactly (an unusual
 # value, anything that needs an error message) goes to the Python renderer.
 
+from libc.math cimport floor
+
 cdef class _Out:
     cdef char* buf
     cdef Py_ssize_t n, cap
@@ -103,16 +105,26 @@ cdef int _put_2(_Out out, int v) except -1:
 
 
 cdef bint _put_time(_Out out, object value, bint serve) except -1:
-    """format_time / format_serve_time for an int in range; False to let Python do it (or fail)."""
+    """format_time / format_serve_time for an int, or a whole float, in range; False to let Python
+    do it (or fail)."""
     cdef long long ms, s
     cdef int frac
     cdef char d[4]
-    if type(value) is not int:
+    cdef double f
+    if type(value) is float:
+        # values.to_milliseconds takes a whole, finite float as int(value): the same text follows.
+        # NaN fails the comparisons; a fraction, a negative or a day and more is the Python side's.
+        f = value
+        if not (f >= 0.0 and f < 86400000.0) or f != floor(f):
+            return False
+        ms = <long long>f
+    elif type(value) is not int:
         return False
-    try:
-        ms = value
-    except OverflowError:
-        return False
+    else:
+        try:
+            ms = value
+        except OverflowError:
+            return False
     if ms < 0:
         return False
     if serve:
@@ -146,7 +158,7 @@ cdef bint _put_tags(_Out out, str value, Py_ssize_t maxlen, tuple markup) except
     cdef const char* u = PyUnicode_AsUTF8AndSize(value, &size)
     cdef unsigned char ch
     if size == 0:
-        return False
+        return True  # no tags: render_tags writes nothing (the typed frame's form of an empty list)
     for i in range(size + 1):
         if i == size or u[i] == c',':
             if chars == 0 or chars > maxlen:
@@ -167,6 +179,30 @@ cdef bint _put_tags(_Out out, str value, Py_ssize_t maxlen, tuple markup) except
                     5 if ch == c'&' or ch == c'\r' else 4)
             start = i + 1
     out.put(u + start, size - start)
+    out.put_bytes(markup[TM_CLOSE])
+    return True
+
+
+cdef bint _put_tag_list(_Out out, object value, Py_ssize_t maxlen, tuple markup) except -1:
+    """writer.render_tags for a list, tuple or NumPy array of tags (an Arrow ``list<string>`` cell):
+    values.split_tags' checks (text, no comma, 1..maxlen characters), then one ``<tag>`` each. An
+    empty list writes nothing, as render_tags does."""
+    cdef Py_ssize_t k
+    cdef bint first = True
+    for t in value:  # checked before anything is written
+        if type(t) is not str:
+            return False
+        k = PyUnicode_GET_LENGTH(t)
+        if k == 0 or k > maxlen or "," in <str>t:
+            return False
+    if len(value) == 0:
+        return True
+    out.put_bytes(markup[TM_OPEN])
+    for t in value:
+        if not first:
+            out.put_bytes(markup[TM_SEPARATOR])
+        first = False
+        out.put_escaped(<str>t, False)
     out.put_bytes(markup[TM_CLOSE])
     return True
 
@@ -315,6 +351,8 @@ cdef bint _row(_Out out, list columns, Py_ssize_t i, tuple spec, bint serve) exc
                 return False
             out.put_bytes(step[WST_CLOSE])
         elif kind == W_ENUM:
+            if type(value) is not str and type(value) is not int and type(value) is not float:
+                return False  # a boolean would find the member whose value is 1: the Python renderer refuses it
             try:
                 text = (<dict>step[WST_AUX]).get(value)
             except TypeError:
@@ -325,7 +363,13 @@ cdef bint _row(_Out out, list columns, Py_ssize_t i, tuple spec, bint serve) exc
             out.put_str(text)
             out.put_bytes(step[WST_CLOSE])
         elif kind == W_TAGS:
-            if type(value) is not str or not _put_tags(out, value, step[WST_MAX_LENGTH], step[WST_AUX]):
+            if type(value) is str:
+                if not _put_tags(out, value, step[WST_MAX_LENGTH], step[WST_AUX]):
+                    return False
+            elif type(value) is list or type(value) is tuple or (type(value) is np.ndarray and value.ndim == 1):
+                if not _put_tag_list(out, value, step[WST_MAX_LENGTH], step[WST_AUX]):
+                    return False
+            else:
                 return False
         elif kind == W_ANSWERS:
             if not _put_answers(out, value, step[WST_AUX]):
@@ -377,3 +421,53 @@ def render_block(list columns, list types, dict specs, object fallback, Py_ssize
             out.put_str(fallback((<tuple>found)[BS_BOUND], tuple([col[i] for col in columns]), first + i))
         out.put("\n", 1)
     return PyBytes_FromStringAndSize(out.buf, out.n)
+
+
+def records_to_columns(list records, dict positions, object type_key, dict allowed, object allowed_for,
+                       Py_ssize_t first, tuple missing):
+    """A block of dict records -> ``(columns, types, checked)``: one list per column (``positions``
+    maps a column name to its list; absent keys are None), each record's ``type_key`` value, and how
+    many leading records passed the checks writer._record_rows makes (exactly dicts, known keys
+    only, a type that has an XML form, no value in a column the type cannot carry).
+
+    ``allowed`` caches, per cuePointType value, the columns that type may carry;
+    ``allowed_for(type, index)`` gives them for a value not seen yet, or None if it is not a type
+    the writer can write. The first record that fails a check, and every record after it in the
+    block, are left to the Python path, which raises the error.
+
+    A missing value spelled float NaN or one of ``missing`` (pandas' NA and NaT: what
+    ``DataFrame.to_dict("records")`` gives) is stored as None: the Python renderer treats them all
+    alike (``values.is_missing``), and only None lets the compiled writer skip the cell.
+    """
+    cdef Py_ssize_t n = len(records), ncols = len(positions), i
+    cdef list columns = [[None] * n for i in range(ncols)]
+    cdef list types = [None] * n
+    cdef PyObject* pos
+    cdef object ok
+    na, nat = missing
+    for i in range(n):
+        rec = records[i]
+        if type(rec) is not dict:
+            return columns, types, i
+        t = (<dict>rec).get(type_key)
+        try:
+            ok = allowed.get(t)
+        except TypeError:  # an unhashable cuePointType value
+            return columns, types, i
+        if ok is None:
+            ok = allowed_for(t, first + i)
+            if ok is None:
+                return columns, types, i
+            allowed[t] = ok
+        for k, v in (<dict>rec).items():
+            pos = PyDict_GetItem(positions, k)
+            if pos is NULL:
+                return columns, types, i
+            if v is not None:
+                if (type(v) is float and v != v) or v is na or v is nat:
+                    v = None
+                elif k not in <frozenset>ok:
+                    return columns, types, i
+            (<list>columns[<Py_ssize_t><object>pos])[i] = v
+        types[i] = t
+    return columns, types, n

@@ -12,12 +12,14 @@ from __future__ import annotations
 import difflib
 import functools
 import io
+import itertools
 import operator
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import IO, Any, Literal, Protocol, overload
 
 import numpy as np
+import pandas as pd
 
 from .. import vocabulary as voc
 from .._files import AtomicOutput
@@ -457,13 +459,14 @@ class _Renderer:
         return text
 
 
-def _record_rows(data: Any, renderer: _Renderer) -> Iterator[tuple[_Bound, tuple[Any, ...], int]]:
-    """Dict records -> (bound plan, row tuple, index), checking every record as it comes."""
-    if isinstance(data, Mapping):
-        raise TypeError("write_xml takes many records: pass a list of dicts, an iterable of dicts or a DataFrame")
+def _record_rows(data: Any, renderer: _Renderer, first: int = 0) -> Iterator[tuple[_Bound, tuple[Any, ...], int]]:
+    """Dict records -> (bound plan, row tuple, index), checking every record as it comes.
+
+    ``first``: the index of the first record (the compiled path hands over the rest of a batch).
+    """
     get_row = operator.itemgetter(*_ALL_COLUMNS)
     type_pos = renderer.type_pos
-    for i, rec in enumerate(data):
+    for i, rec in enumerate(data, first):
         if not isinstance(rec, Mapping):
             raise CuePointValueError(f"expected a dict, got {type(rec).__name__}", record=i)
         if not rec.keys() <= _KNOWN:
@@ -521,12 +524,18 @@ _ENUM_COLUMNS = frozenset(f.column for f in voc.COLUMNS if f.kind == "enum" and 
 
 
 def _check_enum_booleans(columns: list[list[Any]], renderer: _Renderer, offset: int) -> None:
-    """Refuse a boolean in an enum column before the compiled writer looks it up (True == 1 finds a member)."""
+    """Refuse a boolean in an enum column before the compiled writer looks it up (True == 1 finds a member).
+
+    The classes in a column are collected at C speed; only a column that holds a boolean is walked.
+    """
     for column, values in zip(renderer.columns, columns, strict=True):
-        if column in _ENUM_COLUMNS:
+        if column in _ENUM_COLUMNS and not _BOOLEANS.isdisjoint(map(type, values)):
             for i, v in enumerate(values):
                 if v.__class__ is bool or isinstance(v, np.bool_):
                     raise CuePointValueError(f"{v!r} is a boolean, not a valid value", record=offset + i, field=column)
+
+
+_BOOLEANS = frozenset({bool, np.bool_})
 
 
 def _frame_rows(df: Any, renderer: _Renderer) -> Iterator[tuple[_Bound, tuple[Any, ...], int]]:
@@ -648,6 +657,54 @@ def _compiled_frame_chunks(df: Any, renderer: _Renderer) -> Iterator[tuple[bytes
         yield compiled.render_block(columns, types, specs, fallback, start, serve), len(types)
 
 
+_NA_NAT = (pd.NA, pd.NaT)
+
+
+def _compiled_record_chunks(data: Any, renderer: _Renderer) -> Iterator[tuple[bytes, int]]:
+    """Dict records -> (UTF-8 of a batch of cue point elements, each followed by a newline; count).
+
+    Records are taken ``_BATCH`` at a time, as the pure-Python path takes them, so a generator is
+    consumed as lazily and the same chunks come out before an error. The compiled core turns a batch
+    into columns, making the checks :func:`_record_rows` makes (``records_to_columns``), and renders
+    them as it renders DataFrame blocks; from the first record that fails a check on, the batch goes
+    through :func:`_record_rows` and the Python renderer, which raise the error or write the record.
+    """
+    compiled = _speedups
+    assert compiled is not None, "only called when the compiled writer is loaded"
+    specs: dict[Any, tuple[Any, ...]] = {}  # cuePointType -> BoundSpec
+    allowed: dict[Any, frozenset[str]] = {}  # cuePointType -> the columns it may carry (filled by the core)
+    every = frozenset(_ALL_COLUMNS)
+    render = renderer.render
+
+    def allowed_for(type_value: Any, index: int) -> frozenset[str] | None:
+        try:
+            b = renderer.bound(type_value, index)
+        except CuePointValueError:
+            return None  # the Python path raises it, in its place among the record's checks
+        specs[type_value] = tuple(BoundSpec(b, _fast_spec(b, renderer.kind, renderer.ignore)))
+        return every if renderer.ignore else frozenset(b.plan.allowed)
+
+    def fallback(b: _Bound | None, row: tuple[Any, ...], index: int) -> str:
+        return render(b if b is not None else renderer.bound(row[renderer.type_pos], index), row, index)
+
+    serve = renderer.kind == "serve"
+    records = iter(data)
+    first = 0
+    while batch := list(itertools.islice(records, _BATCH)):
+        columns, types, checked = compiled.records_to_columns(
+            batch, renderer.layout, "cuePointType", allowed, allowed_for, first, _NA_NAT
+        )
+        chunk = b""
+        if checked:
+            chunk = compiled.render_block(columns, types[:checked], specs, fallback, first, serve)
+        if checked < len(batch):
+            rest = batch[checked:]
+            text = "".join(render(b, row, i) + "\n" for b, row, i in _record_rows(rest, renderer, first + checked))
+            chunk += text.encode("utf-8")
+        yield chunk, len(batch)
+        first += len(batch)
+
+
 def _check_unsupported(
     block: Any, types: list[Any], bounds: dict[Any, _Bound], renderer: _Renderer, offset: int
 ) -> None:
@@ -686,7 +743,11 @@ def _rows(data: Any, kind: voc.Kind, unsupported: Unsupported) -> tuple[_Rendere
         if _speedups is not None:
             return renderer, _CompiledFrame(_compiled_frame_chunks(data, renderer))
         return renderer, _frame_rows(data, renderer)
-    renderer = _Renderer(kind, unsupported, _ALL_COLUMNS)
+    renderer = _Renderer(kind, unsupported, _ALL_COLUMNS)  # checks kind and unsupported first
+    if isinstance(data, Mapping):
+        raise TypeError("write_xml takes many records: pass a list of dicts, an iterable of dicts or a DataFrame")
+    if _speedups is not None:
+        return renderer, _CompiledFrame(_compiled_record_chunks(data, renderer))
     return renderer, _record_rows(data, renderer)
 
 
