@@ -31,6 +31,7 @@ import random
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -63,13 +64,15 @@ def emulator(entries: list[str]) -> Iterator[str]:
         ":memory:",
     ]
     cmd += ["--partner-id", str(PARTNER), "--admin-secret", ADMIN, "--entries", ",".join(entries)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in the finally below
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
         while True:
             if proc.poll() is not None:
-                raise RuntimeError(f"the emulator exited: {proc.stderr.read().decode() if proc.stderr else ''}")
+                log.seek(0)
+                raise RuntimeError(f"the emulator exited: {log.read().decode()[-2000:]}")
             try:
                 httpx.get(url + "/api_v3/service/system/action/ping", timeout=1)
                 break
@@ -78,7 +81,12 @@ def emulator(entries: list[str]) -> Iterator[str]:
                     raise
                 time.sleep(0.1)
         yield url
+    except BaseException:
+        log.seek(0)
+        print("emulator output (end):", log.read().decode(errors="replace")[-3000:], file=sys.stderr)
+        raise
     finally:
+        log.close()
         proc.terminate()
         try:
             proc.wait(timeout=10)
@@ -250,8 +258,11 @@ def main(argv: list[str] | None = None) -> None:
 
         profiler = Profiler()
 
-    with emulator(raw_entries + cue_entries) as url:
-        with Client(url, partner_id=PARTNER, admin_secret=ADMIN, timeout=600) as api:
+    with (
+        emulator(raw_entries + cue_entries) as url,
+        Client(url, partner_id=PARTNER, admin_secret=ADMIN, timeout=600, **kwargs) as api,
+    ):
+        if True:
             api.count({"entryIdEqual": cue_entries[0]})  # connect once before timing
             print(f"{n} cue points per side, {args.entries} entries, uploads of {CHUNK}; emulator at {url}")
             runs: dict[str, Run] = {}
@@ -261,7 +272,7 @@ def main(argv: list[str] | None = None) -> None:
                 print(runs["raw push"].line())
                 if profiler:
                     profiler.start()
-                runs["cuepipe push"], result = _timed("cuepipe push", n, lambda: api.push(frame, **kwargs))
+                runs["cuepipe push"], result = _timed("cuepipe push", n, lambda: api.push(frame))
                 if profiler:
                     profiler.stop()
                 assert int(result["action"].eq("created").sum()) == n, result["action"].value_counts()
@@ -276,7 +287,7 @@ def main(argv: list[str] | None = None) -> None:
                 runs["cuepipe pull"], pulled = _timed(
                     "cuepipe pull",
                     n,
-                    lambda: api.pull({"entryIdIn": cue_entries}, precision="ms", **kwargs),
+                    lambda: api.pull({"entryIdIn": cue_entries}, precision="ms"),
                 )
                 if profiler:
                     profiler.stop()

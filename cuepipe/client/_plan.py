@@ -33,7 +33,7 @@ from ..errors import CuePointValueError
 from ..kaltura.actions import CuePointService
 from ..values import is_missing
 from ..xml import iter_cue_points, iter_xml_chunks
-from ._base import Retries
+from ._base import AUTO_CONCURRENCY, AUTO_MIN_PUSH, Retries
 from ._journal import PlannedUpload
 
 Errors = Literal["raise", "collect"]
@@ -61,6 +61,7 @@ class Upload:
     items: list[Item]
     size: int = 0
     digest: str = ""  # SHA-256 of the XML, when a journal needs it
+    body: bytes | None = None  # the XML, rendered ahead while an earlier upload is written; dropped once sent
 
     @property
     def rows(self) -> tuple[Hashable, ...]:
@@ -253,6 +254,11 @@ def render(upload: Upload, unsupported: Unsupported) -> Iterator[bytes]:
         raise CuePointValueError(exc.reason, record=row, field=exc.field) from None
 
 
+def render_bytes(upload: Upload, unsupported: Unsupported) -> bytes:
+    """The upload's XML in one piece (rendered ahead of its turn by a pipelined push)."""
+    return b"".join(render(upload, unsupported))
+
+
 def measure(upload: Upload, unsupported: Unsupported) -> int:
     """Render once (checking every value) and return the document's size in bytes."""
     return sum(len(chunk) for chunk in render(upload, unsupported))
@@ -337,6 +343,7 @@ class PushPlan:
     retries: Retries = field(default_factory=Retries)
     journaled: bool = False
     settle: Settle = field(default_factory=Settle)
+    concurrency: int = 1  # uploads under way at once (the client's ``concurrency``, resolved)
 
     def planned_uploads(self) -> list[PlannedUpload]:
         """What the journal fingerprints: every upload's number, entry, size and XML digest."""
@@ -354,6 +361,7 @@ def plan_push(
     retries: Retries | None = None,
     journaled: bool = False,
     settle: Settle | float | None = None,
+    concurrency: int | None = 1,
 ) -> PushPlan:
     """Read, check and split the input; renders everything once, so input errors surface now.
 
@@ -385,4 +393,13 @@ def plan_push(
         retries or Retries(),
         journaled,
         Settle.of(settle),
+        _concurrency(concurrency, len(items), len(uploads)),
     )
+
+
+def _concurrency(setting: int | None, items: int, uploads: int) -> int:
+    """Uploads under way at once: the setting, or (``None``, "auto") :data:`AUTO_CONCURRENCY` from
+    :data:`AUTO_MIN_PUSH` cue points on, else one."""
+    if setting is not None:
+        return setting
+    return min(AUTO_CONCURRENCY, uploads) if items >= AUTO_MIN_PUSH else 1

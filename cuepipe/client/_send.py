@@ -189,7 +189,8 @@ def entry_count(entry_id: str) -> Op:
 
 
 def send_upload(plan: PushPlan, upload: Upload, what: str, *, safe: bool, reason: str) -> Op:
-    """One ``addFromBulk`` of ``upload`` (streamed from the writer; rendered again on every attempt).
+    """One ``addFromBulk`` of ``upload``: its XML rendered ahead (``upload.body``) or streamed from the
+    writer (rendered again on every attempt).
 
     ``settle_unknown``: the engine never repeats it when the answer is lost (it would race the
     request still on the server); :func:`recover` settles it. It is repeated only when it certainly
@@ -199,7 +200,7 @@ def send_upload(plan: PushPlan, upload: Upload, what: str, *, safe: bool, reason
     def build(ctx: Context) -> Request:
         return cue_point_add_from_bulk(
             ctx,
-            render(upload, plan.unsupported),
+            upload.body if upload.body is not None else render(upload, plan.unsupported),
             filename=f"cuepipe-upload-{upload.number}.xml",
             size=upload.size,
             service=plan.service,
