@@ -40,6 +40,13 @@ class Client(ClientBase):
     (a ``transport=httpx.MockTransport(...)`` makes a test double). ``retries`` is the number of
     repeats of a failed call where repeating is safe, or a :class:`Retries`.
 
+    ``concurrency``: requests a push or pull keeps in flight, ``"auto"`` or 1 to 16. A push writes
+    its uploads one at a time, in order (exactly once and ``errors="raise"`` work as without it),
+    while the next ``concurrency - 1`` are looked up and rendered beside it; a pull walks that many
+    entries (or ``createdAt`` ranges of one entry) at once and returns its rows in the same order.
+    ``"auto"``: 4 for a push of 2,000 cue points or more and for a pull of more than a few pages,
+    else 1 (docs/performance.md#through-the-api).
+
     The KS and secrets never appear in ``repr``, logs or exception messages. Use as a context
     manager, or call :meth:`close`.
     """
