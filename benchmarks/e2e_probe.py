@@ -14,7 +14,9 @@ subprocess (its own interpreter and GIL), on loopback, with an in-memory databas
   default settings (lookups on, as users run it) unless ``--concurrency`` is given;
 * **raw pull**: ``cuePoint.list`` pages of 500 (``pageIndex`` 1, 2, ... per entry, ``+intId``), the
   JSON decoded and nothing else, ``--raw-concurrency`` entries at a time;
-* **cuepipe pull**: ``Client.pull({"entryIdIn": ...}, precision="ms")`` of the same entries.
+* **cuepipe pull**: ``Client.pull({"entryIdIn": ...}, precision="ms")`` of the same entries;
+* with ``--also-sequential``, cuepipe again with ``concurrency=1`` (what the client did before it
+  pipelined) on a third set of entries, for a before/after in the same run.
 
 Each is reported in cue points per second, with the client's CPU seconds (``time.process_time`` of
 this process: the emulator's CPU is not in it) and CPU per cue point, and cuepipe's rate as a ratio of
@@ -231,6 +233,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--raw-concurrency", type=int, default=4, help="requests the raw driver keeps in flight")
     parser.add_argument("--concurrency", default=None, help="cuepipe's concurrency= (default: its automatic choice)")
     parser.add_argument("--which", default="push,pull", help="push, pull or both")
+    parser.add_argument(
+        "--also-sequential",
+        action="store_true",
+        help="also run cuepipe with concurrency=1 (the client before pipelining) on a third set of entries",
+    )
     parser.add_argument("--profile", default=None, help="write a pyinstrument profile of cuepipe's runs here")
     args = parser.parse_args(argv)
 
@@ -240,9 +247,11 @@ def main(argv: list[str] | None = None) -> None:
     per_entry = max(1, args.n // args.entries)
     raw_entries = [f"0_raw{i:04d}" for i in range(args.entries)]
     cue_entries = [f"0_cue{i:04d}" for i in range(args.entries)]
+    seq_entries = [f"0_seq{i:04d}" for i in range(args.entries)] if args.also_sequential else []
     n = per_entry * args.entries
     raw_records = records(raw_entries, per_entry, "raw")
     frame = cuepipe.frames.records_to_frame(records(cue_entries, per_entry, "cue"))
+    seq_frame = cuepipe.frames.records_to_frame(records(seq_entries, per_entry, "seq")) if seq_entries else None
     uploads = [
         cuepipe.write_xml(raw_records[start : start + CHUNK])
         for start in range(0, len(raw_records), CHUNK)
@@ -259,43 +268,54 @@ def main(argv: list[str] | None = None) -> None:
         profiler = Profiler()
 
     with (
-        emulator(raw_entries + cue_entries) as url,
+        emulator(raw_entries + cue_entries + seq_entries) as url,
         Client(url, partner_id=PARTNER, admin_secret=ADMIN, timeout=600, **kwargs) as api,
+        Client(url, partner_id=PARTNER, admin_secret=ADMIN, timeout=600, concurrency=1) as seq,
     ):
-        if True:
-            api.count({"entryIdEqual": cue_entries[0]})  # connect once before timing
-            print(f"{n} cue points per side, {args.entries} entries, uploads of {CHUNK}; emulator at {url}")
-            runs: dict[str, Run] = {}
-            if "push" in which or "pull" in which:
-                runs["raw push"], saved = _timed("raw push", n, lambda: raw_push(url, uploads, args.raw_concurrency))
-                assert saved == n, (saved, n)
-                print(runs["raw push"].line())
-                if profiler:
-                    profiler.start()
-                runs["cuepipe push"], result = _timed("cuepipe push", n, lambda: api.push(frame))
-                if profiler:
-                    profiler.stop()
-                assert int(result["action"].eq("created").sum()) == n, result["action"].value_counts()
-                print(runs["cuepipe push"].line())
-                print(f"  push ratio (cuepipe / raw): {runs['cuepipe push'].rate / runs['raw push'].rate:.2f}")
-            if "pull" in which:
-                runs["raw pull"], got = _timed("raw pull", n, lambda: raw_pull(url, raw_entries, args.raw_concurrency))
-                assert got == n, (got, n)
-                print(runs["raw pull"].line())
-                if profiler:
-                    profiler.start()
-                runs["cuepipe pull"], pulled = _timed(
-                    "cuepipe pull",
-                    n,
-                    lambda: api.pull({"entryIdIn": cue_entries}, precision="ms"),
+        api.count({"entryIdEqual": cue_entries[0]})  # connect once before timing
+        print(f"{n} cue points per side, {args.entries} entries, uploads of {CHUNK}; emulator at {url}")
+        runs: dict[str, Run] = {}
+        if "push" in which or "pull" in which:
+            runs["raw push"], saved = _timed("raw push", n, lambda: raw_push(url, uploads, args.raw_concurrency))
+            assert saved == n, (saved, n)
+            print(runs["raw push"].line())
+            if profiler:
+                profiler.start()
+            runs["cuepipe push"], result = _timed("cuepipe push", n, lambda: api.push(frame))
+            if profiler:
+                profiler.stop()
+            assert int(result["action"].eq("created").sum()) == n, result["action"].value_counts()
+            print(runs["cuepipe push"].line())
+            print(f"  push ratio (cuepipe / raw): {runs['cuepipe push'].rate / runs['raw push'].rate:.2f}")
+            if seq_frame is not None:
+                runs["sequential push"], _ = _timed("sequential push", n, lambda: seq.push(seq_frame))
+                print(runs["sequential push"].line())
+                print(f"  push ratio (concurrency=1 / raw): {runs['sequential push'].rate / runs['raw push'].rate:.2f}")
+        if "pull" in which:
+            runs["raw pull"], got = _timed("raw pull", n, lambda: raw_pull(url, raw_entries, args.raw_concurrency))
+            assert got == n, (got, n)
+            print(runs["raw pull"].line())
+            if profiler:
+                profiler.start()
+            runs["cuepipe pull"], pulled = _timed(
+                "cuepipe pull",
+                n,
+                lambda: api.pull({"entryIdIn": cue_entries}, precision="ms"),
+            )
+            if profiler:
+                profiler.stop()
+            assert len(pulled) == n and pulled["systemName"].nunique() * args.entries >= n, len(pulled)
+            print(runs["cuepipe pull"].line())
+            print(f"  pull ratio (cuepipe / raw): {runs['cuepipe pull'].rate / runs['raw pull'].rate:.2f}")
+            if seq_entries:
+                runs["sequential pull"], back = _timed(
+                    "sequential pull", n, lambda: seq.pull({"entryIdIn": seq_entries}, precision="ms")
                 )
-                if profiler:
-                    profiler.stop()
-                assert len(pulled) == n and pulled["systemName"].nunique() * args.entries >= n, len(pulled)
-                print(runs["cuepipe pull"].line())
-                print(f"  pull ratio (cuepipe / raw): {runs['cuepipe pull'].rate / runs['raw pull'].rate:.2f}")
-            total = api.count({"entryIdIn": cue_entries})
-            assert total == n, (total, n)
+                assert len(back) == n, len(back)
+                print(runs["sequential pull"].line())
+                print(f"  pull ratio (concurrency=1 / raw): {runs['sequential pull'].rate / runs['raw pull'].rate:.2f}")
+        total = api.count({"entryIdIn": cue_entries})
+        assert total == n, (total, n)
     if profiler is not None:
         with open(args.profile, "w") as f:
             f.write(profiler.output_text(unicode=True, color=False))

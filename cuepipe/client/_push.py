@@ -169,7 +169,8 @@ class _PushRun:
             existing = yield from self.lookups.run(upload)
         except CuepipeError as exc:
             return _Prepared(record, None, exc)
-        upload.body = render_bytes(upload, self.plan.unsupported)
+        if upload.body is None:
+            upload.body = render_bytes(upload, self.plan.unsupported)
         return _Prepared(record, existing, None)
 
     def upload(self, upload: Upload, prepared: _Prepared) -> Op:

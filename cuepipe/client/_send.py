@@ -65,7 +65,7 @@ from ..kaltura.responses import ListPage
 from ._base import Call, Op, Sleep, log
 from ._errors import OutcomeUnknownError, TransportError, UploadFailedError, describe
 from ._journal import Journal
-from ._plan import Item, PushPlan, Upload, measure, render
+from ._plan import Item, PushPlan, Upload, render, render_bytes
 from ._result import Existing, Recovery, ResultTable, failure_action, replay_safety, start_ms
 
 _SERVICE: CuePointService = "cuepoint_cuepoint"  # lookups and deletes use cuePoint whatever the upload used
@@ -378,7 +378,8 @@ def recover(
                 raise upload_failed(upload, stop, reason, _known_ids(upload, now, landed), last)
             refused = (stop.position, len(landed))
         part = Upload(upload.number, upload.entry_id, rest)
-        part.size = measure(part, plan.unsupported)
+        part.body = render_bytes(part, plan.unsupported)
+        part.size = len(part.body)
         safe, reason_unsafe = replay_safety(part, now)
         if not safe:
             raise OutcomeUnknownError(
