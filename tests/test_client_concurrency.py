@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from cuepipe import vocabulary as voc
 from cuepipe.cli import main
 from cuepipe.client import AsyncClient, Client, PushError, Retries, Settle
-from cuepipe.client._base import AUTO_CONCURRENCY, AUTO_MIN_PUSH, MAX_CONCURRENCY
+from cuepipe.client._base import AUTO_CONCURRENCY, AUTO_MIN_PUSH, MAX_CONCURRENCY, Parallel, Sleep
 from cuepipe.client._plan import plan_push
 from cuepipe.emulator import EmulatorServer
 from cuepipe.emulator.faults import Fault
@@ -272,3 +272,88 @@ def test_async_parallel_pull_equals_sync(server: EmulatorServer, pulled_entries:
             return await api.pull({"entryIdIn": pulled_entries}, precision="ms", page_size=100)
 
     assert asyncio.run(run()).equals(sync_frame)
+
+
+# ---------------------------------------------------------------------------------------------
+# the engine's Parallel command, on both drivers
+# ---------------------------------------------------------------------------------------------
+
+
+def _op(value: int, sleeps: int, fail: bool = False) -> Any:
+    for _ in range(sleeps):
+        yield Sleep(0.01)
+    if fail:
+        raise RuntimeError(f"op {value} failed")
+    return value
+
+
+def _parent(limit: int, stop: bool) -> Any:
+    ops = (_op(i, 1 + i % 3, fail=i == 5) for i in range(12))
+    outcomes = yield Parallel(ops, limit=limit, stop_on_error=stop)
+    return [(o.value, type(o.error).__name__ if o.error else None, o.started) for o in outcomes]
+
+
+class _Tracker:
+    """Counts the commands a driver has under way at once."""
+
+    def __init__(self, perform: Any, is_async: bool) -> None:
+        import threading
+
+        self.perform, self.now, self.most = perform, 0, 0
+        self.is_async = is_async
+        self._lock = threading.Lock()
+
+    def enter(self) -> None:
+        self.now += 1
+        self.most = max(self.most, self.now)
+
+    def sync(self, command: Any) -> Any:
+        with self._lock:
+            self.enter()
+        try:
+            return self.perform(command)
+        finally:
+            with self._lock:
+                self.now -= 1
+
+    async def run(self, command: Any) -> Any:
+        self.enter()
+        try:
+            return await self.perform(command)
+        finally:
+            self.now -= 1
+
+
+@pytest.mark.parametrize("limit", [1, 3, 5])
+@pytest.mark.parametrize("stop", [False, True])
+def test_parallel_runs_at_most_limit_and_keeps_outcomes_in_order(limit: int, stop: bool) -> None:
+    with Client("http://127.0.0.1:9", partner_id=1, admin_secret="s") as sync_client:
+        tracker = _Tracker(sync_client._perform, False)
+        sync_client._perform = tracker.sync  # type: ignore[method-assign]
+        sync_out = sync_client._run(_parent(limit, stop))
+    assert tracker.most <= limit
+
+    async def run() -> Any:
+        async with AsyncClient("http://127.0.0.1:9", partner_id=1, admin_secret="s") as api:
+            atracker = _Tracker(api._perform, True)
+            api._perform = atracker.run  # type: ignore[method-assign]
+            out = await api._run(_parent(limit, stop))
+            # tasks started together begin together: exactly ``limit`` under way (none for limit 1,
+            # which runs its operations inline)
+            assert atracker.most == (limit if limit > 1 else 0)
+            return out
+
+    async_out = asyncio.run(run())
+    assert [o[0] for o in sync_out[:5]] == [0, 1, 2, 3, 4]
+    assert sync_out[5] == (None, "RuntimeError", True)
+    if not stop:
+        assert sync_out == async_out
+        assert [o[0] for o in sync_out[6:]] == list(range(6, 12))
+    else:  # nothing starts after the failure; what was under way finished
+        for out in (sync_out, async_out):
+            started = [o[2] for o in out]
+            assert started == sorted(started, reverse=True)  # the ones not started are the last
+            assert all(o == (i, None, True) for i, o in enumerate(out) if o[2] and i != 5)
+            assert all(o == (None, None, False) for o in out if not o[2])
+        if limit == 1:
+            assert sync_out[6:] == [(None, None, False)] * 6
