@@ -28,7 +28,7 @@ from ._files import AtomicOutput, check_folder
 from .cli_formats import options as table_options_for
 from .cli_formats import read_all, table_options
 from .client import Client, ConfigurationError, PushError
-from .client._base import AUTO_CONCURRENCY, AUTO_MIN_PUSH, MAX_CONCURRENCY, check_concurrency
+from .client._base import AUTO_CONCURRENCY, AUTO_MIN_PUSH, AUTO_PUSH_CONCURRENCY, MAX_CONCURRENCY, check_concurrency
 from .client._config import ENV_ADMIN_SECRET, ENV_KS, ENV_PARTNER_ID, ENV_SERVICE_URL, settings_from_env
 from .client._pull import Precision, Unservable
 from .errors import CuepipeError, describe_os_error
@@ -107,8 +107,8 @@ def connection_options(func: F) -> F:
             type=Concurrency(),
             default="auto",
             show_default=True,
-            help=f"Requests a push or pull keeps in flight: 'auto' ({AUTO_CONCURRENCY} for a push of "
-            f"{AUTO_MIN_PUSH:,} cue points or more and for a pull of more than a few pages, else 1) or 1 to "
+            help=f"Requests a push or pull keeps in flight: 'auto' (a push of {AUTO_MIN_PUSH:,} cue points or "
+            f"more: {AUTO_PUSH_CONCURRENCY}; a pull of more than a few pages: {AUTO_CONCURRENCY}; else 1) or 1 to "
             f"{MAX_CONCURRENCY}.",
         ),
     ]

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from cuepipe import vocabulary as voc
 from cuepipe.cli import main
 from cuepipe.client import AsyncClient, Client, PushError, Retries, Settle
-from cuepipe.client._base import AUTO_CONCURRENCY, AUTO_MIN_PUSH, MAX_CONCURRENCY, Parallel, Sleep
+from cuepipe.client._base import AUTO_MIN_PUSH, AUTO_PUSH_CONCURRENCY, MAX_CONCURRENCY, Parallel, Sleep
 from cuepipe.client._plan import plan_push
 from cuepipe.emulator import EmulatorServer
 from cuepipe.emulator.faults import Fault
@@ -130,16 +130,16 @@ def test_cli_refuses_a_bad_concurrency_as_usage_error(bad: str) -> None:
 
 @pytest.mark.parametrize(
     ("items", "chunk", "want"),
-    [(10, 500, 1), (AUTO_MIN_PUSH - 1, 100, 1), (AUTO_MIN_PUSH, 100, AUTO_CONCURRENCY), (AUTO_MIN_PUSH, 1000, 2)],
+    [(10, 500, 1), (AUTO_MIN_PUSH - 1, 100, 1), (AUTO_MIN_PUSH, 100, AUTO_PUSH_CONCURRENCY), (AUTO_MIN_PUSH, 2000, 1)],
 )
 def test_auto_push_concurrency_is_bounded(items: int, chunk: int, want: int) -> None:
-    """Automatic: one at a time for small pushes, never more than AUTO_CONCURRENCY nor than the uploads."""
+    """Automatic: one at a time for small pushes, never more than AUTO_PUSH_CONCURRENCY nor than the uploads."""
     recs = records(["0_auto"], items)
     plan = plan_push(
         recs, service="cuepoint_cuepoint", chunk_size=chunk, unsupported="error", errors="raise",
         detect_actions=True, concurrency=None,
     )  # fmt: skip
-    assert plan.concurrency == want <= AUTO_CONCURRENCY <= MAX_CONCURRENCY
+    assert plan.concurrency == want <= AUTO_PUSH_CONCURRENCY <= MAX_CONCURRENCY
 
 
 # ---------------------------------------------------------------------------------------------

@@ -135,6 +135,10 @@ Op = Generator[Any, Any, Any]
 #: The most requests one operation keeps in flight (``concurrency=``), and the automatic choice.
 MAX_CONCURRENCY = 16
 AUTO_CONCURRENCY = 4
+#: An automatic push prepares one upload ahead of the one being written: that hides the client's
+#: own work (lookups, rendering, decoding) behind the server's; preparing more ahead only puts more
+#: lookups beside the write on the server (measured: benchmarks/results/analysis.md).
+AUTO_PUSH_CONCURRENCY = 2
 #: An automatic push runs its uploads one at a time below this many cue points: overlapping a
 #: couple of uploads saves a fraction of a second, and one at a time creates them in input order.
 AUTO_MIN_PUSH = 2_000

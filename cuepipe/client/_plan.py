@@ -34,7 +34,7 @@ from ..errors import CuePointValueError
 from ..kaltura.actions import CuePointService
 from ..values import is_missing
 from ..xml import iter_cue_points, iter_xml_chunks
-from ._base import AUTO_CONCURRENCY, AUTO_MIN_PUSH, Retries
+from ._base import AUTO_MIN_PUSH, AUTO_PUSH_CONCURRENCY, Retries
 from ._journal import PlannedUpload
 
 Errors = Literal["raise", "collect"]
@@ -396,8 +396,8 @@ def plan_push(
 
 
 def _concurrency(setting: int | None, items: int, uploads: int) -> int:
-    """Uploads under way at once: the setting, or (``None``, "auto") :data:`AUTO_CONCURRENCY` from
-    :data:`AUTO_MIN_PUSH` cue points on, else one."""
+    """Requests under way at once: the setting, or (``None``, "auto") :data:`AUTO_PUSH_CONCURRENCY`
+    from :data:`AUTO_MIN_PUSH` cue points on, else one."""
     if setting is not None:
         return setting
-    return min(AUTO_CONCURRENCY, uploads) if items >= AUTO_MIN_PUSH else 1
+    return min(AUTO_PUSH_CONCURRENCY, uploads) if items >= AUTO_MIN_PUSH else 1

@@ -44,8 +44,8 @@ class Client(ClientBase):
     its uploads one at a time, in order (exactly once and ``errors="raise"`` work as without it),
     while the next ``concurrency - 1`` are looked up and rendered beside it; a pull walks that many
     entries (or ``createdAt`` ranges of one entry) at once and returns its rows in the same order.
-    ``"auto"``: 4 for a push of 2,000 cue points or more and for a pull of more than a few pages,
-    else 1 (docs/performance.md#through-the-api).
+    ``"auto"``: 2 for a push of 2,000 cue points or more (one upload prepared ahead), 4 for a pull
+    of more than a few pages, else 1 (docs/performance.md#through-the-api).
 
     The KS and secrets never appear in ``repr``, logs or exception messages. Use as a context
     manager, or call :meth:`close`.
