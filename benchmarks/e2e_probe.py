@@ -1,6 +1,7 @@
 """End to end probe: cuepipe ``push``/``pull`` against the emulator in its own process, next to a raw driver.
 
     python -m benchmarks.e2e_probe [-n 100000] [--entries 20] [--concurrency N] [--which push,pull]
+    python -m benchmarks.e2e_probe -n 5000 --entries 2 --interleaved 6 --levels 1,2,4
 
 Issue 13, target 4 ("end to end"): push and pull of ``n`` cue points must reach at least 80% of what
 the emulator itself serves, measured in the same run. The emulator runs as ``cuepipe emulator`` in a
@@ -226,6 +227,61 @@ def raw_pull(url: str, entries: list[str], concurrency: int) -> int:
     return asyncio.run(main())
 
 
+def interleaved(rounds: int, per_entry: int, entries: int, levels: list[int], pull: bool) -> None:
+    """Same-emulator A/B: per round the raw driver, then cuepipe at each of ``levels`` (order rotated
+    every round), each on fresh entries; medians over the rounds. On a shared machine single runs
+    drift by tens of percent; interleaving and medians keep the comparison within one moment."""
+    import statistics
+
+    import cuepipe
+    from cuepipe.client import Client
+
+    names = {k: [[f"0_{k}{r}x{i}" for i in range(entries)] for r in range(rounds)] for k in ["raw", *map(str, levels)]}
+    every = [e for rows in names.values() for row in rows for e in row]
+    push: dict[str, list[float]] = {k: [] for k in names}
+    pulls: dict[str, list[float]] = {k: [] for k in names}
+    with emulator(every) as url:
+        clients = {
+            str(c): Client(url, partner_id=PARTNER, admin_secret=ADMIN, timeout=600, concurrency=c) for c in levels
+        }
+        try:
+            for api in clients.values():
+                api.count({"entryIdEqual": every[0]})
+            for r in range(rounds):
+                recs = records(names["raw"][r], per_entry, "raw")
+                ups = [cuepipe.write_xml(recs[i : i + CHUNK]) for i in range(0, len(recs), CHUNK)]
+                started = time.perf_counter()
+                raw_push(url, ups, max(levels))
+                push["raw"].append(time.perf_counter() - started)
+                order = list(clients)
+                order = order[r % len(order) :] + order[: r % len(order)]
+                for key in order:
+                    frame = cuepipe.frames.records_to_frame(records(names[key][r], per_entry, f"c{key}"))
+                    started = time.perf_counter()
+                    clients[key].push(frame)
+                    push[key].append(time.perf_counter() - started)
+                if pull:
+                    started = time.perf_counter()
+                    raw_pull(url, names["raw"][r], max(levels))
+                    pulls["raw"].append(time.perf_counter() - started)
+                    for key in order:
+                        started = time.perf_counter()
+                        clients[key].pull({"entryIdIn": names[key][r]}, precision="ms")
+                        pulls[key].append(time.perf_counter() - started)
+        finally:
+            for api in clients.values():
+                api.close()
+    n = per_entry * entries
+    for what, runs in (("push", push), ("pull", pulls)):
+        if not runs["raw"]:
+            continue
+        raw = statistics.median(runs["raw"])
+        print(f"{what}: raw driver median {raw:.2f} s ({n / raw:.0f}/s) over {rounds} rounds of {n}")
+        for key in clients:
+            mid = statistics.median(runs[key])
+            print(f"  concurrency={key}: median {mid:.2f} s ({n / mid:.0f}/s), ratio to raw {raw / mid:.2f}")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=100_000, help="cue points per side (raw and cuepipe)")
@@ -239,7 +295,20 @@ def main(argv: list[str] | None = None) -> None:
         help="also run cuepipe with concurrency=1 (the client before pipelining) on a third set of entries",
     )
     parser.add_argument("--profile", default=None, help="write a pyinstrument profile of cuepipe's runs here")
+    parser.add_argument(
+        "--interleaved",
+        type=int,
+        default=0,
+        metavar="ROUNDS",
+        help="instead: ROUNDS interleaved rounds (raw, then cuepipe at each --levels), medians",
+    )
+    parser.add_argument("--levels", default="1,2,4", help="concurrency levels for --interleaved")
     args = parser.parse_args(argv)
+    if args.interleaved:
+        levels = [int(v) for v in args.levels.split(",")]
+        per = max(1, args.n // args.entries)
+        interleaved(args.interleaved, per, args.entries, levels, "pull" in args.which)
+        return
 
     import cuepipe
     from cuepipe.client import Client
