@@ -25,6 +25,10 @@ cue point type and then read in ``+intId`` pages (unique keys, offsets below 10,
 more than 10,000 is refused with a clear error instead of losing rows. Each cue point falls in
 exactly one window, so no id is kept between pages: memory follows the page, not the total.
 ``entryIdIn``/``idIn`` lists longer than the index takes (150 / 500 values) are pulled in chunks.
+With ``concurrency`` > 1 a pull of more than a few pages runs several such walks at once, over
+parts that cannot overlap (one entry each, or consecutive ``createdAt`` ranges of one entry), and
+emits their frames in a fixed order: entry by entry as the entries were given (each in creation
+order), or for one entry the order of the sequential walk (:func:`_parallel_walk`).
 For tenths, each list page's ids are then served with ``serveBulk(idIn=...)``. A filter without
 an entry or id (allowed by serveBulk, refused by list) is split into ``createdAt`` / ``startTime``
 windows by ``count`` until each window fits in one serveBulk page.

@@ -43,7 +43,8 @@ class Client(ClientBase):
     ``concurrency``: requests a push or pull keeps in flight, ``"auto"`` or 1 to 16. A push writes
     its uploads one at a time, in order (exactly once and ``errors="raise"`` work as without it),
     while the next ``concurrency - 1`` are looked up and rendered beside it; a pull walks that many
-    entries (or ``createdAt`` ranges of one entry) at once and returns its rows in the same order.
+    entries (or ``createdAt`` ranges of one entry) at once; its rows come entry by entry (one entry:
+    in the sequential order).
     ``"auto"``: 2 for a push of 2,000 cue points or more (one upload prepared ahead), 4 for a pull
     of more than a few pages, else 1 (docs/performance.md#through-the-api).
 
@@ -219,7 +220,9 @@ class Client(ClientBase):
 
         Paging: the 500-per-page cap is passed by reading ``list`` in a fixed order
         (``+createdAt,+intId``) with a moving ``createdAtGreaterThanOrEqual`` bound, dropping
-        repeats by id; tenths then serve each page's ids. Pages are separate requests, not a
+        repeats by id; tenths then serve each page's ids. With the client's ``concurrency``, several
+        entries (rows then come entry by entry) or creation-time ranges of one entry (same order) are
+        walked at once. Pages are separate requests, not a
         snapshot: cue points created, updated or deleted while a pull runs may appear in their old
         or new state or not at all (never twice). Pause writers to the entries for an exact copy.
         """
