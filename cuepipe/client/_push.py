@@ -118,7 +118,7 @@ def _frame(plan: PushPlan, table: ResultTable, resumed: int, recovered: int) -> 
 
 
 class _Stopped(Exception):
-    """An upload failed with ``errors="raise"``: its lane stops, and the push raises :class:`PushError`."""
+    """An upload failed with ``errors="raise"``: no later upload is written; the push raises :class:`PushError`."""
 
     def __init__(self, upload: Upload, cause: CuepipeError) -> None:
         super().__init__(describe(cause))
