@@ -28,6 +28,7 @@ from ._files import AtomicOutput, check_folder
 from .cli_formats import options as table_options_for
 from .cli_formats import read_all, table_options
 from .client import Client, ConfigurationError, PushError
+from .client._base import AUTO_CONCURRENCY, AUTO_MIN_PUSH, AUTO_PUSH_CONCURRENCY, MAX_CONCURRENCY, check_concurrency
 from .client._config import ENV_ADMIN_SECRET, ENV_KS, ENV_PARTNER_ID, ENV_SERVICE_URL, settings_from_env
 from .client._pull import Precision, Unservable
 from .errors import CuepipeError, describe_os_error
@@ -46,6 +47,26 @@ out = _console.console()
 # ---------------------------------------------------------------------------------------------
 # Shared options, client, errors, progress
 # ---------------------------------------------------------------------------------------------
+
+
+class Concurrency(click.ParamType):
+    """``auto`` or an integer from 1 to ``MAX_CONCURRENCY``, checked by the client's own rule."""
+
+    name = "auto|N"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, int) or value == "auto":
+            candidate = value
+        else:
+            try:
+                candidate = int(str(value).strip())
+            except ValueError:
+                candidate = str(value)
+        try:
+            check_concurrency(candidate)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+        return candidate
 
 
 def connection_options(func: F) -> F:
@@ -81,6 +102,15 @@ def connection_options(func: F) -> F:
             show_default=True,
             help="Seconds to wait for each answer from the server.",
         ),
+        click.option(
+            "--concurrency",
+            type=Concurrency(),
+            default="auto",
+            show_default=True,
+            help=f"Requests a push or pull keeps in flight: 'auto' (a push of {AUTO_MIN_PUSH:,} cue points or "
+            f"more: {AUTO_PUSH_CONCURRENCY}; a pull of more than a few pages: {AUTO_CONCURRENCY}; else 1) or 1 to "
+            f"{MAX_CONCURRENCY}.",
+        ),
     ]
     for option in reversed(options):
         func = option(func)
@@ -115,13 +145,18 @@ def make_client(settings: dict[str, Any]) -> Client:
         for param, (env, option) in _SETTINGS.items()
     }
     try:
-        return Client(**settings_from_env(environ, labels=labels), timeout=settings.get("http_timeout") or 120.0)
+        return Client(
+            **settings_from_env(environ, labels=labels),
+            timeout=settings.get("http_timeout") or 120.0,
+            concurrency=settings.get("concurrency") or "auto",
+        )
     except ConfigurationError as exc:
         raise click.UsageError(str(exc)) from None
 
 
 def _connection(kwargs: dict[str, Any]) -> dict[str, Any]:
-    return {k: kwargs.pop(k, None) for k in ("service_url", "partner_id", "ks", "admin_secret", "http_timeout")}
+    keys = ("service_url", "partner_id", "ks", "admin_secret", "http_timeout", "concurrency")
+    return {k: kwargs.pop(k, None) for k in keys}
 
 
 def api_command(func: F) -> F:

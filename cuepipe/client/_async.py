@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterable
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import pandas as pd
@@ -13,7 +13,7 @@ from .._version import __version__
 from ..kaltura import SessionType
 from ..kaltura.ks import DEFAULT_EXPIRY, Privileges
 from ..kaltura.request import DEFAULT_CLIENT_TAG
-from ._base import Emit, Filter, Op, ProgressCallback, Retries, Send, Sleep
+from ._base import Emit, Filter, Next, Op, ProgressCallback, Retries, Send, Sleep, Start
 from ._config import ClientBase, settings_from_env
 from ._dedupe import dedupe_op
 from ._jobs import AsyncBulkUploads
@@ -50,6 +50,7 @@ class AsyncClient(ClientBase):
         transport: httpx.AsyncBaseTransport | None = None,
         verify: bool | str = True,
         client_tag: str = DEFAULT_CLIENT_TAG,
+        concurrency: int | Literal["auto"] = "auto",
     ) -> None:
         super().__init__(
             service_url,
@@ -64,6 +65,7 @@ class AsyncClient(ClientBase):
             privileges=privileges,
             retries=retries,
             client_tag=client_tag,
+            concurrency=concurrency,
         )
         self._http = httpx.AsyncClient(
             timeout=timeout,
@@ -111,6 +113,7 @@ class AsyncClient(ClientBase):
             detect_actions=detect_actions,
             journal=journal,
             settle=settle,
+            concurrency=self._concurrency,
         )
         try:
             return await self._run(push_op(plan, progress, opened))
@@ -188,7 +191,13 @@ class AsyncClient(ClientBase):
 
     # -- the driver ---------------------------------------------------------------------------
 
-    async def _step(self, command: Any) -> tuple[Any, BaseException | None]:
+    async def _perform(self, command: Send | Sleep) -> Any:
+        if isinstance(command, Send):
+            return await send_async(self._http, command)
+        await asyncio.sleep(command.seconds)
+        return None
+
+    async def _step(self, command: Any, started: dict[asyncio.Task[Any], int]) -> tuple[Any, BaseException | None]:
         if isinstance(command, Send):
             try:
                 return await send_async(self._http, command), None
@@ -196,12 +205,32 @@ class AsyncClient(ClientBase):
                 return None, exc
         if isinstance(command, Sleep):
             await asyncio.sleep(command.seconds)
+        elif isinstance(command, Start):
+            started[asyncio.ensure_future(self._perform(command.command))] = command.key
+        elif isinstance(command, Next):
+            finished, _ = await asyncio.wait(started, return_when=asyncio.FIRST_COMPLETED)
+            done = next(iter(finished))
+            key = started.pop(done)
+            failure = done.exception()
+            if failure is None:
+                return (key, done.result(), None), None
+            if isinstance(failure, httpx.HTTPError):
+                return (key, None, failure), None
+            raise failure
         return None, None
+
+    @staticmethod
+    async def _cancel(started: dict[asyncio.Task[Any], int]) -> None:
+        for task in started:
+            task.cancel()
+        if started:
+            await asyncio.gather(*started, return_exceptions=True)
 
     async def _iterate(self, op: Op) -> AsyncIterator[Any]:
         steps = self._engine.interpret(op)
         value: Any = None
         error: BaseException | None = None
+        started: dict[asyncio.Task[Any], int] = {}  # commands of parallel operations
         try:
             while True:
                 try:
@@ -212,20 +241,23 @@ class AsyncClient(ClientBase):
                     value, error = None, None
                     yield command.value
                 else:
-                    value, error = await self._step(command)
+                    value, error = await self._step(command, started)
         finally:
             steps.close()
+            await self._cancel(started)
 
     async def _run(self, op: Op) -> Any:
         steps = self._engine.interpret(op)
         value: Any = None
         error: BaseException | None = None
+        started: dict[asyncio.Task[Any], int] = {}
         try:
             while True:
                 try:
                     command = steps.throw(error) if error is not None else steps.send(value)
                 except StopIteration as stop:
                     return stop.value
-                value, error = await self._step(command)
+                value, error = await self._step(command, started)
         finally:
             steps.close()
+            await self._cancel(started)

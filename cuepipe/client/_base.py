@@ -15,9 +15,10 @@ So the retry rules, the KS handling and the push/pull algorithms are the same co
 
 from __future__ import annotations
 
+import itertools
 import logging
 import random
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 from urllib.parse import urljoin, urlsplit
@@ -90,7 +91,70 @@ class Emit:
     value: Any
 
 
+@dataclass(frozen=True, slots=True)
+class Parallel:
+    """Run several operations at once; the result is one :class:`Outcome` per operation, in order.
+
+    ``ops`` may be lazy (a generator of operations): an operation is created only when a place is
+    free, so nothing of it (an upload's rendering, say) happens earlier than needed. At most
+    ``limit`` operations run at a time, each with one request (or sleep) in flight; their code still
+    runs in the caller's thread, one step at a time, so the state they share needs no lock.
+    ``stop_on_error``: after an operation raises, no new one is started (those running finish).
+    A :class:`Parallel` inside one of the operations runs its own operations one after another.
+    """
+
+    ops: Iterable[Op]
+    limit: int
+    stop_on_error: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one operation of a :class:`Parallel` ended with: its value, its exception, or not started."""
+
+    value: Any = None
+    error: BaseException | None = None
+    started: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Start:
+    """Driver command: start ``command`` (a :class:`Send` or :class:`Sleep`) without waiting for it."""
+
+    key: int
+    command: Send | Sleep
+
+
+@dataclass(frozen=True, slots=True)
+class Next:
+    """Driver command: wait until one started command is done; the answer is ``(key, value, error)``."""
+
+
 Op = Generator[Any, Any, Any]
+
+#: The most requests one operation keeps in flight (``concurrency=``), and the automatic choice.
+MAX_CONCURRENCY = 16
+AUTO_CONCURRENCY = 4
+#: An automatic push prepares one upload ahead of the one being written: that hides the client's
+#: own work (lookups, rendering, decoding) behind the server's; preparing more ahead only puts more
+#: lookups beside the write on the server (measured: benchmarks/results/analysis.md).
+AUTO_PUSH_CONCURRENCY = 2
+#: An automatic push runs its uploads one at a time below this many cue points: overlapping a
+#: couple of uploads saves a fraction of a second, and one at a time creates them in input order.
+AUTO_MIN_PUSH = 2_000
+
+
+def check_concurrency(value: Any) -> int | None:
+    """``concurrency=``: ``"auto"`` (None: chosen per operation) or an integer from 1 to :data:`MAX_CONCURRENCY`."""
+    if isinstance(value, str) and value == "auto":
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_CONCURRENCY:
+        raise ValueError(
+            f"concurrency must be 'auto' or an integer from 1 to {MAX_CONCURRENCY} (requests in flight at once), "
+            f"not {value!r}"
+        )
+    return value
+
 
 #: What ``pull``/``iter_pull``/``count`` accept: a typed filter, a dict of its fields, or None.
 Filter = KalturaCuePointFilter | dict[str, Any] | None
@@ -271,8 +335,11 @@ class Engine:
     def scrub(self, text: str) -> str:
         return scrub(text, *self.auth.secrets())
 
-    def interpret(self, op: Op) -> Generator[Send | Sleep | Emit, Any, Any]:
-        """Run an operation, turning its :class:`Call` commands into sends; pass the rest through."""
+    def interpret(self, op: Op, *, nested: bool = False) -> Generator[Send | Sleep | Emit | Start | Next, Any, Any]:
+        """Run an operation, turning its :class:`Call` commands into sends; pass the rest through.
+
+        A :class:`Parallel` becomes :class:`Start`/:class:`Next` commands for the driver (or, inside
+        an operation that already runs in parallel, ``nested``, a plain sequence)."""
         value: Any = None
         error: BaseException | None = None
         try:
@@ -287,12 +354,93 @@ class Engine:
                         value = yield from self.execute(command)
                     except Exception as exc:  # handed to the operation, which may report or re-raise
                         error = exc
+                elif isinstance(command, Parallel):
+                    if nested or command.limit <= 1:
+                        value = yield from self._sequence(command, nested)
+                    else:
+                        value = yield from self._parallel(command)
                 elif isinstance(command, Sleep | Emit):
                     yield command
                 else:  # pragma: no cover - programming error inside this package
                     raise TypeError(f"unknown command {command!r}")
         finally:
             op.close()
+
+    def _sequence(self, par: Parallel, nested: bool) -> Generator[Any, Any, list[Outcome]]:
+        """A :class:`Parallel` one operation after another (``limit`` 1, or inside a parallel operation)."""
+        outcomes: list[Outcome] = []
+        failed = False
+        for op in par.ops:
+            if failed:
+                op.close()
+                outcomes.append(Outcome(started=False))
+                continue
+            try:
+                outcomes.append(Outcome((yield from self.interpret(op, nested=nested))))
+            except Exception as exc:
+                outcomes.append(Outcome(error=exc))
+                failed = par.stop_on_error
+        return outcomes
+
+    def _parallel(self, par: Parallel) -> Generator[Any, Any, list[Outcome]]:
+        """Up to ``par.limit`` operations at once: each one's next request is started (:class:`Start`)
+        and whichever finishes first (:class:`Next`) moves its operation on to its next request."""
+        outcomes: dict[int, Outcome] = {}
+        running: dict[int, tuple[Generator[Any, Any, Any], int]] = {}
+        keys = itertools.count()
+        todo = enumerate(par.ops)
+        failed = False
+
+        def step(steps: Generator[Any, Any, Any], index: int, value: Any, error: BaseException | None) -> Any:
+            """Drive one operation to its next request (passing its emits up); None when it ended."""
+            while True:
+                try:
+                    command = steps.throw(error) if error is not None else steps.send(value)
+                except StopIteration as stop:
+                    outcomes[index] = Outcome(stop.value)
+                    return None
+                except Exception as exc:
+                    outcomes[index] = Outcome(error=exc)
+                    return None
+                value, error = None, None
+                if isinstance(command, Emit):
+                    yield command
+                    continue
+                return command
+
+        try:
+            while True:
+                while len(running) < par.limit and not failed:
+                    nxt = next(todo, None)
+                    if nxt is None:
+                        break
+                    index, op = nxt
+                    steps = self.interpret(op, nested=True)
+                    command = yield from step(steps, index, None, None)
+                    if command is not None:
+                        key = next(keys)
+                        running[key] = (steps, index)
+                        yield Start(key, command)
+                    elif outcomes[index].error is not None and par.stop_on_error:
+                        failed = True
+                if not running:
+                    break
+                key, value, error = yield Next()
+                steps, index = running.pop(key)
+                command = yield from step(steps, index, value, error)
+                if command is not None:
+                    key = next(keys)
+                    running[key] = (steps, index)
+                    yield Start(key, command)
+                elif outcomes[index].error is not None and par.stop_on_error:
+                    failed = True
+        finally:
+            for steps, _ in running.values():
+                steps.close()
+        for index, op in todo:  # not started (after a failure)
+            op.close()
+            outcomes[index] = Outcome(started=False)
+        return [outcomes[i] for i in range(len(outcomes))]
 
     def _ensure_session(self) -> Generator[Send | Sleep, Any, None]:
         auth = self.auth

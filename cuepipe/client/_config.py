@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 
@@ -15,7 +15,16 @@ from ..kaltura.errors import KalturaNotFoundError, KSError
 from ..kaltura.ks import DEFAULT_EXPIRY, Privileges
 from ..kaltura.request import DEFAULT_CLIENT_TAG
 from ._auth import make_auth
-from ._base import Call, Engine, Op, Retries, cue_point_service, normalize_service_url
+from ._base import (
+    AUTO_CONCURRENCY,
+    Call,
+    Engine,
+    Op,
+    Retries,
+    check_concurrency,
+    cue_point_service,
+    normalize_service_url,
+)
 from ._errors import ConfigurationError
 from ._pull import PullSpec, coerce_filter, count_op, make_spec, ms_record, to_frame
 
@@ -113,6 +122,7 @@ class ClientBase:
         privileges: Privileges = None,
         retries: int | Retries = 3,
         client_tag: str = DEFAULT_CLIENT_TAG,
+        concurrency: int | Literal["auto"] = "auto",
     ) -> None:
         url = normalize_service_url(service_url)
         auth = make_auth(
@@ -131,6 +141,8 @@ class ClientBase:
             raise ConfigurationError("retries must be an int or a Retries")
         policy = retries if isinstance(retries, Retries) else Retries(max_retries=max(0, retries))
         self._engine = Engine(url, auth, policy)
+        #: requests one push or pull keeps in flight (``concurrency=``, checked here)
+        self._concurrency = check_concurrency(concurrency)
 
     @property
     def service_url(self) -> str:
@@ -163,6 +175,7 @@ class ClientBase:
             page_size=page_size,
             unservable=unservable,
             extra_columns=extra_columns,
+            concurrency=self._concurrency or AUTO_CONCURRENCY,
         )
 
     def _count_op(self, flt: Any, service: str) -> Op:

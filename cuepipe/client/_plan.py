@@ -10,7 +10,8 @@ family is never split, even when it is larger than ``chunk_size`` (it then forms
 
 Everything is rendered once before the first request, so an input error (a value the ingest format
 cannot carry) is reported with its input row before anything is written; that pass also gives each
-upload's exact size, so the streamed body is sent with a ``Content-Length``.
+upload's exact size, so the streamed body is sent with a ``Content-Length``, and its bytes are kept
+for sending (up to :data:`KEEP_RENDERED`).
 
 Sending, recovery and the result live in :mod:`._send` and :mod:`._result`; the operation that ties
 them together is :mod:`._push`.
@@ -33,7 +34,7 @@ from ..errors import CuePointValueError
 from ..kaltura.actions import CuePointService
 from ..values import is_missing
 from ..xml import iter_cue_points, iter_xml_chunks
-from ._base import Retries
+from ._base import AUTO_MIN_PUSH, AUTO_PUSH_CONCURRENCY, Retries
 from ._journal import PlannedUpload
 
 Errors = Literal["raise", "collect"]
@@ -61,6 +62,7 @@ class Upload:
     items: list[Item]
     size: int = 0
     digest: str = ""  # SHA-256 of the XML, when a journal needs it
+    body: bytes | None = None  # the XML, kept from planning or rendered ahead of its turn; dropped once sent
 
     @property
     def rows(self) -> tuple[Hashable, ...]:
@@ -253,19 +255,17 @@ def render(upload: Upload, unsupported: Unsupported) -> Iterator[bytes]:
         raise CuePointValueError(exc.reason, record=row, field=exc.field) from None
 
 
-def measure(upload: Upload, unsupported: Unsupported) -> int:
-    """Render once (checking every value) and return the document's size in bytes."""
-    return sum(len(chunk) for chunk in render(upload, unsupported))
+#: How much rendered XML a push plan keeps for sending (bytes). Every upload is rendered while
+#: planning, to report input errors before anything is sent; keeping the bytes saves rendering it
+#: again (about half of a push's CPU). Past this much, uploads are rendered again when their turn
+#: comes (a pipelined push renders the next ones while an earlier one is written), so memory stays
+#: bounded on inputs of millions of cue points.
+KEEP_RENDERED = 64 << 20
 
 
-def measure_and_digest(upload: Upload, unsupported: Unsupported) -> tuple[int, str]:
-    """Like :func:`measure`, also returning the SHA-256 of the exact bytes that will be sent."""
-    h = hashlib.sha256()
-    size = 0
-    for chunk in render(upload, unsupported):
-        size += len(chunk)
-        h.update(chunk)
-    return size, h.hexdigest()
+def render_bytes(upload: Upload, unsupported: Unsupported) -> bytes:
+    """The upload's XML in one piece (rendered ahead of its turn by a pipelined push)."""
+    return b"".join(render(upload, unsupported))
 
 
 def require_keys(items: list[Item]) -> None:
@@ -337,6 +337,7 @@ class PushPlan:
     retries: Retries = field(default_factory=Retries)
     journaled: bool = False
     settle: Settle = field(default_factory=Settle)
+    concurrency: int = 1  # uploads under way at once (the client's ``concurrency``, resolved)
 
     def planned_uploads(self) -> list[PlannedUpload]:
         """What the journal fingerprints: every upload's number, entry, size and XML digest."""
@@ -354,6 +355,7 @@ def plan_push(
     retries: Retries | None = None,
     journaled: bool = False,
     settle: Settle | float | None = None,
+    concurrency: int | None = 1,
 ) -> PushPlan:
     """Read, check and split the input; renders everything once, so input errors surface now.
 
@@ -369,11 +371,15 @@ def plan_push(
     if journaled:
         require_keys(items)
     uploads = plan_uploads(items, chunk_size)
+    kept = 0
     for upload in uploads:
+        body = render_bytes(upload, unsupported)
+        upload.size = len(body)
         if journaled:
-            upload.size, upload.digest = measure_and_digest(upload, unsupported)
-        else:
-            upload.size = measure(upload, unsupported)
+            upload.digest = hashlib.sha256(body).hexdigest()
+        if kept + len(body) <= KEEP_RENDERED:
+            upload.body = body  # sent as is: the upload is not rendered a second time
+            kept += len(body)
     return PushPlan(
         items,
         index,
@@ -385,4 +391,13 @@ def plan_push(
         retries or Retries(),
         journaled,
         Settle.of(settle),
+        _concurrency(concurrency, len(items), len(uploads)),
     )
+
+
+def _concurrency(setting: int | None, items: int, uploads: int) -> int:
+    """Requests under way at once: the setting, or (``None``, "auto") :data:`AUTO_PUSH_CONCURRENCY`
+    from :data:`AUTO_MIN_PUSH` cue points on, else one."""
+    if setting is not None:
+        return setting
+    return min(AUTO_PUSH_CONCURRENCY, uploads) if items >= AUTO_MIN_PUSH else 1

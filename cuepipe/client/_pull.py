@@ -25,6 +25,10 @@ cue point type and then read in ``+intId`` pages (unique keys, offsets below 10,
 more than 10,000 is refused with a clear error instead of losing rows. Each cue point falls in
 exactly one window, so no id is kept between pages: memory follows the page, not the total.
 ``entryIdIn``/``idIn`` lists longer than the index takes (150 / 500 values) are pulled in chunks.
+With ``concurrency`` > 1 a pull of more than a few pages runs several such walks at once, over
+parts that cannot overlap (one entry each, or consecutive ``createdAt`` ranges of one entry), and
+emits their frames in a fixed order: entry by entry as the entries were given (each in creation
+order), or for one entry the order of the sequential walk (:func:`_parallel_walk`).
 For tenths, each list page's ids are then served with ``serveBulk(idIn=...)``. A filter without
 an entry or id (allowed by serveBulk, refused by list) is split into ``createdAt`` / ``startTime``
 windows by ``count`` until each window fits in one serveBulk page.
@@ -67,7 +71,7 @@ from ..kaltura import (
 from ..kaltura.filters import MAX_PAGE_SIZE
 from ..kaltura.responses import ListPage
 from ..xml import iter_cue_points
-from ._base import Call, Emit, Op, Progress, ProgressCallback
+from ._base import Call, Emit, Op, Parallel, Progress, ProgressCallback
 from ._errors import ClientError, FilterError, UnservableError
 
 Precision = Literal["tenths", "ms"]
@@ -243,10 +247,18 @@ class PullSpec:
     page_size: int
     unservable: Unservable
     extra_columns: bool
+    concurrency: int = 1  # list walks under way at once (the client's ``concurrency``)
 
 
 def make_spec(
-    flt: Any, *, service: str, precision: str, page_size: int, unservable: str, extra_columns: bool
+    flt: Any,
+    *,
+    service: str,
+    precision: str,
+    page_size: int,
+    unservable: str,
+    extra_columns: bool,
+    concurrency: int = 1,
 ) -> PullSpec:
     """Check the arguments of pull/iter_pull before anything is sent."""
     if precision not in ("tenths", "ms"):
@@ -260,11 +272,13 @@ def make_spec(
         require_list_filter(typed, "pull(precision='ms')")
     elif not typed.has_required_for_list():
         refuse_user_filters(typed, "pull(precision='tenths') without an entry or id filter (serveBulk)")
-    return PullSpec(typed, service, precision, page_size, unservable, extra_columns)  # type: ignore[arg-type]
+    return PullSpec(typed, service, precision, page_size, unservable, extra_columns, concurrency)  # type: ignore[arg-type]
 
 
 #: What a window walk hands each batch of cue points to (an operation: it may call the API too).
 Take = Callable[[list[dict[str, Any]]], Op]
+#: :data:`Take` with where the resulting DataFrame goes (see :data:`Sink`).
+TakeTo = Callable[[list[dict[str, Any]], "Sink"], Op]
 
 
 def pull_op(spec: PullSpec, progress: ProgressCallback | None) -> Op:
@@ -275,7 +289,7 @@ def pull_op(spec: PullSpec, progress: ProgressCallback | None) -> Op:
     state = _PullState(progress)
     recent: OrderedDict[str, str] = OrderedDict()  # systemNames of recent cue points, bounded
 
-    def take(objects: list[dict[str, Any]]) -> Op:
+    def take(objects: list[dict[str, Any]], sink: Sink = _emit) -> Op:
         names = {str(o["id"]): str(o["systemName"]) for o in objects if o.get("systemName")}
         if spec.precision == "ms":
             parents = {str(o["parentId"]) for o in objects if o.get("parentId") not in (None, "", "0", 0)}
@@ -292,10 +306,142 @@ def pull_op(spec: PullSpec, progress: ProgressCallback | None) -> Op:
         state.done += len(records)
         state.report()
         if records:
-            yield Emit(to_frame(records, spec.extra_columns and spec.precision == "ms"))
+            yield from sink(to_frame(records, spec.extra_columns and spec.precision == "ms"))
 
     for chunk in _chunks(spec.filter):
-        yield from _list_windows(spec, chunk, state, take)
+        if spec.concurrency > 1:
+            yield from _parallel_walk(spec, chunk, state, take)
+        else:
+            yield from _list_windows(spec, chunk, state, take)
+
+
+def _emit(frame: pd.DataFrame) -> Op:
+    yield Emit(frame)
+
+
+#: Where a page's DataFrame goes: emitted at once, or held until the pages before it are out.
+Sink = Callable[[pd.DataFrame], Op]
+
+
+class _InOrder:
+    """Frames of parallel ``createdAt`` ranges, emitted in range order: the order of a sequential pull.
+
+    The range at the head emits its frames as they come; later ranges hold theirs until every range
+    before them has finished. Ranges are small (a few pages each), so what is held stays a few pages
+    per range under way."""
+
+    def __init__(self, ranges: int) -> None:
+        self.head = 0
+        self.held: dict[int, list[pd.DataFrame]] = {i: [] for i in range(ranges)}
+        self.finished: set[int] = set()
+
+    def sink(self, index: int) -> Sink:
+        def put(frame: pd.DataFrame) -> Op:
+            if index == self.head:
+                yield Emit(frame)
+            else:
+                self.held[index].append(frame)
+
+        return put
+
+    def finish(self, index: int) -> Op:
+        self.finished.add(index)
+        while self.head in self.finished:
+            self.head += 1
+            for frame in self.held.pop(self.head, []):
+                yield Emit(frame)
+
+
+#: A parallel pull cuts the ``createdAt`` span into ranges of about this many pages each (when the
+#: span has that many seconds): small enough that what :class:`_InOrder` holds stays small, large
+#: enough that the extra request each range ends with (its last, partly filled page) stays cheap.
+_PAGES_PER_RANGE = 8
+
+
+def _parallel_walk(spec: PullSpec, base: KalturaCuePointFilter, state: _PullState, take: TakeTo) -> Op:
+    """A pull of more than a few pages with ``concurrency`` > 1: walks that cannot overlap, at once.
+
+    The first page is read as the sequential walk reads it; if it holds everything, that is the
+    pull. Otherwise a filter over several entries (``entryIdIn``) is walked entry by entry, up to
+    ``spec.concurrency`` entries at once, each with the sequential window walk (a cue point belongs
+    to one entry: nothing is read twice or missed), and its frames come out entry by entry, in the
+    order the entries were given. One entry (or none named) is cut into ``createdAt`` ranges instead
+    (:func:`_parallel_windows`). Each per-entry query matches fewer rows than the whole list, which
+    is what the server's search costs by.
+    """
+    base = base.replace(orderBy=None)
+    first = yield from _list(base, ORDER_BY, spec)
+    state.chunks += 1
+    state.total = first.total_count if state.chunks == 1 else None
+    if first.total_count <= len(first.objects):  # one page holds it all: as the sequential walk
+        if first.objects:
+            yield from take(first.objects, _emit)
+        return
+    raw = base.values().get("entryIdIn")
+    entries = list(dict.fromkeys(v for v in str(raw).split(",") if v)) if raw is not None else []
+    if len(entries) > 1 and first.total_count > 4 * spec.page_size:
+        order = _InOrder(len(entries))
+
+        def walk(k: int) -> Op:
+            sink = order.sink(k)
+            window = base.replace(entryIdIn=None, entryIdEqual=entries[k])
+            yield from _list_windows(spec, window, state, lambda objects: take(objects, sink), counted=True)
+            yield from order.finish(k)
+
+        outcomes = yield Parallel((walk(k) for k in range(len(entries))), limit=spec.concurrency)
+        for outcome in outcomes:
+            if outcome.error is not None:
+                raise outcome.error
+        return
+    yield from _parallel_windows(spec, base, state, take, first)
+
+
+def _parallel_windows(
+    spec: PullSpec, base: KalturaCuePointFilter, state: _PullState, take: TakeTo, first: ListPage[dict[str, Any]]
+) -> Op:
+    """The window walk of :func:`_list_windows`, on ``spec.concurrency`` ``createdAt`` ranges at once.
+
+    The first page (oldest first, read by :func:`_parallel_walk`) and a one-row page newest first
+    give the total and the span of creation seconds; the
+    span is cut into consecutive ranges of whole seconds, each walked exactly like a sequential pull
+    inside its bounds (``createdAtGreaterThanOrEqual``/``LessThanOrEqual``; the last one open, as
+    the sequential walk is). Every cue point has one ``createdAt``, so it falls in exactly one range:
+    nothing is lost or read twice, and the frames come out in the sequential order (:class:`_InOrder`).
+    A result of a few pages, or one within a single second, is walked sequentially.
+    """
+    if not first.objects or first.total_count <= 4 * spec.page_size:
+        yield from _list_windows(spec, base, state, lambda objects: take(objects, _emit), counted=True)
+        return
+    one = KalturaFilterPager(pageSize=1, pageIndex=1)
+    last: ListPage[dict[str, Any]] = yield _list_page(base.replace(orderBy="-createdAt,-intId"), one, spec.service)
+    lo = _created(first.objects[0])
+    hi = _created(last.objects[0]) if last.objects else lo
+    seconds = hi - lo + 1
+    wanted = -(-first.total_count // (spec.page_size * _PAGES_PER_RANGE))
+    count = max(1, min(seconds, max(wanted, min(spec.concurrency, first.total_count // (2 * spec.page_size)))))
+    if count <= 1:
+        yield from _list_windows(spec, base, state, lambda objects: take(objects, _emit), counted=True)
+        return
+    bounds = [lo + (k * seconds) // count for k in range(count)] + [hi + 1]
+    windows = []
+    for k in range(count):
+        window = base
+        if k > 0:
+            window = window.replace(createdAtGreaterThanOrEqual=bounds[k])
+        if k < count - 1:
+            window = window.replace(createdAtLessThanOrEqual=bounds[k + 1] - 1)
+        windows.append(window)
+    order = _InOrder(count)
+
+    def walk(k: int) -> Op:
+        sink = order.sink(k)
+        yield from _list_windows(spec, windows[k], state, lambda objects: take(objects, sink), counted=True)
+        yield from order.finish(k)
+
+    outcomes = yield Parallel((walk(k) for k in range(count)), limit=spec.concurrency)
+    for outcome in outcomes:
+        if outcome.error is not None:
+            raise outcome.error
 
 
 def list_all_op(flt: KalturaCuePointFilter, service: str) -> Op:
@@ -376,11 +522,15 @@ def _list(flt: KalturaCuePointFilter, order: str, spec: PullSpec, index: int = 1
     return page
 
 
-def _list_windows(spec: PullSpec, base: KalturaCuePointFilter, state: _PullState, take: Take) -> Op:
-    """Pages of cue points of ``base``, each cue point once: a keyset over ``createdAt`` seconds."""
+def _list_windows(
+    spec: PullSpec, base: KalturaCuePointFilter, state: _PullState, take: Take, *, counted: bool = False
+) -> Op:
+    """Pages of cue points of ``base``, each cue point once: a keyset over ``createdAt`` seconds.
+
+    ``counted``: the caller has already set the progress total."""
     base = base.replace(orderBy=None)
     flt = base
-    first = True
+    first = not counted
     while True:
         page = yield from _list(flt, ORDER_BY, spec)
         objects = page.objects

@@ -16,16 +16,17 @@ left in flight goes straight to :func:`~._send.recover`.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
 from ..errors import CuepipeError
 from ..kaltura import KalturaPermissionError
-from ._base import Engine, Op, Progress, ProgressCallback, cue_point_service, log
+from ._base import Engine, Op, Outcome, Parallel, Progress, ProgressCallback, cue_point_service, log
 from ._errors import PushError, UploadFailedError, describe
-from ._journal import Journal
-from ._plan import Errors, PushPlan, Settle, Unsupported, Upload, make_items, plan_push, plan_uploads
+from ._journal import Journal, UploadRecord
+from ._plan import Errors, PushPlan, Settle, Unsupported, Upload, make_items, plan_push, plan_uploads, render_bytes
 from ._result import ACTIONS, RESULT_COLUMNS, Existing, ResultTable, failure_action, replay_safety
 from ._send import entry_count, in_flight, landed_without_names, lookup_existing, recover, root_cause, send_upload
 from ._typed import typed_updates_op
@@ -45,6 +46,7 @@ def prepare_push(
     detect_actions: bool,
     journal: JournalPath,
     settle: SettleArg = None,
+    concurrency: int | None = 1,
 ) -> tuple[PushPlan, Journal | None]:
     """The plan, and the journal opened for it (checked against the plan's fingerprint and the target)."""
     if journal is not None and (isinstance(journal, bool) or not isinstance(journal, str | os.PathLike)):
@@ -59,6 +61,7 @@ def prepare_push(
         retries=engine.retries,
         journaled=journal is not None,
         settle=settle,
+        concurrency=concurrency,
     )
     if journal is None:
         return plan, None
@@ -114,41 +117,82 @@ def _frame(plan: PushPlan, table: ResultTable, resumed: int, recovered: int) -> 
     return result
 
 
-def push_op(plan: PushPlan, progress: ProgressCallback | None, journal: Journal | None = None) -> Op:
-    """The push: per upload, look up, record the intent, send, map the answer; recover the unknown.
+class _Stopped(Exception):
+    """An upload failed with ``errors="raise"``: no later upload is written; the push raises :class:`PushError`."""
 
-    ``result.attrs``: ``uploads``, ``resumed`` (taken from the journal), ``recovered`` (uploads
-    whose outcome was unknown and was settled), ``recoveries`` (one dict per such upload: what had
-    landed, what was re-sent, which duplicates were deleted, see :class:`~._result.Recovery`),
-    ``resent``, ``swept``, ``unsettled_entries`` (entries where late duplicates are possible), and
-    ``typed_updates``: how many ``cuePoint.update`` calls wrote fields ``addFromBulk`` ignores (a thumb
-    cue point's title, description and sub-type; see :mod:`._typed`).
-    """
-    table = ResultTable(plan.items, plan.index)
-    for upload in plan.uploads:
-        table.planned(upload)
-    total = len(plan.items)
-    done = 0
-    lookups = _Lookups(plan.detect_actions)
-    if progress is not None:
-        progress(Progress("push", 0, total, f"{len(plan.uploads)} upload(s)"))
-    resumed = recovered = 0
-    for upload in plan.uploads:
+    def __init__(self, upload: Upload, cause: CuepipeError) -> None:
+        super().__init__(describe(cause))
+        self.upload = upload
+        self.cause = cause
+
+
+@dataclass(slots=True)
+class _Prepared:
+    """An upload's preparation: its journal record, what the lookups found, or why they failed."""
+
+    record: UploadRecord | None
+    existing: Existing | None
+    error: CuepipeError | None
+
+
+def _outcome(outcome: Outcome) -> _Prepared:
+    if outcome.error is not None:
+        raise outcome.error  # not a CuepipeError (those are kept in _Prepared): a bug or an interrupt
+    value: _Prepared = outcome.value
+    return value
+
+
+class _PushRun:
+    """What the uploads of one push share while they run (one step at a time, in the caller's thread)."""
+
+    def __init__(self, plan: PushPlan, progress: ProgressCallback | None, journal: Journal | None) -> None:
+        self.plan = plan
+        self.progress = progress
+        self.journal = journal
+        self.table = ResultTable(plan.items, plan.index)
+        for upload in plan.uploads:
+            self.table.planned(upload)
+        self.total = len(plan.items)
+        self.done = 0
+        self.lookups = _Lookups(plan.detect_actions)
+        self.resumed = self.recovered = 0
+
+    def prepare(self, upload: Upload) -> Op:
+        """What can be done for an upload while earlier ones are being written: look its names and
+        ids up and render its XML. Nothing in it depends on earlier uploads of the push: an upload
+        holds one entry, families are never split, and no other upload names its systemNames or
+        ids. Uploads the journal already knows are not prepared (they are restored or recovered)."""
+        record = self.journal.record(upload.number) if self.journal is not None else None
+        if record is not None and record.state in ("confirmed", "sending"):
+            return _Prepared(record, None, None)
+        try:
+            existing = yield from self.lookups.run(upload)
+        except CuepipeError as exc:
+            return _Prepared(record, None, exc)
+        if upload.body is None:
+            upload.body = render_bytes(upload, self.plan.unsupported)
+        return _Prepared(record, existing, None)
+
+    def upload(self, upload: Upload, prepared: _Prepared) -> Op:
+        """One upload: record the intent, send, map the answer; recover an unknown outcome."""
+        plan, table, journal, progress = self.plan, self.table, self.journal, self.progress
         what = (
             f"upload {upload.number} of {len(plan.uploads)} (entry {upload.entry_id}, {len(upload.items)} cue points)"
         )
-        record = journal.record(upload.number) if journal is not None else None
+        record = prepared.record
         try:
+            if prepared.error is not None:
+                raise prepared.error
             if record is not None and record.state == "confirmed" and record.result is not None:
                 table.restore(upload, record.result)
-                resumed += 1
+                self.resumed += 1
             elif record is not None and record.state == "sending":
                 log.info("%s was in flight when an earlier run stopped; checking what landed", what)
                 yield from recover(plan, upload, Existing.from_json(record.before), table, journal, what, None)
-                recovered += 1
+                self.recovered += 1
             else:
-                existing = yield from lookups.run(upload)
-                count_before = yield from lookups.count(upload)
+                existing = prepared.existing
+                count_before = yield from self.lookups.count(upload)
                 safe, reason = replay_safety(upload, existing)
                 if journal is not None:
                     journal.sending(upload.number, existing.to_json() if existing is not None else None)
@@ -165,7 +209,7 @@ def push_op(plan: PushPlan, progress: ProgressCallback | None, journal: Journal 
                         raise (yield from landed_without_names(plan, upload, count_before, exc)) from exc
                     log.warning("%s: answer lost (%s); settling it", what, describe(root_cause(exc)))
                     yield from recover(plan, upload, existing, table, journal, what, exc)
-                    recovered += 1
+                    self.recovered += 1
             if journal is not None and record is not None and record.state != "confirmed":
                 journal.confirmed(upload.number, table.outcome(upload))
         except CuepipeError as exc:
@@ -180,18 +224,67 @@ def push_op(plan: PushPlan, progress: ProgressCallback | None, journal: Journal 
                     journal.failed(upload.number, describe(exc))
                 else:
                     journal.unknown(upload.number, describe(exc))
-            done += len(upload.items)
+            self.done += len(upload.items)
             if progress is not None:
-                progress(Progress("push", done, total, f"upload {upload.number} failed", upload.entry_id))
+                progress(Progress("push", self.done, self.total, f"upload {upload.number} failed", upload.entry_id))
             if plan.errors == "raise":
-                raise PushError(
-                    upload.number, upload.entry_id, upload.rows, exc, _frame(plan, table, resumed, recovered)
-                ) from exc
+                raise _Stopped(upload, exc) from exc
             log.warning("%s failed: %s", what, describe(exc))
-            continue
-        done += len(upload.items)
+            return
+        finally:
+            upload.body = None
+        self.done += len(upload.items)
         if progress is not None:
-            progress(Progress("push", done, total, f"upload {upload.number}/{len(plan.uploads)}", upload.entry_id))
+            progress(
+                Progress("push", self.done, self.total, f"upload {upload.number}/{len(plan.uploads)}", upload.entry_id)
+            )
+
+    def frame(self) -> pd.DataFrame:
+        return _frame(self.plan, self.table, self.resumed, self.recovered)
+
+
+def push_op(plan: PushPlan, progress: ProgressCallback | None, journal: Journal | None = None) -> Op:
+    """The push: per upload, look up, record the intent, send, map the answer; recover the unknown.
+
+    A pipeline: uploads are written one at a time, in order (so ``errors="raise"`` still stops at the
+    first failed upload with nothing after it sent, and cue points are created in input order), while
+    the next ``plan.concurrency - 1`` uploads are prepared beside it (:meth:`_PushRun.prepare`: their
+    lookups in flight, their XML rendered), so the server never waits for the client's own work.
+
+    ``result.attrs``: ``uploads``, ``resumed`` (taken from the journal), ``recovered`` (uploads
+    whose outcome was unknown and was settled), ``recoveries`` (one dict per such upload: what had
+    landed, what was re-sent, which duplicates were deleted, see :class:`~._result.Recovery`),
+    ``resent``, ``swept``, ``unsettled_entries`` (entries where late duplicates are possible), and
+    ``typed_updates``: how many ``cuePoint.update`` calls wrote fields ``addFromBulk`` ignores (a thumb
+    cue point's title, description and sub-type; see :mod:`._typed`).
+    """
+    run = _PushRun(plan, progress, journal)
+    table = run.table
+    if progress is not None:
+        progress(Progress("push", 0, run.total, f"{len(plan.uploads)} upload(s)"))
+    ahead = max(0, plan.concurrency - 1)
+    uploads = plan.uploads
+    prepared: dict[int, _Prepared] = {}
+    for k, upload in enumerate(uploads):
+        # Write upload k while the next ones are prepared (their lookups in flight beside it).
+        todo = [u for u in uploads[k : k + 1 + ahead] if u.number not in prepared]
+        if upload.number not in prepared:
+            outcomes = yield Parallel([run.prepare(upload)], limit=1)
+            prepared[upload.number] = _outcome(outcomes[0])
+            todo = todo[1:]
+        current = prepared.pop(upload.number)
+        outcomes = yield Parallel(
+            [run.upload(upload, current), *(run.prepare(u) for u in todo)], limit=1 + len(todo), stop_on_error=False
+        )
+        for u, outcome in zip(todo, outcomes[1:], strict=True):
+            prepared[u.number] = _outcome(outcome)
+        error = outcomes[0].error
+        if isinstance(error, _Stopped):
+            for u in todo:
+                u.body = None
+            raise PushError(upload.number, upload.entry_id, upload.rows, error.cause, run.frame()) from error.cause
+        if error is not None:
+            raise error
     # What addFromBulk ignores (a thumb's title, description, sub-type) goes by cuePoint.update.
     written = (
         (item.record, table.ids[item.position])
@@ -199,7 +292,7 @@ def push_op(plan: PushPlan, progress: ProgressCallback | None, journal: Journal 
         if table.actions[item.position] in ("created", "updated")
     )
     typed_updates = yield from typed_updates_op(written)
-    result = _frame(plan, table, resumed, recovered)
+    result = run.frame()
     result.attrs["typed_updates"] = typed_updates
     for entry in result.attrs["unsettled_entries"]:
         log.warning(

@@ -65,7 +65,7 @@ from ..kaltura.responses import ListPage
 from ._base import Call, Op, Sleep, log
 from ._errors import OutcomeUnknownError, TransportError, UploadFailedError, describe
 from ._journal import Journal
-from ._plan import Item, PushPlan, Upload, measure, render
+from ._plan import Item, PushPlan, Upload, render, render_bytes
 from ._result import Existing, Recovery, ResultTable, failure_action, replay_safety, start_ms
 
 _SERVICE: CuePointService = "cuepoint_cuepoint"  # lookups and deletes use cuePoint whatever the upload used
@@ -189,7 +189,8 @@ def entry_count(entry_id: str) -> Op:
 
 
 def send_upload(plan: PushPlan, upload: Upload, what: str, *, safe: bool, reason: str) -> Op:
-    """One ``addFromBulk`` of ``upload`` (streamed from the writer; rendered again on every attempt).
+    """One ``addFromBulk`` of ``upload``: its XML rendered ahead (``upload.body``) or streamed from the
+    writer (rendered again on every attempt).
 
     ``settle_unknown``: the engine never repeats it when the answer is lost (it would race the
     request still on the server); :func:`recover` settles it. It is repeated only when it certainly
@@ -199,7 +200,7 @@ def send_upload(plan: PushPlan, upload: Upload, what: str, *, safe: bool, reason
     def build(ctx: Context) -> Request:
         return cue_point_add_from_bulk(
             ctx,
-            render(upload, plan.unsupported),
+            upload.body if upload.body is not None else render(upload, plan.unsupported),
             filename=f"cuepipe-upload-{upload.number}.xml",
             size=upload.size,
             service=plan.service,
@@ -377,7 +378,8 @@ def recover(
                 raise upload_failed(upload, stop, reason, _known_ids(upload, now, landed), last)
             refused = (stop.position, len(landed))
         part = Upload(upload.number, upload.entry_id, rest)
-        part.size = measure(part, plan.unsupported)
+        part.body = render_bytes(part, plan.unsupported)
+        part.size = len(part.body)
         safe, reason_unsafe = replay_safety(part, now)
         if not safe:
             raise OutcomeUnknownError(

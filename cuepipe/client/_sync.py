@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Iterator
-from typing import Any
+from concurrent import futures
+from typing import Any, Literal
 
 import httpx
 import pandas as pd
@@ -13,7 +14,7 @@ from .._version import __version__
 from ..kaltura import SessionType
 from ..kaltura.ks import DEFAULT_EXPIRY, Privileges
 from ..kaltura.request import DEFAULT_CLIENT_TAG
-from ._base import Emit, Filter, Op, ProgressCallback, Retries, Send, Sleep
+from ._base import MAX_CONCURRENCY, Emit, Filter, Next, Op, ProgressCallback, Retries, Send, Sleep, Start
 from ._config import ClientBase, settings_from_env
 from ._dedupe import dedupe_op
 from ._jobs import BulkUploads
@@ -39,6 +40,14 @@ class Client(ClientBase):
     (a ``transport=httpx.MockTransport(...)`` makes a test double). ``retries`` is the number of
     repeats of a failed call where repeating is safe, or a :class:`Retries`.
 
+    ``concurrency``: requests a push or pull keeps in flight, ``"auto"`` or 1 to 16. A push writes
+    its uploads one at a time, in order (exactly once and ``errors="raise"`` work as without it),
+    while the next ``concurrency - 1`` are looked up and rendered beside it; a pull walks that many
+    entries (or ``createdAt`` ranges of one entry) at once; its rows come entry by entry (one entry:
+    in the sequential order).
+    ``"auto"``: 2 for a push of 2,000 cue points or more (one upload prepared ahead), 4 for a pull
+    of more than a few pages, else 1 (docs/performance.md#through-the-api).
+
     The KS and secrets never appear in ``repr``, logs or exception messages. Use as a context
     manager, or call :meth:`close`.
     """
@@ -62,6 +71,7 @@ class Client(ClientBase):
         transport: httpx.BaseTransport | None = None,
         verify: bool | str = True,
         client_tag: str = DEFAULT_CLIENT_TAG,
+        concurrency: int | Literal["auto"] = "auto",
     ) -> None:
         super().__init__(
             service_url,
@@ -76,6 +86,7 @@ class Client(ClientBase):
             privileges=privileges,
             retries=retries,
             client_tag=client_tag,
+            concurrency=concurrency,
         )
         self._http = httpx.Client(
             timeout=timeout,
@@ -85,6 +96,7 @@ class Client(ClientBase):
             follow_redirects=False,
             headers={"User-Agent": f"cuepipe/{__version__}"},
         )
+        self._pool: futures.ThreadPoolExecutor | None = None
         self.bulk_uploads = BulkUploads(self)
 
     @classmethod
@@ -163,6 +175,7 @@ class Client(ClientBase):
             detect_actions=detect_actions,
             journal=journal,
             settle=settle,
+            concurrency=self._concurrency,
         )
         try:
             return self._run(push_op(plan, progress, opened))
@@ -207,7 +220,9 @@ class Client(ClientBase):
 
         Paging: the 500-per-page cap is passed by reading ``list`` in a fixed order
         (``+createdAt,+intId``) with a moving ``createdAtGreaterThanOrEqual`` bound, dropping
-        repeats by id; tenths then serve each page's ids. Pages are separate requests, not a
+        repeats by id; tenths then serve each page's ids. With the client's ``concurrency``, several
+        entries (rows then come entry by entry) or creation-time ranges of one entry (same order) are
+        walked at once. Pages are separate requests, not a
         snapshot: cue points created, updated or deleted while a pull runs may appear in their old
         or new state or not at all (never twice). Pause writers to the entries for an exact copy.
         """
@@ -254,6 +269,9 @@ class Client(ClientBase):
         return self._run(dedupe_op(entry_ids, dry_run=dry_run))
 
     def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
         self._http.close()
 
     def __enter__(self) -> Client:
@@ -264,10 +282,17 @@ class Client(ClientBase):
 
     # -- the driver ---------------------------------------------------------------------------
 
+    def _perform(self, command: Send | Sleep) -> Any:
+        if isinstance(command, Send):
+            return send_sync(self._http, command)
+        time.sleep(command.seconds)
+        return None
+
     def _iterate(self, op: Op) -> Iterator[Any]:
         steps = self._engine.interpret(op)
         value: Any = None
         error: BaseException | None = None
+        started: dict[futures.Future[Any], int] = {}  # commands of parallel operations, in worker threads
         try:
             while True:
                 try:
@@ -284,8 +309,29 @@ class Client(ClientBase):
                     time.sleep(command.seconds)
                 elif isinstance(command, Emit):
                     yield command.value
+                elif isinstance(command, Start):
+                    started[self._workers().submit(self._perform, command.command)] = command.key
+                elif isinstance(command, Next):
+                    done = next(iter(futures.wait(started, return_when=futures.FIRST_COMPLETED).done))
+                    key = started.pop(done)
+                    failure = done.exception()
+                    if failure is None:
+                        value = (key, done.result(), None)
+                    elif isinstance(failure, httpx.HTTPError):
+                        value = (key, None, failure)
+                    else:
+                        raise failure
         finally:
             steps.close()
+            for future in started:  # an HTTP exchange under way cannot be taken back: let it end
+                future.cancel()
+
+    def _workers(self) -> futures.ThreadPoolExecutor:
+        """Threads that carry out the requests of parallel operations (only the HTTP exchange runs
+        there; the operations' own code stays in the calling thread)."""
+        if self._pool is None:
+            self._pool = futures.ThreadPoolExecutor(max_workers=MAX_CONCURRENCY, thread_name_prefix="cuepipe-http")
+        return self._pool
 
     def _run(self, op: Op) -> Any:
         steps = self._iterate(op)
