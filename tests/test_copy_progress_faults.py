@@ -269,9 +269,17 @@ def test_copy_killed_at_random_moments_then_finished_exactly_once(server: Emulat
         for s, t in pairs:
             args += ["--entry", f"{s}={t}"]
         child_env = {**os.environ, **env(server)}
-        for _ in range(2):
+        for attempt in range(2):
             proc = subprocess.Popen(args, env=child_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            time.sleep(rng.uniform(0.5, 2.5))
+            if attempt == 0:
+                time.sleep(rng.uniform(0.5, 2.5))  # any moment: start-up, reading or writing
+            else:
+                # the second kill lands while writing: after the journal appeared, however long the
+                # start-up takes on a loaded machine (bounded, so a copy that never writes fails below)
+                deadline = time.monotonic() + 60
+                while not journal.exists() and proc.poll() is None and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                time.sleep(rng.uniform(0.0, 0.8))
             proc.send_signal(signal.SIGKILL)
             killed_running += proc.poll() is None or proc.wait() == -signal.SIGKILL
             proc.wait()

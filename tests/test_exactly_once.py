@@ -196,7 +196,7 @@ def test_racing_requests_do_leave_copies_that_the_sweep_deletes(server: Emulator
     """The race is real: across a few racing pushes copies appear (and all are swept), else this
     suite would not test the sweep at all."""
     swept = 0
-    for _ in range(3):
+    for _ in range(6):  # usually the first; a loaded machine may serialise a few races
         entry = fresh_entry()
         expected = keyed(entry, 300)
         server.faults.replace([Fault("slow", action=UPLOAD, phase="before", delay=120, until="next")])
