@@ -9,12 +9,13 @@ validator engine, whose verdicts differ from other engines on details such as wh
 Decoding: the reference decoder is the ``xmlschema`` package against the same XSD (typed values,
 ``JsonMLConverter``). It costs ~0.4 ms per scene, more than everything else addFromBulk does, so a
 document libxml2 has already validated is decoded straight from the lxml tree when it is plain
-(elements and text only): in a valid plain document every element's type follows from its name
-(``_INT_ELEMENTS``, ``_FLOAT_ELEMENTS``, ``_TIME_ELEMENTS``, strings otherwise). Anything else —
-comments or processing instructions (which ``xmlschema`` refuses inside simple content), namespace
-declarations or ``xsi:`` attributes, ``scene-customData`` (whose skipped content and integer
-attributes it handles its own way) — goes to ``xmlschema`` as before. ``tests/test_emulator_decode.py``
-checks both decoders give the same tree or the same refusal, over every cue point type.
+(elements and text only, no extension elements): in a valid plain document every element's type
+follows from its name (``_INT_ELEMENTS``, ``_FLOAT_ELEMENTS``, ``_TIME_ELEMENTS``, strings
+otherwise). Anything else goes to ``xmlschema`` as before: comments or processing instructions
+(which it refuses inside simple content), namespace declarations or ``xsi:`` attributes,
+``scene-customData`` and ``scene-extension`` (skipped or ``anyType`` content, integer attributes),
+numbers or times in any but the plain lexical forms. ``tests/test_emulator_decode.py`` checks both
+decoders give the same tree or the same refusal, over every cue point type.
 
 Applying (docs/format-notes.md#server-behaviour): scenes are handled in document order and each is committed on its
 own; the first failure (unknown entry -> ``INVALID_ENTRY_ID`` with an empty message; a quiz answer
@@ -143,36 +144,48 @@ _PLAIN_FLOAT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-
 _PLAIN_TIME = re.compile(r"[0-9:.+Z-]+", re.ASCII)
 
 
+# Extension elements: anyType content (scene-extension) or skipped content with integer attributes
+# (scene-customData), which the reference decoder represents its own way.
+_REFERENCE_ONLY = frozenset({"scene-customData", "scene-extension"})
+
+
 class _NotPlain(Exception):
     """The document has something only the reference decoder handles exactly."""
 
 
 def _plain_node(el: etree._Element) -> Node:
+    """A complex element and everything under it (leaves inline: most nodes are leaves)."""
     tag = el.tag
-    if not isinstance(tag, str) or tag == "scene-customData":
-        raise _NotPlain
-    attrs = dict(el.attrib)
-    if tag in _COMPLEX_ELEMENTS or len(el):
-        return Node(tag, attrs, None, [_plain_node(child) for child in el])
-    text = el.text
-    value: Any
-    if text is None:
-        value = None
-    elif tag in _TIME_ELEMENTS:
-        if not _PLAIN_TIME.fullmatch(text):
-            raise _NotPlain  # whitespace to collapse, or a form only the reference should judge
-        value = text
-    elif tag in _INT_ELEMENTS:
-        if not _PLAIN_INT.fullmatch(text):
+    if tag not in _COMPLEX_ELEMENTS:
+        raise _NotPlain  # a comment, a PI, or an element of another kind as the root
+    children: list[Node] = []
+    for child in el:
+        ctag = child.tag
+        if ctag in _COMPLEX_ELEMENTS or len(child):
+            children.append(_plain_node(child))
+            continue
+        if not isinstance(ctag, str) or ctag in _REFERENCE_ONLY:
             raise _NotPlain
-        value = int(text)
-    elif tag in _FLOAT_ELEMENTS:
-        if not _PLAIN_FLOAT.fullmatch(text):
-            raise _NotPlain  # INF, NaN, whitespace: left to the reference decoder
-        value = float(text)
-    else:
-        value = text
-    return Node(tag, attrs, value)
+        text = child.text
+        value: Any
+        if text is None:
+            value = None
+        elif ctag in _TIME_ELEMENTS:
+            if not _PLAIN_TIME.fullmatch(text):
+                raise _NotPlain  # whitespace to collapse, or a form only the reference should judge
+            value = text
+        elif ctag in _INT_ELEMENTS:
+            if not _PLAIN_INT.fullmatch(text):
+                raise _NotPlain
+            value = int(text)
+        elif ctag in _FLOAT_ELEMENTS:
+            if not _PLAIN_FLOAT.fullmatch(text):
+                raise _NotPlain  # INF, NaN, whitespace: left to the reference decoder
+            value = float(text)
+        else:
+            value = text
+        children.append(Node(ctag, dict(child.items()), value))  # type: ignore[arg-type]
+    return Node(tag, dict(el.items()), None, children)  # type: ignore[arg-type]
 
 
 def _decode_plain(data: bytes, root: etree._Element) -> Node | None:

@@ -88,7 +88,13 @@ def _el(tag: str, text: str | None = None) -> str:
 
 
 def _xml_name(info: voc.CuePointTypeInfo, column: str) -> str:
-    """The element name of a record column for this type, from the vocabulary."""
+    """The element name of a record column for this type, from the vocabulary (looked up once)."""
+    return _xml_name_of(info.name, column)
+
+
+@cache
+def _xml_name_of(type_name: str, column: str) -> str:
+    info = voc.BY_NAME[type_name]
     for f in info.all_fields:
         if f.column == column:
             return f.xml

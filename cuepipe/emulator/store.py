@@ -174,6 +174,7 @@ _INDEXES = (
 )
 
 _ID_ALPHABET = string.ascii_lowercase + string.digits
+_ID_SPACE = len(_ID_ALPHABET) ** 8
 
 
 def now() -> int:
@@ -257,7 +258,11 @@ class Store:
     def new_id(self, table: str) -> str:
         """``<dc>_<8 random chars>`` like ``CuePoint::calculateId`` / entry ids."""
         while True:
-            candidate = f"{self.data_center}_" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(8))
+            n, chars = secrets.randbelow(_ID_SPACE), []
+            for _ in range(8):  # one draw, written in base 36: the same uniform ids as 8 choices
+                n, digit = divmod(n, 36)
+                chars.append(_ID_ALPHABET[digit])
+            candidate = f"{self.data_center}_" + "".join(chars)
             if self.query_one(f"SELECT 1 FROM {table} WHERE id = ?", (candidate,)) is None:
                 return candidate
 
@@ -368,7 +373,7 @@ class Store:
 
     @staticmethod
     def decode_cue_point(row: sqlite3.Row) -> dict[str, Any]:
-        out = dict(row)
+        out = dict(zip(row.keys(), row, strict=True))  # dict(row) looks each name up: 7x slower
         for key in JSON_COLUMNS:
             if out.get(key) is not None:
                 out[key] = json.loads(out[key])
