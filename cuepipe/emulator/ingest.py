@@ -203,9 +203,8 @@ def decode(data: bytes) -> Node:
     if not data or not data.strip():
         raise ApiError(XML_INVALID)
     root = _hardened_parse(data)
-    libxml_schema = _libxml_schema()
-    with _SCHEMA_LOCK:
-        valid = libxml_schema.validate(root)
+    with _SCHEMA_LOCK:  # also around the first build: concurrent first uploads must not build it twice
+        valid = _libxml_schema().validate(root)
     if not valid:
         raise ApiError(XML_INVALID)
     plain = _decode_plain(data, root)
@@ -407,7 +406,7 @@ def _save(
     ts = now()
     if existing is not None:
         values["updatedAt"] = ts
-        with store.transaction() as c:
+        with store.single_statement() as c:
             store.update_cue_point(c, existing["id"], values)
         return str(existing["id"])
     if info.api_type == voc.CuePointType.QUIZ_ANSWER:
@@ -425,8 +424,11 @@ def _save(
         values.update(status=_PENDING, subType=int(voc.ThumbCuePointSubType.SLIDE))
     if info.api_type == voc.CuePointType.ANNOTATION:
         values.setdefault("depth", 0)
-    with store.transaction() as c:
-        store.insert_cue_point(c, values)
-        if info.api_type == voc.CuePointType.ANNOTATION and values.get("parentId"):
+    if info.api_type == voc.CuePointType.ANNOTATION and values.get("parentId"):
+        with store.transaction() as c:
+            store.insert_cue_point(c, values)
             count_child(c, values["parentId"])
+    else:
+        with store.single_statement() as c:
+            store.insert_cue_point(c, values)
     return str(values["id"])
