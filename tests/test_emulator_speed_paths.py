@@ -126,3 +126,21 @@ def test_new_ids_keep_the_server_shape() -> None:
     # every character position uses the whole alphabet
     for pos in range(2, 10):
         assert len({i[pos] for i in ids}) == 36
+
+
+@given(st.text(alphabet=st.sampled_from(list("ab&<>\"\n\r\t'é ")), max_size=12) | st.text(max_size=12))
+def test_serve_escapes_equal_the_replace_chains(value: str) -> None:
+    from cuepipe.emulator.serve import escape_attr, escape_text
+
+    text = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
+    attr = (
+        value.replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace('"', "&quot;")
+        .replace("\n", "&#10;")
+        .replace("\r", "&#13;")
+        .replace("\t", "&#9;")
+    )
+    assert escape_text(value) == text
+    assert escape_attr(value) == attr

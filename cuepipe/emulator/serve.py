@@ -23,6 +23,7 @@ nearest tenth with carry, thumbs as title/description/subType, answers nested, o
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterable, Mapping
 from functools import cache
@@ -45,11 +46,18 @@ def _serve_schema() -> etree.XMLSchema:
     return etree.XMLSchema(etree.parse(str(schema_dir() / "serve.xsd"), parser))
 
 
+_ATTR_SPECIAL = re.compile(r'[&<>"\n\r\t]')
+
+
 def escape_text(value: str) -> str:
+    if "&" not in value and "<" not in value and ">" not in value and "\r" not in value:
+        return value  # most values have nothing to escape
     return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
 
 
 def escape_attr(value: str) -> str:
+    if _ATTR_SPECIAL.search(value) is None:
+        return value
     return (
         value.replace("&", "&amp;")
         .replace("<", "&lt;")
