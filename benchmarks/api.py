@@ -1,7 +1,7 @@
 """Issue 13, target 4: the emulator's throughput in its own process, and cuepipe end to end against it.
 
     python -m benchmarks.api [--raw-n 20000] [--e2e-n 100000] [--concurrency 4] [--db file|memory]
-                             [--json PATH] [--out benchmarks/results/api.md]
+                             [--json PATH] [--out benchmarks/results/throughput.md]
 
 Starts ``cuepipe emulator`` as a subprocess on loopback (its own process, so it has the GIL to
 itself), then measures in the same run:
@@ -481,7 +481,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--concurrency", type=int, default=4, help="raw driver's concurrent requests (default 4)")
     p.add_argument("--db", choices=("memory", "file"), default="memory", help="the emulator's --db (default memory)")
     p.add_argument("--json", type=Path, help="also write the raw result as JSON here")
-    p.add_argument("--out", type=Path, help="write the Markdown report here (e.g. benchmarks/results/api.md)")
+    p.add_argument("--out", type=Path, help="write the Markdown report here (e.g. benchmarks/results/throughput.md)")
     args = p.parse_args(argv)
     result = run_api(args.raw_n, args.e2e_n, args.concurrency, args.db)
     text = report(result)

@@ -167,7 +167,7 @@ Recorded by `python -m benchmarks.load` on {platform.system()} {platform.machine
 
 Client and emulator share one process and its GIL here, so this is a reliability load with a rate
 floor, not a server benchmark: the emulator's own throughput, in its own process, is measured by
-`python -m benchmarks.api` (`benchmarks/results/api.md`, issue 13 target 4). Raw numbers:
+`python -m benchmarks.api` (`benchmarks/results/throughput.md`, issue 13 target 4). Raw numbers:
 `{asdict(result)}`.
 """
 

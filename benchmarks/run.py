@@ -449,15 +449,15 @@ API_SIZES = {"default": (20_000, 100_000), "full": (100_000, 100_000)}  # (raw d
 
 def api_targets(args: argparse.Namespace) -> list[dict[str, Any]]:
     """Issue 13 target 4: ``python -m benchmarks.api`` (it starts the emulator as its own process);
-    writes ``api.md``/``api.json`` next to the other results and returns its PASS/MISS rows."""
+    writes ``throughput.md``/``throughput.json`` next to the other results and returns its PASS/MISS rows."""
     from .api import ApiResult, targets
 
     if args.cases and API_GROUP not in {c.strip() for c in args.cases.split(",")}:
         return []
     raw_n, e2e_n = API_SIZES["full" if args.full else "default"]
-    out_json = args.out / "api.json"
+    out_json = args.out / "throughput.json"
     cmd = [sys.executable, "-m", "benchmarks.api", "--raw-n", str(raw_n), "--e2e-n", str(e2e_n)]
-    cmd += ["--json", str(out_json), "--out", str(args.out / "api.md")]
+    cmd += ["--json", str(out_json), "--out", str(args.out / "throughput.md")]
     print(f"  [api] {' '.join(cmd[1:])}", flush=True)
     try:
         subprocess.run(cmd, cwd=ROOT, timeout=1200, check=False, stdout=subprocess.DEVNULL)
