@@ -116,6 +116,8 @@ def test_decoded_rows_equal_dict_of_row() -> None:
     expected = dict(row)
     expected["optionalAnswers"] = [{"key": "1"}]
     assert list(decoded.items()) == list(expected.items())
+    # a plain mapping (tests hand in rows they changed) decodes as before too
+    assert list(Store.decode_cue_point(dict(row)).items()) == list(expected.items())  # type: ignore[arg-type]
 
 
 def test_new_ids_keep_the_server_shape() -> None:

@@ -430,7 +430,8 @@ class Store:
 
     @staticmethod
     def decode_cue_point(row: sqlite3.Row) -> dict[str, Any]:
-        out = dict(zip(row.keys(), row, strict=True))  # dict(row) looks each name up: 7x slower
+        # dict(row) of a sqlite3.Row looks each name up (7x slower); a mapping is taken as it is
+        out = dict(zip(row.keys(), row, strict=True)) if isinstance(row, sqlite3.Row) else dict(row)
         for key in JSON_COLUMNS:
             if out.get(key) is not None:
                 out[key] = json.loads(out[key])
