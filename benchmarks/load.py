@@ -165,10 +165,10 @@ Recorded by `python -m benchmarks.load` on {platform.system()} {platform.machine
 | emulator answering afterwards | {"yes" if result.still_answering else "NO"} |
 | errors | {len(result.errors)} |
 
-The push rate is bounded by the emulator's `addFromBulk` (an XSD validation and an `xmlschema`
-decode of every upload, then one SQLite transaction per scene, as the server commits them) and by
-the GIL the client and the emulator share here; pulls are cheaper (`list` pages of JSON, `serveBulk`
-pages of XML). Raw numbers: `{asdict(result)}`.
+Client and emulator share one process and its GIL here, so this is a reliability load with a rate
+floor, not a server benchmark: the emulator's own throughput, in its own process, is measured by
+`python -m benchmarks.api` (`benchmarks/results/throughput.md`, issue 13 target 4). Raw numbers:
+`{asdict(result)}`.
 """
 
 

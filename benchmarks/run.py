@@ -5,6 +5,8 @@
 Groups (see ``benchmarks/cases.py``): read (serve XML -> DataFrame) against pandas.read_xml,
 xmlschema.to_dict and two lxml floors; chunked read against the iterparse floor; write (DataFrame ->
 ingest XML) against DataFrame.to_xml and an lxml xmlfile floor; validate against lxml and xmlschema.
+Group ``api`` (issue 13 target 4, once per run): ``benchmarks/api.py`` against a ``cuepipe emulator``
+process, 20k cue points for the raw driver and 100k end to end (``--full``: 100k and 100k).
 Prints a table per size and the targets (PASS/MISS), and writes ``results-<N>.json``, ``latest.json``
 and ``latest.md`` to ``--out`` (default ``benchmarks/results``).
 
@@ -181,9 +183,6 @@ RATIO_TARGETS: tuple[RatioTarget, ...] = (
 #: Targets of issue 13 that this benchmark does not measure yet: reported as such, never invented.
 NOT_MEASURED: tuple[tuple[str, str, str, str], ...] = (
     ("parallel_read", "one large document read on both cores at 0.35x etree.parse (stretch)", "target 2", ""),
-    ("emulator_add", "emulator addFromBulk >= 5,000 scenes/s in its own process", "target 4", ""),
-    ("emulator_list", "emulator list/serveBulk >= 20,000 cue points/s in its own process", "target 4", ""),
-    ("end_to_end", "push and pull of 100k against the emulator at >= 80% of its throughput", "target 4", ""),
     (
         "iter_pull_flat",
         "pull of 1M with iter_pull: memory flat",
@@ -466,6 +465,32 @@ def not_measured_targets() -> list[dict[str, Any]]:
     ]
 
 
+#: Target 4 (emulator throughput, end to end): benchmarks/api.py, run once in its own subprocess.
+API_GROUP = "api"
+API_SIZES = {"default": (20_000, 100_000), "full": (100_000, 100_000)}  # (raw driver N, end-to-end N)
+
+
+def api_targets(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Issue 13 target 4: ``python -m benchmarks.api`` (it starts the emulator as its own process);
+    writes ``throughput.md``/``throughput.json`` next to the other results and returns its PASS/MISS rows."""
+    from .api import ApiResult, targets
+
+    raw_n, e2e_n = API_SIZES["full" if args.full else "default"]
+    if args.cases and API_GROUP not in {c.strip() for c in args.cases.split(",")}:
+        skipped = f"not run: --cases without {API_GROUP!r}"
+        return targets(ApiResult(raw_n=raw_n, e2e_n=e2e_n, concurrency=0, db="-", errors=[skipped]))
+    out_json = args.out / "throughput.json"
+    cmd = [sys.executable, "-m", "benchmarks.api", "--raw-n", str(raw_n), "--e2e-n", str(e2e_n)]
+    cmd += ["--json", str(out_json), "--out", str(args.out / "throughput.md")]
+    print(f"  [api] {' '.join(cmd[1:])}", flush=True)
+    try:
+        subprocess.run(cmd, cwd=ROOT, timeout=1200, check=False, stdout=subprocess.DEVNULL)
+        data = json.loads(out_json.read_text(encoding="utf-8"))
+    except (OSError, ValueError, subprocess.TimeoutExpired) as exc:
+        data = {"raw_n": raw_n, "e2e_n": e2e_n, "concurrency": 0, "db": "-", "errors": [repr(exc)]}
+    return targets(ApiResult(**data))
+
+
 def memory_targets(by_n: dict[int, list[dict[str, Any]]]) -> list[dict[str, Any]]:
     """Chunked read of 1M under 200 MB; memory flat from 100k to 1M (streaming operations)."""
     full_note = "not measured: needs N=1,000,000 (make bench FULL=1 / --full)"
@@ -730,7 +755,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def select_cases(spec: str | None) -> list[C.Case]:
     if not spec:
         return list(C.CASES)
-    wanted = {s.strip() for s in spec.split(",") if s.strip()}
+    wanted = {s.strip() for s in spec.split(",") if s.strip()} - {API_GROUP}  # api: see api_targets
     unknown = wanted - set(C.BY_ID) - set(C.GROUPS)
     if unknown:
         raise SystemExit(f"unknown cases {sorted(unknown)}; known: {', '.join(C.BY_ID)} or groups {C.GROUPS}")
@@ -810,7 +835,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         (args.out / f"results-{n}.json").write_text(
             json.dumps({"machine": machine, "date": _now()} | size, indent=2) + "\n", encoding="utf-8"
         )
-    all_targets += memory_targets(by_n) + not_measured_targets()
+    all_targets += memory_targets(by_n) + api_targets(args) + not_measured_targets()
     machine["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
     machine["cuepipe_source_sha_end"] = source_fingerprint()
     if machine["cuepipe_source_sha_end"] != machine["cuepipe_source_sha"]:

@@ -18,9 +18,10 @@ Server bugs reproduced by default and switched off with ``server_bugs=False`` (s
 thumb cue point or quiz question with answers (the server's own output fails its schema), and the
 double-escaped ``systemName`` attribute.
 
-Independence: uploads are understood through the emulator's own XSD-driven path (``xmlschema`` and
-libxml2 against ``schemas/ingest.xsd``), and it does its own time arithmetic and serve XML; it never
-imports cuepipe's XML reader/writer, frames or values modules. Documented deviations: docs/emulator.md.
+Independence: uploads are understood through the emulator's own XSD-driven path (libxml2 validation
+against ``schemas/ingest.xsd``, then a decode of lxml's tree, or of ``xmlschema`` for unusual
+documents), and it does its own time arithmetic and serve XML; it never imports cuepipe's XML
+reader/writer, frames or values modules. Documented deviations: docs/emulator.md.
 """
 
 from .app import Partner, create_app

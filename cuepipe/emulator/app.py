@@ -13,6 +13,8 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import anyio
+import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
@@ -40,6 +42,9 @@ from .params import (
 from .roles import Permissions
 from .services import Emulator, Options
 from .store import Store
+
+#: Actions run at the same time (see create_app).
+HANDLER_THREADS = 2
 
 #: Largest request body read (PHP ``post_max_size``-like; bulk uploads stay far below it).
 DEFAULT_MAX_BODY_BYTES = 512 * 1024 * 1024
@@ -157,12 +162,17 @@ def create_app(
         faults=fault_layer,
     )
 
+    # At most HANDLER_THREADS actions run at once (in worker threads); more requests wait their turn
+    # in the event loop. The actions are CPU work under the GIL behind one SQLite lock: more threads
+    # only add GIL hand-offs (a third of the CPU with four concurrent uploads).
+    handlers = anyio.CapacityLimiter(HANDLER_THREADS)
+
     async def api(request: Request) -> Response:
         if request.method == "OPTIONS":
             return Response(b"", headers=_CORS)
         params = await read_params(request, max_body_bytes)
         host = request.headers.get("host") or f"{request.url.hostname}:{request.url.port}"
-        response = await run_in_threadpool(emulator.handle, params, host, request.url.scheme)
+        response = await anyio.to_thread.run_sync(emulator.handle, params, host, request.url.scheme, limiter=handlers)
         response.headers["X-Me"] = "cuepipe-emulator"
         response.headers["Access-Control-Allow-Origin"] = "*"
         return response

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Mapping
+from functools import cache
 from typing import Any
 
 from .. import vocabulary as voc
@@ -52,11 +53,33 @@ def cue_point_value(row: Mapping[str, Any], name: str) -> Any:
     return row.get(name)
 
 
+# Properties cue_point_value derives; every other one is a plain column read (or None).
+_DERIVED = frozenset({"duration", "optionalAnswers", "correctAnswerKeys", "isMomentary"} | _BOOLEAN_FIELDS)
+
+
+@cache
+def _cue_point_plan(cls: str) -> tuple[tuple[str, bool], ...]:
+    """``(property, derived?)`` in the class's order; ``relatedObjects`` is never filled."""
+    props = properties(cls)
+    if props is None:
+        raise KeyError(f"no API class table for {cls}")
+    return tuple((p.name, p.name in _DERIVED) for p in props)
+
+
 def cue_point(row: Mapping[str, Any], cls: str | None = None) -> dict[str, Any]:
-    """A ``KalturaAnnotation`` / ``KalturaAdCuePoint`` / ... object (``cls``: answer as another class)."""
+    """A ``KalturaAnnotation`` / ``KalturaAdCuePoint`` / ... object (``cls``: answer as another class).
+
+    The same object as ``_fill(cls, {p: cue_point_value(row, p) ...})``, built from a per-class plan
+    (list pages build hundreds of these per request).
+    """
     cls = cls or voc.type_info(row["cuePointType"]).api_class
-    props = properties(cls) or ()
-    return _fill(cls, {p.name: cue_point_value(row, p.name) for p in props if p.name != "relatedObjects"})
+    get = row.get
+    out = {
+        name: (cue_point_value(row, name) if derived else get(name)) if name != "relatedObjects" else None
+        for name, derived in _cue_point_plan(cls)
+    }
+    out["objectType"] = cls
+    return out
 
 
 def list_response(objects: list[dict[str, Any]], total: int, cls: str) -> dict[str, Any]:

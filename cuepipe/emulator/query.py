@@ -481,12 +481,28 @@ def pager_window(pager: Mapping[str, Any] | None, *, default_size: int | None) -
 
 
 def _select(store: Store, sql_where: str, args: list[Any], order: str, limit: int | None, offset: int) -> list[Any]:
-    sql = f"SELECT * FROM cue_points WHERE {sql_where} ORDER BY {order}"
+    """The page's rows, in order: the ids first (sorted from the indexes alone when they cover the
+    filter: the ``cp_window`` index for entry/time filters), then only those rows are read whole.
+
+    ``SELECT * ... ORDER BY ... LIMIT`` would read every matching row whole into the sorter; a pull
+    window over 100k cue points matches tens of thousands. The order is total (``intId`` is unique),
+    so the page is the same; both reads happen under the store's lock, so nothing changes between.
+    """
+    sql = f"SELECT intId FROM cue_points WHERE {sql_where} ORDER BY {order}"
     all_args = list(args)
     if limit is not None:
         sql += " LIMIT ? OFFSET ?"
         all_args += [limit, offset]
-    return store.query(sql, all_args)
+    with store.lock:
+        ids = [r[0] for r in store.query(sql, all_args)]
+        by_id: dict[int, Any] = {}
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            marks = ", ".join("?" * len(chunk))
+            by_id.update(
+                (r["intId"], r) for r in store.query(f"SELECT * FROM cue_points WHERE intId IN ({marks})", chunk)
+            )
+    return [by_id[i] for i in ids]
 
 
 def select_cue_points(

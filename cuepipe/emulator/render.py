@@ -38,9 +38,9 @@ def error_object(err: ApiError) -> dict[str, Any]:
 def _drop_nulls(value: Any) -> Any:
     """The JSON serializer's view: null properties are left out, at every depth."""
     if isinstance(value, dict):
-        return {k: _drop_nulls(v) for k, v in value.items() if v is not None}
+        return {k: _drop_nulls(v) if isinstance(v, dict | list) else v for k, v in value.items() if v is not None}
     if isinstance(value, list):
-        return [_drop_nulls(v) for v in value]
+        return [_drop_nulls(v) if isinstance(v, dict | list) else v for v in value]
     return value
 
 

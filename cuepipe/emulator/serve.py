@@ -23,6 +23,7 @@ nearest tenth with carry, thumbs as title/description/subType, answers nested, o
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterable, Mapping
 from functools import cache
@@ -45,11 +46,18 @@ def _serve_schema() -> etree.XMLSchema:
     return etree.XMLSchema(etree.parse(str(schema_dir() / "serve.xsd"), parser))
 
 
+_ATTR_SPECIAL = re.compile(r'[&<>"\n\r\t]')
+
+
 def escape_text(value: str) -> str:
+    if "&" not in value and "<" not in value and ">" not in value and "\r" not in value:
+        return value  # most values have nothing to escape
     return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
 
 
 def escape_attr(value: str) -> str:
+    if _ATTR_SPECIAL.search(value) is None:
+        return value
     return (
         value.replace("&", "&amp;")
         .replace("<", "&lt;")
@@ -88,7 +96,13 @@ def _el(tag: str, text: str | None = None) -> str:
 
 
 def _xml_name(info: voc.CuePointTypeInfo, column: str) -> str:
-    """The element name of a record column for this type, from the vocabulary."""
+    """The element name of a record column for this type, from the vocabulary (looked up once)."""
+    return _xml_name_of(info.name, column)
+
+
+@cache
+def _xml_name_of(type_name: str, column: str) -> str:
+    info = voc.BY_NAME[type_name]
     for f in info.all_fields:
         if f.column == column:
             return f.xml

@@ -31,12 +31,27 @@ def _php_intval(text: str) -> int:
     return int(match.group(1)) if match else 0
 
 
+# ``H:M:S[.fff]`` with short ASCII parts: the PHP float arithmetic below gives exactly the integer
+# milliseconds here (the total stays far below 15 significant digits), so it is computed as integers.
+_SHORT_TIME = re.compile(r"([0-9]{1,4}):([0-9]{1,4}):([0-9]{1,4})(?:\.([0-9]{1,3}))?", re.ASCII)
+
+
 def time_to_integer(text: str) -> int | None:
     """``kXml::timeToInteger``: ``HH:MM:SS.fff`` -> milliseconds, or None when a part is not numeric.
 
     A time-zone suffix (``00:00:05Z``) is valid ``xs:time`` but makes the seconds part non-numeric,
-    so the server gets null here (docs/format-notes.md#time-values).
+    so the server gets null here (docs/format-notes.md#time-values). Short plain times take an
+    integer shortcut (checked equal to the PHP arithmetic in tests/test_emulator_speed_paths.py).
     """
+    short = _SHORT_TIME.fullmatch(text)
+    if short is not None:
+        h, m, sec, frac = short.groups()
+        return int(h) * 3_600_000 + int(m) * 60_000 + int(sec) * 1000 + (int(frac.ljust(3, "0")) if frac else 0)
+    return php_time_to_integer(text)
+
+
+def php_time_to_integer(text: str) -> int | None:
+    """The PHP arithmetic of ``kXml::timeToInteger`` for any text (what the shortcut must equal)."""
     parts = text.split(":")
     if not _PHP_NUMERIC.match(parts[0]):
         return None
@@ -66,8 +81,12 @@ def integer_to_time(ms: int | None, *, server_bugs: bool = True) -> str:
     hours, rest = divmod(t, 3_600_000)
     minutes, rest = divmod(rest, 60_000)
     seconds, rest = divmod(rest, 1000)
-    tenths = php_round(rest / 100)
+    tenths = _TENTHS[rest]
     text = f"{hours:02d}:{minutes:02d}:{seconds:02d}"
     if tenths:
         text += f".{tenths}"
     return text
+
+
+#: ``php_round(rest / 100)`` for every millisecond remainder 0-999 (computed by it, once).
+_TENTHS: tuple[int, ...] = tuple(php_round(r / 100) for r in range(1000))
