@@ -478,7 +478,7 @@ def api_targets(args: argparse.Namespace) -> list[dict[str, Any]]:
     raw_n, e2e_n = API_SIZES["full" if args.full else "default"]
     if args.cases and API_GROUP not in {c.strip() for c in args.cases.split(",")}:
         skipped = f"not run: --cases without {API_GROUP!r}"
-        return targets(ApiResult(raw_n=raw_n, e2e_n=e2e_n, concurrency=0, db="-", errors=[skipped]))
+        return targets(ApiResult(raw_n=raw_n, e2e_n=e2e_n, concurrency=(), db="-", errors=[skipped]))
     out_json = args.out / "throughput.json"
     cmd = [sys.executable, "-m", "benchmarks.api", "--raw-n", str(raw_n), "--e2e-n", str(e2e_n)]
     cmd += ["--json", str(out_json), "--out", str(args.out / "throughput.md")]
@@ -487,7 +487,8 @@ def api_targets(args: argparse.Namespace) -> list[dict[str, Any]]:
         subprocess.run(cmd, cwd=ROOT, timeout=1200, check=False, stdout=subprocess.DEVNULL)
         data = json.loads(out_json.read_text(encoding="utf-8"))
     except (OSError, ValueError, subprocess.TimeoutExpired) as exc:
-        data = {"raw_n": raw_n, "e2e_n": e2e_n, "concurrency": 0, "db": "-", "errors": [repr(exc)]}
+        data = {"raw_n": raw_n, "e2e_n": e2e_n, "concurrency": [], "db": "-", "errors": [repr(exc)]}
+    data["concurrency"] = tuple(data.get("concurrency") or ())
     return targets(ApiResult(**data))
 
 

@@ -301,6 +301,13 @@ def pull_op(spec: PullSpec, progress: ProgressCallback | None) -> Op:
             recent.update(names)
             while len(recent) > _NAME_CACHE:
                 recent.popitem(last=False)
+        elif not any(_unservable(o) for o in objects):
+            served = yield from _serve_frame(spec, objects)
+            state.done += len(served)
+            state.report()
+            if len(served):
+                yield from sink(served)
+            return
         else:
             records = yield from _serve_page(spec, objects, names)
         state.done += len(records)
@@ -633,6 +640,28 @@ def _parent_names(spec: PullSpec, parent_ids: list[str]) -> Op:
         )
         names.update({str(o["id"]): str(o["systemName"]) for o in page.objects if o.get("systemName")})
     return names
+
+
+def _serve_frame(spec: PullSpec, objects: list[dict[str, Any]]) -> Op:
+    """Serve one list page whose cue points are all servable, straight into a DataFrame.
+
+    The served document is read by the compiled reader into the typed frame (``frames.read_xml``),
+    rather than through a dict per cue point and :func:`to_frame`: the same frame (the reader and
+    ``records_to_frame`` share the vocabulary's columns and dtypes), at a fraction of the client's
+    CPU. Rows are put in the list page's order, as :func:`_serve_page` returns them.
+    """
+    ids = [str(o["id"]) for o in objects]
+    flt = type(spec.filter)(idIn=ids)
+    try:
+        body: bytes = yield _serve(flt, KalturaFilterPager(pageSize=MAX_PAGE_SIZE), spec.service)
+    except KalturaServerError as exc:
+        raise _serve_failed(exc) from exc
+    frame = frames.read_xml(body)
+    position = {str(v): i for i, v in enumerate(frame["id"].tolist())}
+    order = [position[i] for i in ids if i in position]
+    if order == list(range(len(frame))):
+        return frame
+    return frame.take(order).reset_index(drop=True)
 
 
 def _serve_page(spec: PullSpec, objects: list[dict[str, Any]], names: dict[str, str]) -> Op:
