@@ -231,9 +231,24 @@ def official_frame(objects: list[Any]) -> Any:
     return pd.DataFrame(rows)
 
 
+def _recorder_fingerprint() -> str:
+    """Short hash of the code that decides which requests are made and what is answered (the
+    client, the protocol, the emulator): a tape recorded by other code would replay answers to
+    requests the client no longer makes (the replay checks only the action), so it is recorded again."""
+    import hashlib
+
+    import cuepipe
+
+    pkg = Path(cuepipe.__file__).resolve().parent
+    h = hashlib.sha256()
+    for f in sorted(p for d in ("client", "kaltura", "emulator") for p in (pkg / d).rglob("*.py")):
+        h.update(str(f.relative_to(pkg)).encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()[:10]
+
+
 def tapes(n: int, seed: int, data_dir: Path) -> Tapes:
     """The recorded answers for ``n`` cue points, recorded once and cached under ``data_dir``."""
-    path = data_dir / f"client-{n}-seed{seed}-v{TAPE_VERSION}.tapes.pkl"
+    path = data_dir / f"client-{n}-seed{seed}-v{TAPE_VERSION}-{_recorder_fingerprint()}.tapes.pkl"
     if path.is_file():
         with open(path, "rb") as f:
             cached: Tapes = pickle.load(f)  # noqa: S301 - our own cache file
