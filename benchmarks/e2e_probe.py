@@ -31,10 +31,6 @@ import argparse
 import asyncio
 import contextlib
 import random
-import socket
-import subprocess
-import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -42,60 +38,17 @@ from typing import Any
 
 import httpx
 
-PARTNER, ADMIN = 5151, "e2e-probe-admin-secret-41c9"
+from .api import ADMIN, PARTNER, emulator_process
+
 CHUNK = 500
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextlib.contextmanager
 def emulator(entries: list[str]) -> Iterator[str]:
-    """``cuepipe emulator`` in a subprocess on a free loopback port; yields its URL, stops it after."""
-    port = _free_port()
-    cmd = [
-        sys.executable,
-        "-c",
-        "from cuepipe.cli import main; main()",
-        "emulator",
-        "--port",
-        str(port),
-        "--db",
-        ":memory:",
-    ]
-    cmd += ["--partner-id", str(PARTNER), "--admin-secret", ADMIN, "--entries", ",".join(entries)]
-    log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in the finally below
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                log.seek(0)
-                raise RuntimeError(f"the emulator exited: {log.read().decode()[-2000:]}")
-            try:
-                httpx.get(url + "/api_v3/service/system/action/ping", timeout=1)
-                break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
-        yield url
-    except BaseException:
-        log.seek(0)
-        print("emulator output (end):", log.read().decode(errors="replace")[-3000:], file=sys.stderr)
-        raise
-    finally:
-        log.close()
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    """``cuepipe emulator`` in a subprocess on a free loopback port (the one :mod:`benchmarks.api`
+    starts, in-memory database); yields its URL, stops it after."""
+    with emulator_process(entries, "memory") as emu:
+        yield emu.url
 
 
 def records(entries: list[str], per_entry: int, tag: str, seed: int = 7) -> list[dict[str, Any]]:
@@ -326,6 +279,11 @@ def main(argv: list[str] | None = None) -> None:
         for start in range(0, len(raw_records), CHUNK)
         if len({r["entryId"] for r in raw_records[start : start + CHUNK]}) == 1
     ]
+    if len(uploads) * CHUNK < len(raw_records):
+        raise SystemExit(
+            f"e2e_probe: each entry needs a multiple of {CHUNK} cue points for the raw driver's uploads "
+            f"(got {per_entry} per entry); raise -n or lower --entries"
+        )
     kwargs: dict[str, Any] = {}
     if args.concurrency is not None:
         kwargs["concurrency"] = args.concurrency if args.concurrency == "auto" else int(args.concurrency)
