@@ -17,11 +17,13 @@ the peak at the largest size is close to the peak at the smallest. Not a timing 
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import sys
 import time
 import tracemalloc
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from cuepipe.client._base import Call, Emit
@@ -152,16 +154,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="20000,100000,300000")
     parser.add_argument("--burst", type=int, default=12_000, help="cue points created in one second")
+    parser.add_argument("--json", type=Path, help="also write the figures as JSON here (benchmarks/run.py reads it)")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
     print(f"{'cue points':>11} {'pulled':>9} {'requests':>9} {'peak MB':>8} {'id set MB':>10} {'seconds':>8}")
-    peaks = []
+    peaks: list[float] = []
+    rows: list[dict[str, Any]] = []
     for size in sizes:
         started = time.perf_counter()
         pulled, peak, id_set, requests = run(size, min(args.burst, size))
         elapsed = time.perf_counter() - started
         peaks.append(peak)
         print(f"{size:>11,} {pulled:>9,} {requests:>9,} {peak:>8.1f} {id_set:>10.1f} {elapsed:>8.1f}")
+        rows.append({"size": size, "pulled": pulled, "requests": requests, "peak_mb": peak, "id_set_mb": id_set})
+        if args.json:
+            args.json.write_text(json.dumps({"burst": args.burst, "rows": rows}, indent=2) + "\n", encoding="utf-8")
         if pulled != size:
             print(f"pulled {pulled} of {size}", file=sys.stderr)
             return 1
