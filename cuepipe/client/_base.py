@@ -408,6 +408,17 @@ class Engine:
                     continue
                 return command
 
+        def advance(steps: Generator[Any, Any, Any], index: int, value: Any, error: BaseException | None) -> Any:
+            """Move one operation on: start its next request, or note how it ended (True: it failed
+            and ``stop_on_error`` says nothing more may start)."""
+            command = yield from step(steps, index, value, error)
+            if command is not None:
+                key = next(keys)
+                running[key] = (steps, index)
+                yield Start(key, command)
+                return False
+            return outcomes[index].error is not None and par.stop_on_error
+
         try:
             while True:
                 while len(running) < par.limit and not failed:
@@ -415,25 +426,14 @@ class Engine:
                     if nxt is None:
                         break
                     index, op = nxt
-                    steps = self.interpret(op, nested=True)
-                    command = yield from step(steps, index, None, None)
-                    if command is not None:
-                        key = next(keys)
-                        running[key] = (steps, index)
-                        yield Start(key, command)
-                    elif outcomes[index].error is not None and par.stop_on_error:
-                        failed = True
+                    stopped = yield from advance(self.interpret(op, nested=True), index, None, None)
+                    failed = failed or stopped
                 if not running:
                     break
                 key, value, error = yield Next()
                 steps, index = running.pop(key)
-                command = yield from step(steps, index, value, error)
-                if command is not None:
-                    key = next(keys)
-                    running[key] = (steps, index)
-                    yield Start(key, command)
-                elif outcomes[index].error is not None and par.stop_on_error:
-                    failed = True
+                stopped = yield from advance(steps, index, value, error)
+                failed = failed or stopped
         finally:
             for steps, _ in running.values():
                 steps.close()
