@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import random
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -39,6 +38,7 @@ from typing import Any
 import httpx
 
 from .api import ADMIN, PARTNER, emulator_process
+from .api import records as entry_records
 
 CHUNK = 500
 
@@ -51,35 +51,10 @@ def emulator(entries: list[str]) -> Iterator[str]:
         yield emu.url
 
 
-def records(entries: list[str], per_entry: int, tag: str, seed: int = 7) -> list[dict[str, Any]]:
-    """Annotations, code and ad cue points with systemNames (as a migration pushes them)."""
-    rnd = random.Random(seed)
-    out: list[dict[str, Any]] = []
-    for entry in entries:
-        for i in range(per_entry):
-            start = i * 1000 + rnd.randrange(1000)
-            common = {"entryId": entry, "systemName": f"{tag}-{i:06d}", "startTime": start}
-            kind = i % 3
-            if kind == 0:
-                rec = {
-                    "cuePointType": "annotation.Annotation",
-                    "endTime": start + 500 + rnd.randrange(5000),
-                    "text": f"note {i} — café «{rnd.randrange(10**6)}» & <more>",
-                    "tags": f"t{i % 7},chapter",
-                }
-            elif kind == 1:
-                rec = {"cuePointType": "codeCuePoint.Code", "code": f"c{i}", "description": "d"}
-            else:
-                rec = {
-                    "cuePointType": "adCuePoint.Ad",
-                    "protocolType": "1",
-                    "adType": "1",
-                    "sourceUrl": f"https://ads.example.com/vast?i={i}",
-                    "title": f"ad {i}",
-                    "endTime": start + 15000,
-                }
-            out.append({**common, **rec})
-    return out
+def records(entries: list[str], per_entry: int) -> list[dict[str, Any]]:
+    """Annotations, code and ad cue points with systemNames (as a migration pushes them): the
+    benchmark's own data (:func:`benchmarks.api.records`), ``per_entry`` on each entry."""
+    return [rec for entry in entries for rec in entry_records(entry, per_entry)]
 
 
 def _ks() -> str:
@@ -201,7 +176,7 @@ def interleaved(rounds: int, per_entry: int, entries: int, levels: list[int], pu
             for api in clients.values():
                 api.count({"entryIdEqual": every[0]})
             for r in range(rounds):
-                recs = records(names["raw"][r], per_entry, "raw")
+                recs = records(names["raw"][r], per_entry)
                 ups = [cuepipe.write_xml(recs[i : i + CHUNK]) for i in range(0, len(recs), CHUNK)]
                 started = time.perf_counter()
                 raw_push(url, ups, max(levels))
@@ -209,7 +184,7 @@ def interleaved(rounds: int, per_entry: int, entries: int, levels: list[int], pu
                 order = list(clients)
                 order = order[r % len(order) :] + order[: r % len(order)]
                 for key in order:
-                    frame = cuepipe.frames.records_to_frame(records(names[key][r], per_entry, f"c{key}"))
+                    frame = cuepipe.frames.records_to_frame(records(names[key][r], per_entry))
                     started = time.perf_counter()
                     clients[key].push(frame)
                     push[key].append(time.perf_counter() - started)
@@ -271,9 +246,9 @@ def main(argv: list[str] | None = None) -> None:
     cue_entries = [f"0_cue{i:04d}" for i in range(args.entries)]
     seq_entries = [f"0_seq{i:04d}" for i in range(args.entries)] if args.also_sequential else []
     n = per_entry * args.entries
-    raw_records = records(raw_entries, per_entry, "raw")
-    frame = cuepipe.frames.records_to_frame(records(cue_entries, per_entry, "cue"))
-    seq_frame = cuepipe.frames.records_to_frame(records(seq_entries, per_entry, "seq")) if seq_entries else None
+    raw_records = records(raw_entries, per_entry)
+    frame = cuepipe.frames.records_to_frame(records(cue_entries, per_entry))
+    seq_frame = cuepipe.frames.records_to_frame(records(seq_entries, per_entry)) if seq_entries else None
     uploads = [
         cuepipe.write_xml(raw_records[start : start + CHUNK])
         for start in range(0, len(raw_records), CHUNK)
