@@ -34,6 +34,9 @@ from cuepipe.xml import reader
 from .strategies import records
 from .test_speedups import META, assert_same, code, doc, outcome, slow_frame
 
+# every test here runs with the tree-free reader fed directly and from a worker thread
+pytestmark = pytest.mark.usefixtures("sax_feed")
+
 SAX = reader._speedups is not None and reader._speedups.SAX
 compiled_only = pytest.mark.skipif(not SAX, reason="the compiled tree-free reader is not in this run")
 SETTINGS = settings(

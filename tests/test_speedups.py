@@ -26,6 +26,9 @@ from cuepipe.xml import reader
 
 from .strategies import records
 
+# every test here runs with the tree-free reader fed directly and from a worker thread
+pytestmark = pytest.mark.usefixtures("sax_feed")
+
 PURE_RUN = os.environ.get("CUEPIPE_NO_EXTENSIONS") == "1"  # make test's pure-Python run: both paths are Python
 
 

@@ -26,10 +26,13 @@ from cuepipe.xml import reader
 from .strategies import records
 from .test_speedups import BAD, META, SHAPES, assert_same, code, doc, outcome, slow_frame
 
-pytestmark = pytest.mark.skipif(
-    os.environ.get("CUEPIPE_NO_EXTENSIONS") == "1" or reader._speedups is None or not reader._speedups.SAX,
-    reason="the compiled tree-free reader is not in this run",
-)
+pytestmark = [
+    pytest.mark.usefixtures("sax_feed"),
+    pytest.mark.skipif(
+        os.environ.get("CUEPIPE_NO_EXTENSIONS") == "1" or reader._speedups is None or not reader._speedups.SAX,
+        reason="the compiled tree-free reader is not in this run",
+    ),
+]
 
 
 @pytest.fixture

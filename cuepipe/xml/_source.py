@@ -259,7 +259,7 @@ class Budget(io.RawIOBase):
     """A document stream that refuses to hand out more than ``limit`` bytes between two cue points.
 
     Readers call :meth:`progress` whenever a cue point element is complete; the count of bytes read
-    since then is what the limit bounds (plus the one block a reader reads at a time, at most 1 MiB),
+    since then is what the limit bounds (plus the blocks a reader has read ahead, at most 1 MiB),
     so memory depends on the largest single construct, never on how far a compressed document
     expands. Raised from ``read``, the error stops any parser.
     """

@@ -168,6 +168,8 @@ cdef class SaxReader:
     cdef public Py_ssize_t records
     cdef public int line  # where the last complete cue point started (lxml's sourceline of it)
     cdef int record_line
+    cdef bint replaying  # fed from a SaxPipe's tapes: no parser of its own (lines come from the tape)
+    cdef int tape_line   # the line of the start tag being replayed
     cdef int state, slot, kind, meta_depth
     cdef _TypeSpec spec
     cdef _Bytes sbuf   # the current record's text values
@@ -324,7 +326,8 @@ cdef class SaxReader:
                 self.stop()
                 return 0
             self.spec = <_TypeSpec>self.ctx.specs[self.ctx.types.slots[at]]
-            self.record_line = (<_CtxtErrors*>self.ctxt).input.line  # as the tree builder notes it
+            # as the tree builder notes it
+            self.record_line = self.tape_line if self.replaying else (<_CtxtErrors*>self.ctxt).input.line
             self.sbuf.n = 0
             self.run.smode[TYPE_SLOT] = S_PY
             self.run.sobj[TYPE_SLOT] = self.spec.api_type
