@@ -106,6 +106,14 @@ def _run_cuepipe_read(path: str) -> Any:
     return cuepipe.read_xml(path)
 
 
+def _setup_one_core_read(files: Files, workdir: Path) -> str:
+    """read_xml with the worker thread off: libxml2 parses in the calling thread, as on one core."""
+    from cuepipe.xml import reader
+
+    reader._PIPE_MIN_BYTES = None
+    return _serve_path(files, workdir)
+
+
 def _setup_pandas_read(files: Files, workdir: Path) -> str:
     import lxml.etree  # noqa: F401
     import pandas  # noqa: F401
@@ -478,7 +486,24 @@ def _one(_: Any) -> int:
 
 
 CASES: tuple[Case, ...] = (
-    Case("read.cuepipe", ("read",), "cuepipe.read_xml -> DataFrame", "subject", _setup_cuepipe_read, _run_cuepipe_read),
+    Case(
+        "read.cuepipe",
+        ("read",),
+        "cuepipe.read_xml -> DataFrame",
+        "subject",
+        _setup_cuepipe_read,
+        _run_cuepipe_read,
+        note="default: libxml2 parses in a worker thread when there are 2 cores and 512 KB or more",
+    ),
+    Case(
+        "read.cuepipe_one_core",
+        ("read",),
+        "cuepipe.read_xml, worker thread off (one core)",
+        "subject",
+        _setup_one_core_read,
+        _run_cuepipe_read,
+        note="the same read with libxml2 in the calling thread",
+    ),
     Case(
         "read.pandas",
         ("read",),

@@ -60,6 +60,7 @@ from .frames import read_xml as _read_frame
 from .sync.dask import copy, sync  # syncs and copies partitioned by entry (cuepipe/sync/dask.py)
 from .xml import write_xml as _write_frame
 from .xml._split import block_document
+from .xml.reader import one_core
 
 __all__ = ["PartitionError", "copy", "entry_file_name", "group_by_entry", "push", "read_xml", "sync", "write_xml"]
 
@@ -97,10 +98,11 @@ _SPLIT_HINT = (
 
 
 def _read_piece(piece: _Piece) -> pd.DataFrame:
-    """One partition of :func:`read_xml` (runs on a worker)."""
+    """One partition of :func:`read_xml` (runs on a worker). Partitions already keep the cores
+    busy, so each is read without the reader's own worker thread (``reader.one_core``)."""
     split = ""
     try:
-        with piece.fs.open(piece.path, "rb") as f:
+        with piece.fs.open(piece.path, "rb") as f, one_core():
             if piece.next_start is None and piece.block == 0:
                 return _read_frame(f)
             document = block_document(f, piece.block, piece.start, piece.next_start)

@@ -220,3 +220,25 @@ def test_many_reads_in_threads_at_once(piped):
         t.join()
     assert results == {i: 50 + i for i in range(6)}
     no_worker_left()
+
+
+def test_one_core_turns_the_worker_off_in_its_context_only(piped):
+    with reader.one_core():
+        cuepipe.read_xml(big_doc(100))
+        assert piped == []
+        seen: list[bool] = []
+        thread = threading.Thread(target=lambda: seen.append(reader._two_cores(big_doc(100))))
+        thread.start()
+        thread.join()
+        assert seen == [True]  # another thread has its own context
+    cuepipe.read_xml(big_doc(100))
+    assert len(piped) == 1
+    no_worker_left()
+
+
+def test_dask_partitions_are_read_on_one_core_each(piped, tmp_path):
+    dd = pytest.importorskip("cuepipe.dask")
+    path = tmp_path / "big.xml"
+    path.write_bytes(big_doc(3000))
+    frame = dd.read_xml(str(path), blocksize=20_000).compute(scheduler="threads")
+    assert len(frame) == 3000 and piped == []

@@ -21,10 +21,12 @@ root, unknown elements or attributes, unreadable values), naming the line and re
 
 from __future__ import annotations
 
+import contextvars
 import copy
 import io
 import os
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import IO, Any, cast
 
 from lxml import etree
@@ -571,10 +573,27 @@ def _sax_columns(source: Source) -> Iterator[list[Any] | None]:
                 parser.close()
 
 
+#: False inside :func:`one_core` (``contextvars``: per thread and per task).
+_WORKER_THREAD: contextvars.ContextVar[bool] = contextvars.ContextVar("cuepipe_xml_worker_thread", default=True)
+
+
+@contextmanager
+def one_core() -> Iterator[None]:
+    """Read without the worker thread in this context: for callers that already keep every core
+    busy with reads of their own (the Dask reader's partitions), where a second thread per read
+    would only add its hand-overs (about 10% more CPU in all)."""
+    token = _WORKER_THREAD.set(False)
+    try:
+        yield
+    finally:
+        _WORKER_THREAD.reset(token)
+
+
 def _two_cores(source: Source) -> bool:
     """Whether to parse in a worker thread (``_speedups.SaxPipe``): with a second core to run it on,
-    for documents of at least :data:`_PIPE_MIN_BYTES` (a thread is not worth it for a few blocks)."""
-    if _PIPE_MIN_BYTES is None or _cores() < 2:
+    for documents of at least :data:`_PIPE_MIN_BYTES` (a thread is not worth it for a few blocks),
+    outside :func:`one_core`."""
+    if _PIPE_MIN_BYTES is None or not _WORKER_THREAD.get() or _cores() < 2:
         return False
     size = _size_of(source)
     return size is None or size >= _PIPE_MIN_BYTES
