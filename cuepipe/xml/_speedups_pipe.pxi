@@ -272,9 +272,10 @@ cdef class SaxPipe:
         """End the worker thread (it finishes the block it is on first)."""
         self._quit()
 
-    def feed(self, bytes block):
-        """Hand ``block`` to the worker (an empty one ends the document) and replay the block before
-        it. False once the reader has stopped."""
+    def feed(self, block):
+        """Hand ``block`` (bytes or any contiguous buffer: it must not change until the next call
+        returns) to the worker, an empty one ending the document, and replay the block before it.
+        False once the reader has stopped."""
         cdef SaxReader r = self.reader
         cdef _Worker w = self.worker
         cdef int tape, rc, well_formed, ns_well_formed, nb_errors
@@ -289,7 +290,7 @@ cdef class SaxPipe:
             self._start(block, 1 - tape)
             if not self._replay(tape, rc, well_formed, ns_well_formed, nb_errors):
                 return False
-        if block:
+        if len(block):
             return True
         # the end: replay the last block, whose parse also ended the document
         self._wait()
@@ -300,15 +301,17 @@ cdef class SaxPipe:
             r.aborted = True  # cannot happen for a well-formed document; the tree path decides
         return not r.aborted
 
-    cdef void _start(self, bytes block, int tape) noexcept:
+    cdef int _start(self, object block, int tape) except -1:
         cdef _Worker w = self.worker
-        self.pending = block
-        w.data = <const char*>block
-        w.size = <int>len(block)
-        w.terminate = 0 if block else 1
+        cdef const unsigned char[::1] view = block
+        self.pending = view  # alive, and its buffer exported, until the worker is done with it
+        w.size = <int>view.shape[0]
+        w.data = <const char*>&view[0] if w.size else NULL
+        w.terminate = 0 if w.size else 1
         w.tape = tape
         self.busy = True
         PyThread_release_lock(w.go)
+        return 0
 
     cdef bint _replay(self, int which, int rc, int well_formed, int ns_well_formed, int nb_errors) except -1:
         cdef SaxReader r = self.reader
