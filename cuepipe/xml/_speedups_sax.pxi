@@ -18,6 +18,11 @@ from lxml.includes.xmlparser cimport (
     commentSAXFunc, processingInstructionSAXFunc, internalSubsetSAXFunc, referenceSAXFunc,
 )
 from lxml.includes.tree cimport const_xmlChar
+from cpython.exc cimport PyErr_Clear
+from cpython.unicode cimport PyUnicode_DecodeUTF8
+
+cdef extern from "Python.h":
+    double PyOS_string_to_double(const char* s, char** endptr, PyObject* overflow_exception)
 from lxml.includes.xmlerror cimport xmlError, xmlStructuredErrorFunc
 
 cdef extern from *:
@@ -109,6 +114,9 @@ cdef enum:
     # depth in document"; the parser alone does not check it, so this reader stops well before
     _MAX_DEPTH = 200
 
+cdef enum:
+    _PTRS = 64  # entries of SaxReader's name pointer caches (a handful of names each)
+
 cdef enum:  # where the parser is
     P_OUTSIDE = 0   # before <scenes> or after it
     P_ROOT = 1      # between cue points
@@ -181,6 +189,12 @@ cdef class SaxReader:
     cdef int depth  # open elements
     cdef Py_ssize_t textlen  # bytes of text since the last tag, comment or PI: one text node of a tree
     cdef object answer, answers, item, part_spec
+    # libxml2's name pointer -> the entry of ctx.custom_attrs / ctx.answer_fields (borrowed: the
+    # Context keeps its dicts), so each name is turned into bytes and hashed once per read
+    cdef const void* attr_ptr[_PTRS]
+    cdef PyObject* attr_val[_PTRS]
+    cdef const void* part_ptr[_PTRS]
+    cdef PyObject* part_val[_PTRS]
 
     def __cinit__(self, Context ctx, list kinds, Py_ssize_t capacity=1024):
         self.ctx = ctx
@@ -271,7 +285,7 @@ cdef class SaxReader:
                 return 0
         else:  # K_FLOAT
             try:
-                value = self.ctx.as_float(self.sbuf.text(self.start))
+                value = _float(self.ctx, s, n)
             except ValueError:
                 self.stop()
                 return 0
@@ -369,7 +383,7 @@ cdef class SaxReader:
                     if attrs[5 * i + 2] is not NULL:
                         self.stop()
                         return 0
-                    found = PyDict_GetItem(self.ctx.custom_attrs, <bytes>attrs[5 * i])
+                    found = _by_pointer(self.ctx.custom_attrs, attrs[5 * i], self.attr_ptr, self.attr_val)
                     self.val.n = 0
                     if found is NULL or not _attribute(self.val, attrs[5 * i + 3], attrs[5 * i + 4]):
                         self.stop()
@@ -399,7 +413,7 @@ cdef class SaxReader:
             self.answer = {}
             self.state = P_ANSWER
         elif state == P_ANSWER:
-            found = PyDict_GetItem(self.ctx.answer_fields, <bytes>name)
+            found = _by_pointer(self.ctx.answer_fields, name, self.part_ptr, self.part_val)
             if found is NULL:
                 self.stop()
                 return 0
@@ -461,7 +475,7 @@ cdef class SaxReader:
                 self.answer[column] = iv
             elif kind == K_FLOAT:
                 try:
-                    self.answer[column] = self.ctx.as_float(self.val.text(0))
+                    self.answer[column] = _float(self.ctx, <const unsigned char*>self.val.p, self.val.n)
                 except ValueError:
                     self.stop()
                     return 0
@@ -519,6 +533,43 @@ cdef class SaxReader:
                 self.stop()
         # elsewhere (between cue points, fields, tags, answers) text is not part of any value
         return 0
+
+
+cdef inline PyObject* _by_pointer(dict table, const_xmlChar* name, const void** ptrs, PyObject** vals) except? NULL:
+    """``table.get(bytes(name))`` (borrowed, NULL if absent), answered from a small cache keyed by
+    libxml2's interned name pointer (see ``_Names.find_interned``) after the first time."""
+    cdef unsigned int h = <unsigned int>(((<size_t>name) * <size_t>0x9E3779B97F4A7C15) >> 58) & (_PTRS - 1)
+    if ptrs[h] == <const void*>name:
+        return vals[h]
+    cdef PyObject* found = PyDict_GetItem(table, <bytes>name)
+    ptrs[h] = <const void*>name
+    vals[h] = found
+    return found
+
+
+cdef object _float(Context ctx, const unsigned char* s, Py_ssize_t n):
+    """``ctx.as_float`` of the UTF-8 text ``s[:n]``. Plain decimal and exponent notation (the only
+    bytes ``0-9 . e E + -``, at most 40 of them) are converted here with the function Python's
+    ``float()`` itself calls once it has stripped whitespace and underscores, which these cannot
+    hold, so the value is the same; anything else (whitespace, ``inf``, ``1_0``, errors) goes through
+    ``as_float``."""
+    cdef char buf[41]
+    cdef char* end
+    cdef Py_ssize_t i
+    cdef double v
+    if 0 < n <= 40:
+        for i in range(n):
+            if not (c'0' <= s[i] <= c'9' or s[i] == c'.' or s[i] == c'e' or s[i] == c'E'
+                    or s[i] == c'+' or s[i] == c'-'):
+                break
+        else:
+            memcpy(buf, s, n)
+            buf[n] = 0
+            v = PyOS_string_to_double(buf, &end, NULL)
+            if end == buf + n:
+                return v
+            PyErr_Clear()  # not a number after all: as_float raises the error
+    return ctx.as_float(PyUnicode_DecodeUTF8(<const char*>s, n, NULL))
 
 
 cdef bint _attribute(_Bytes out, const_xmlChar* s, const_xmlChar* end) except -1:
