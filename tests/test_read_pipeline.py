@@ -242,3 +242,19 @@ def test_dask_partitions_are_read_on_one_core_each(piped, tmp_path):
     path.write_bytes(big_doc(3000))
     frame = dd.read_xml(str(path), blocksize=20_000).compute(scheduler="threads")
     assert len(frame) == 3000 and piped == []
+
+
+def test_a_thread_that_cannot_start_leaves_the_read_to_the_calling_thread(piped, monkeypatch):
+    """At a thread limit ``Thread.start`` raises RuntimeError: the read goes on without a worker."""
+
+    class NoThreads:
+        def __init__(self, **kwargs):
+            pass
+
+        def start(self):
+            raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(reader._speedups, "threading", type("threading", (), {"Thread": NoThreads}))
+    data = big_doc(300)
+    pd.testing.assert_frame_equal(cuepipe.read_xml(data), slow_frame(data))
+    assert piped == []  # the counting wrapper saw the constructor fail

@@ -243,10 +243,10 @@ cdef class SaxPipe:
 
     def __cinit__(self, SaxReader reader):
         self.reader = reader
-        reader.replaying = True
         self.worker = _Worker()
         thread = threading.Thread(target=self.worker.run, name="cuepipe-xml-parser", daemon=True)
-        thread.start()
+        thread.start()  # RuntimeError if no thread can be started: the caller feeds the reader itself
+        reader.replaying = True
 
     def __dealloc__(self):
         self._quit()

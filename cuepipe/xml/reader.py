@@ -551,7 +551,13 @@ def _sax_columns(source: Source) -> Iterator[list[Any] | None]:
         # runs are handed on at _RUN cue points or a block later: sized so that they never regrow
         reader = speedups.SaxReader(_context(), _STORAGE, _RUN + _RUN // 4)
         # on two cores libxml2 parses the next block in a worker thread while this one is read
-        parser = speedups.SaxPipe(reader) if piped else reader
+        parser = reader
+        if piped:
+            try:
+                parser = speedups.SaxPipe(reader)
+            except RuntimeError:  # "can't start new thread" (a thread limit): read in this one
+                piped = False
+                size = _BLOCK
         # the worker reads one buffer while the next block is read into the other (no new memory
         # per block: fresh pages cost a page fault each, measured at about 10% of a first read's faults)
         buffers = (bytearray(size), bytearray(size)) if piped else ()
