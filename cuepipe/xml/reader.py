@@ -567,7 +567,7 @@ def _sax_columns(source: Source) -> Iterator[list[Any] | None]:
                 try:
                     if piped:
                         which ^= 1
-                        block: Any = memoryview(buffers[which])[: stream.readinto(buffers[which]) or 0]
+                        block: Any = memoryview(buffers[which])[: cast(Any, stream).readinto(buffers[which]) or 0]
                     else:
                         block = stream.read(size)
                 except Exception:  # the byte bound, a corrupt gzip ...: the tree path meets it and reports it
