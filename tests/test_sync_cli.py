@@ -111,6 +111,9 @@ def test_bad_input_is_one_line_without_traceback(server: EmulatorServer, tmp_pat
 
 
 CHILD = [sys.executable, "-m", "cuepipe.cli", "apply"]
+# uploads of two cue points: an apply then lasts longer than the longest wait before a kill, even on
+# a fast machine (with uploads of 10 it sometimes finished first, and the kill hit nothing)
+CHUNK = "2"
 
 
 @pytest.mark.slow
@@ -132,7 +135,7 @@ def test_apply_killed_at_random_moments_then_finished_exactly_once(server: Emula
         child_env = {**os.environ, **env(server)}
         for _ in range(2):
             proc = subprocess.Popen(
-                [*CHILD, str(plan_file), "--journal", str(journal), "--chunk-size", "10"],
+                [*CHILD, str(plan_file), "--journal", str(journal), "--chunk-size", CHUNK],
                 env=child_env,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
@@ -142,7 +145,7 @@ def test_apply_killed_at_random_moments_then_finished_exactly_once(server: Emula
             killed_running += proc.poll() is None or proc.wait() == -signal.SIGKILL
             proc.wait()
         done = subprocess.run(
-            [*CHILD, str(plan_file), "--journal", str(journal), "--chunk-size", "10"],
+            [*CHILD, str(plan_file), "--journal", str(journal), "--chunk-size", CHUNK],
             env=child_env,
             capture_output=True,
             text=True,
