@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from cuepipe.emulator import EmulatorServer
+from cuepipe.xml import reader as _reader
 
 from .helpers import EmulatorFactory
 
@@ -40,17 +41,17 @@ def no_faults(server: EmulatorServer) -> Iterator[None]:
     server.faults.clear()
 
 
-@pytest.fixture(params=["fed", "worker"])
+_SAX = _reader._speedups is not None and _reader._speedups.SAX
+
+
+@pytest.fixture(params=["fed", "worker"] if _SAX else ["fed"])
 def sax_feed(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Run a reader test twice: the tree-free reader fed in the calling thread, and fed from libxml2
     running in a worker thread (``_speedups.SaxPipe``), which ``read_xml`` uses for large documents
     when there is a second core. The "worker" run forces it on for every document, however small
-    and whatever the machine's cores."""
-    from cuepipe.xml import reader
-
+    and whatever the machine's cores. Once, as it is, in a pure-Python run."""
+    reader = _reader
     if request.param == "worker":
-        if reader._speedups is None or not reader._speedups.SAX:
-            pytest.skip("the compiled tree-free reader is not in this run")
         monkeypatch.setattr(reader, "_PIPE_MIN_BYTES", 0)
         monkeypatch.setattr(reader, "_cores", lambda: 2)
     else:
