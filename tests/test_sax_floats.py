@@ -87,3 +87,20 @@ NUMBER_CHARS = st.text(alphabet="0123456789.eE+-", min_size=1, max_size=45)
 @example("0." + "3" * 38)
 def test_weights_read_as_the_pure_reader_reads_them(text):
     same_weight(text)
+
+
+def test_repeated_short_values_are_one_object_and_equal_to_the_pure_readers():
+    """Answer parts and custom metadata attributes that repeat share one ``str`` (_Strings); the
+    values are the pure reader's, however many distinct ones there are (more than the table holds)."""
+    answers = "".join(
+        f"<optionalAnswer><key>{i % 1500}</key><text>{'T' if i % 2 else 'F'}{'é' * (i % 40)}</text></optionalAnswer>"
+        for i in range(3000)
+    )
+    source = doc(
+        '<scene-question-cue-point entryId="e"><sceneStartTime>00:00:01</sceneStartTime><question>q</question>'
+        f"<optionalAnswers>{answers}</optionalAnswers></scene-question-cue-point>"
+    )
+    fast = cuepipe.read_xml(source)["optionalAnswers"].iloc[0]
+    slow = slow_frame(source)["optionalAnswers"].iloc[0]
+    assert list(fast) == list(slow)
+    assert fast[1]["text"] is fast[41]["text"]  # the same "Té": decoded once

@@ -158,6 +158,45 @@ cdef class _Bytes:
         return self.p[start:self.n].decode("utf-8") if self.n > start else ""
 
 
+cdef enum:
+    _STR_SLOTS = 1024  # short strings remembered per read (a direct-mapped table)
+    _STR_MAX = 32     # longest string remembered, in bytes
+
+
+cdef class _Strings:
+    """Short values decoded once per read. The values of answers and custom metadata repeat from
+    cue point to cue point (answer keys, "True"/"False", profile ids and names); each distinct one
+    becomes one ``str`` object shared by the cells that hold it, instead of a new object per cell:
+    less memory for the frame and less work for the allocator. Strings are immutable, so sharing
+    them changes nothing a caller can see but ``is``."""
+
+    cdef char keys[_STR_SLOTS][_STR_MAX]
+    cdef int lens[_STR_SLOTS]
+    cdef list values
+
+    def __cinit__(self):
+        self.values = [None] * _STR_SLOTS
+        memset(self.lens, 0xff, sizeof(self.lens))  # -1: empty
+
+    cdef str get(self, const char* p, Py_ssize_t n):
+        cdef unsigned int h = 2166136261u
+        cdef Py_ssize_t i
+        if n == 0:
+            return ""
+        if n > _STR_MAX:
+            return p[:n].decode("utf-8")
+        for i in range(n):
+            h = (h ^ <unsigned char>p[i]) * 16777619u
+        h &= _STR_SLOTS - 1
+        if self.lens[h] == n and memcmp(self.keys[h], p, n) == 0:
+            return <str>self.values[h]
+        value = p[:n].decode("utf-8")
+        memcpy(self.keys[h], p, n)
+        self.lens[h] = <int>n
+        self.values[h] = value
+        return value
+
+
 cdef inline bint _same(const_xmlChar* a, bytes b):
     return strcmp(<const char*>a, <const char*>b) == 0
 
@@ -189,6 +228,7 @@ cdef class SaxReader:
     cdef int depth  # open elements
     cdef Py_ssize_t textlen  # bytes of text since the last tag, comment or PI: one text node of a tree
     cdef object answer, answers, item, part_spec
+    cdef _Strings strings
     # libxml2's name pointer -> the entry of ctx.custom_attrs / ctx.answer_fields (borrowed: the
     # Context keeps its dicts), so each name is turned into bytes and hashed once per read
     cdef const void* attr_ptr[_PTRS]
@@ -204,6 +244,7 @@ cdef class SaxReader:
         self.sbuf = _Bytes()
         self.val = _Bytes()
         self.meta = _Bytes()
+        self.strings = _Strings()
         memset(&self.sax, 0, sizeof(xmlSAXHandler))
         self.sax.initialized = XML_SAX2_MAGIC
         self.sax.startElementNs = <startElementNsSAX2Func>_on_start
@@ -395,7 +436,7 @@ cdef class SaxReader:
                             return 0
                         self.item[column] = iv
                     else:
-                        self.item[column] = self.val.text(0)
+                        self.item[column] = self.strings.get(self.val.p, self.val.n)
                 self.meta.n = 0
                 self.meta_depth = 0
                 self.state = P_CUSTOM
@@ -480,7 +521,7 @@ cdef class SaxReader:
                     self.stop()
                     return 0
             else:
-                self.answer[column] = self.val.text(0)
+                self.answer[column] = self.strings.get(self.val.p, self.val.n)
             self.state = P_ANSWER
         elif state == P_ANSWER:
             self.answers.append(self.answer)
