@@ -8,7 +8,8 @@ LINT_PATHS := cuepipe tests benchmarks hatch_build.py docs/gen_api_reference.py
 # The reader/writer tests run a second time on the pure-Python path (CUEPIPE_NO_EXTENSIONS=1 makes the
 # Python side ignore the compiled core), so what a pure-Python install runs is tested too.
 PURE_TESTS := tests/test_speedups.py tests/test_xml_reader.py tests/test_xml_writer.py tests/test_roundtrip.py \
-	tests/test_frames.py tests/test_hostile.py tests/test_read_sparse_columns.py tests/test_write_any_input.py
+	tests/test_frames.py tests/test_hostile.py tests/test_read_sparse_columns.py tests/test_write_any_input.py \
+	tests/test_chunk_memory.py
 
 .PHONY: venv demo test test-fast test-pure lint typecheck format bench docs clean
 

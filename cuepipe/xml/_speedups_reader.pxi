@@ -24,6 +24,9 @@ cdef enum:
     MAXCOLS = 64
 
 
+_newest = None  # a weak reference to the run created last (Run._pass_on)
+
+
 cdef class Run:
     """Column buffers for a run of cue points: Arrow layouts for text, integer and float columns,
     a Python list for nested values."""
@@ -52,6 +55,8 @@ cdef class Run:
     # per cue point
     cdef Py_ssize_t filled[MAXCOLS]
     cdef Py_ssize_t first  # rows the buffers are first sized for
+    cdef bint spent  # arrays() gave its buffers to the next run (_pass_on)
+    cdef object __weakref__
 
     def __cinit__(self, kinds, Py_ssize_t capacity=1024):
         cdef int i
@@ -75,7 +80,11 @@ cdef class Run:
         self.n = 0
         self.cap = 0
         self.first = capacity if capacity > 0 else 1
-        self._grow()
+        self.spent = False
+        # no buffers yet: the first row allocates them (_commit), unless the run before this one
+        # gives it its own first (_pass_on)
+        global _newest
+        _newest = weakref.ref(self)
 
     def __dealloc__(self):
         cdef int i
@@ -90,9 +99,12 @@ cdef class Run:
         return self.n
 
     cdef int _grow(self) except -1:
-        cdef Py_ssize_t cap = self.first if self.cap == 0 else self.cap * 2
+        cdef Py_ssize_t cap
         cdef int i
         cdef void* p
+        if self.spent:
+            raise RuntimeError("this run's rows were handed over (Run.arrays)")
+        cap = self.first if self.cap == 0 else self.cap * 2
         for i in range(self.ncols):
             k = self.kinds[i]
             if k == C_OBJ:
@@ -120,6 +132,38 @@ cdef class Run:
                 self.floats[i] = <double*>p
         self.cap = cap
         return 0
+
+    cdef void _pass_on(self):
+        """Give this run's buffers to the run created after it, if that one has none yet.
+
+        The tree-free reader creates the next run, then hands this one's rows over (arrays()):
+        the next run then fills the same blocks instead of allocating its own, so a chunked
+        read reuses one set of run buffers throughout rather than interleaving a new set per
+        run with the DataFrames' buffers in the heap (measured, chunked read of 1M: 2 MB less
+        peak RSS; free space in the heap at the peak 3.9 MB instead of 8.6 MB). Only a live run
+        holds buffers: nothing is kept once a read is over."""
+        cdef Run nxt
+        cdef int i
+        target = _newest() if _newest is not None else None
+        if target is None or target is self:
+            return
+        nxt = <Run>target
+        if nxt.cap or nxt.n or nxt.spent or nxt.ncols != self.ncols or not self.cap:
+            return
+        for i in range(self.ncols):
+            if nxt.kinds[i] != self.kinds[i]:
+                return
+        for i in range(self.ncols):
+            nxt.data[i], self.data[i] = self.data[i], NULL
+            nxt.dcap[i], self.dcap[i] = self.dcap[i], 0
+            nxt.offs[i], self.offs[i] = self.offs[i], NULL
+            nxt.ints[i], self.ints[i] = self.ints[i], NULL
+            nxt.floats[i], self.floats[i] = self.floats[i], NULL
+            nxt.valid[i], self.valid[i] = self.valid[i], NULL
+            if nxt.offs[i] is not NULL:
+                nxt.offs[i][0] = 0
+        nxt.cap, self.cap = self.cap, 0
+        self.spent = True  # its rows were handed over and its buffers given away: it takes no more
 
     cdef int _reserve(self, int i, Py_ssize_t extra) except -1:
         cdef Py_ssize_t need = self.dlen[i] + extra
@@ -182,7 +226,7 @@ cdef class Run:
         cdef bint first
         cdef const char* utf8
         cdef Py_ssize_t size
-        if row == self.cap:
+        if row >= self.cap:  # (a spent run has no buffers: _grow raises)
             self._grow()
         for i in range(self.ncols):
             mode = self.smode[i]
@@ -239,9 +283,20 @@ cdef class Run:
 
     def arrays(self):
         """The columns: pyarrow arrays for text, integer and float columns, NumPy object arrays
-        for nested ones."""
+        for nested ones.
+
+        Each buffer is copied to a block of its exact size (giving Arrow the run's own buffers,
+        shrunk in place, was measured to fragment the heap: 7 MB more peak RSS in a chunked read
+        of 1M). A column without a value in the run (most columns belong to one cue point type)
+        gets slices of one shared buffer of zeros instead of an offsets buffer and a validity
+        bitmap of its own, as ``pyarrow.nulls`` would give it.
+
+        The run is handed over: it may give its buffers to the run created after it
+        (``_pass_on``), and then takes no more rows (RuntimeError)."""
         cdef Py_ssize_t n = self.n, r, nulls
         cdef int i
+        if self.spent:
+            raise RuntimeError("this run's rows were handed over (Run.arrays)")
         out = []
         for i in range(self.ncols):
             self._fill(i, n)
@@ -252,6 +307,9 @@ cdef class Run:
             nulls = 0
             for r in range(n):
                 nulls += self.valid[i][r] == 0
+            if nulls == n:  # (no rows at all included)
+                out.append(_all_missing(kind, n))
+                continue
             bitmap = pa.py_buffer(_bitmap(self.valid[i], n)) if nulls else None
             if kind == C_STR:
                 out.append(pa.LargeStringArray.from_buffers(
@@ -267,6 +325,7 @@ cdef class Run:
                 out.append(pa.Array.from_buffers(pa.float64(), n, [
                     bitmap, pa.py_buffer(PyBytes_FromStringAndSize(<char*>self.floats[i], n * sizeof(double)))],
                     null_count=nulls))
+        self._pass_on()
         return out
 
     def append_row(self, list row):
@@ -278,6 +337,23 @@ cdef class Run:
                 self.smode[i] = S_PY
                 self.sobj[i] = value
         self._commit()
+
+
+_zeros = pa.py_buffer(b"")
+
+
+cdef object _all_missing(int kind, Py_ssize_t n):
+    """A column of ``n`` missing values over slices of one shared, immutable buffer of zeros:
+    offsets and bitmap for text (no data), bitmap and values for numbers."""
+    global _zeros
+    cdef Py_ssize_t width = (n + 1) * 8
+    if _zeros.size < width:
+        _zeros = pa.py_buffer(bytes(width + width // 4))
+    bitmap = _zeros.slice(0, (n + 7) >> 3)
+    if kind == C_STR:
+        return pa.LargeStringArray.from_buffers(n, _zeros.slice(0, width), _zeros.slice(0, 0), bitmap, n)
+    return pa.Array.from_buffers(pa.int64() if kind == C_INT else pa.float64(), n,
+                                 [bitmap, _zeros.slice(0, n * 8)], null_count=n)
 
 
 cdef bytes _bitmap(const uint8_t* valid, Py_ssize_t n):
