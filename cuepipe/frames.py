@@ -125,14 +125,28 @@ def records_to_frame(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     whole floats become integers); a value a column cannot take raises
     :class:`~cuepipe.errors.CuePointValueError` naming the record and field, never a changed value.
     """
+    return _records_frame(records, strict=True)
+
+
+def _records_frame(records: Iterable[Mapping[str, Any]], *, strict: bool) -> pd.DataFrame:
+    """:func:`records_to_frame`; without ``strict``, fields that are not columns are left out.
+
+    One pass over the records puts each value in its column's list (a record sets a handful of the
+    27 columns, so this is a few steps per record instead of one per record and column)."""
     rows = records if isinstance(records, list) else list(records)
-    unknown = {k for r in rows for k in r} - DTYPES.keys()
-    if unknown:
-        raise KeyError(f"unknown fields {sorted(unknown)}; known fields: {', '.join(DTYPES)}")
     n = len(rows)
-    return _frame(
-        {c: [_records_column(c, np.fromiter((r.get(c) for r in rows), dtype=object, count=n))] for c in DTYPES}
-    )
+    columns: dict[str, list[Any]] = {c: [None] * n for c in DTYPES}
+    unknown: set[str] = set()
+    for i, r in enumerate(rows):
+        for k, v in r.items():
+            column = columns.get(k)
+            if column is None:
+                unknown.add(k)
+            else:
+                column[i] = v
+    if unknown and strict:
+        raise KeyError(f"unknown fields {sorted(unknown)}; known fields: {', '.join(DTYPES)}")
+    return _frame({c: [_records_column(c, np.fromiter(columns.pop(c), dtype=object, count=n))] for c in DTYPES})
 
 
 _EXACT: dict[str, set[type]] = {"string": {str}, "Int64": {int}, "Float64": {int, float}}

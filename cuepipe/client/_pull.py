@@ -208,8 +208,7 @@ def _extra_array(values: list[Any]) -> Any:
 
 def to_frame(records: list[dict[str, Any]], extra_columns: bool) -> pd.DataFrame:
     """cuepipe's columns and dtypes; with ``extra_columns`` the API-only fields follow, by name."""
-    core = [{k: v for k, v in r.items() if k in frames.DTYPES} for r in records]
-    frame = frames.records_to_frame(core)
+    frame = frames._records_frame(records, strict=False)  # the API-only fields are added below
     if extra_columns:
         extras: list[str] = []
         for rec in records:
