@@ -166,13 +166,20 @@ def test_columns_missing_in_a_run_share_one_buffer():
     assert not {chunk.buffers()[1].address for chunk in present} & offsets
 
 
+def code_row(code: str, start: int | None = None) -> list:
+    """A full-width row of one code cue point, for ``Run.append_row``."""
+    row = [None] * len(reader._STORAGE)
+    row[reader._TYPE_SLOT] = "codeCuePoint.Code"
+    row[reader._GLOBAL["code"]] = code
+    if start is not None:
+        row[reader._GLOBAL["startTime"]] = start
+    return row
+
+
 @compiled_only
 def test_a_run_hands_its_buffers_to_the_next_run():
     kinds = reader._STORAGE
-    row = [None] * len(kinds)
-    row[reader._TYPE_SLOT] = "codeCuePoint.Code"
-    row[reader._GLOBAL["code"]] = "c"
-    row[reader._GLOBAL["startTime"]] = 5
+    row = code_row("c", 5)
     first = reader._speedups.Run(kinds, 4)
     for _ in range(6):  # grown once
         first.append_row(row)
@@ -197,9 +204,7 @@ def test_a_run_hands_its_buffers_to_the_next_run():
 @compiled_only
 def test_a_run_keeps_its_buffers_without_a_fresh_run_after_it():
     kinds = reader._STORAGE
-    row = [None] * len(kinds)
-    row[reader._TYPE_SLOT] = "codeCuePoint.Code"
-    row[reader._GLOBAL["code"]] = "x"
+    row = code_row("x")
     busy = reader._speedups.Run(kinds, 4)
     run = reader._speedups.Run(kinds, 4)
     busy.append_row(row)
