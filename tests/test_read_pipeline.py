@@ -101,21 +101,26 @@ def test_any_block_size_reads_what_the_pure_reader_reads(kind, block, data, pipe
 
 def test_large_documents_use_the_worker_on_two_cores_only(tmp_path, monkeypatch):
     path = tmp_path / "big.xml"
-    path.write_bytes(big_doc(3000))
+    data = big_doc(3000)
+    path.write_bytes(data)
     monkeypatch.setattr(reader, "_PIPE_MIN_BYTES", 1000)
     monkeypatch.setattr(reader, "_cores", lambda: 2)
-    assert reader._two_cores(path) and reader._two_cores(str(path))
-    assert not reader._two_cores(b"<scenes/>")  # below the size
+    # an eighth of the document, between _BLOCK and _BLOCK * _PIPE_BLOCKS
+    expected = min(reader._BLOCK * reader._PIPE_BLOCKS, max(reader._BLOCK, len(data) // 8))
+    assert reader._pipe_block(path) == reader._pipe_block(str(path)) == expected
+    assert reader._pipe_block(b"<scenes/>") is None  # below the size
     with open(path, "rb") as f:
-        assert reader._two_cores(f)
+        assert reader._pipe_block(f) == expected
         f.seek(path.stat().st_size - 10)
-        assert not reader._two_cores(f)  # what is left to read counts
+        assert reader._pipe_block(f) is None  # what is left to read counts
         assert f.tell() == path.stat().st_size - 10  # and the stream is left where it was
+    big = b" " * (20 * reader._BLOCK * reader._PIPE_BLOCKS)
+    assert reader._pipe_block(big) == reader._BLOCK * reader._PIPE_BLOCKS  # at most 512 KB
     monkeypatch.setattr(reader, "_cores", lambda: 1)
-    assert not reader._two_cores(path)
+    assert reader._pipe_block(path) is None
     monkeypatch.setattr(reader, "_cores", lambda: 2)
     monkeypatch.setattr(reader, "_PIPE_MIN_BYTES", None)
-    assert not reader._two_cores(path)
+    assert reader._pipe_block(path) is None
 
 
 def test_sizes_of_sources():
@@ -227,7 +232,7 @@ def test_one_core_turns_the_worker_off_in_its_context_only(piped):
         cuepipe.read_xml(big_doc(100))
         assert piped == []
         seen: list[bool] = []
-        thread = threading.Thread(target=lambda: seen.append(reader._two_cores(big_doc(100))))
+        thread = threading.Thread(target=lambda: seen.append(reader._pipe_block(big_doc(100)) is not None))
         thread.start()
         thread.join()
         assert seen == [True]  # another thread has its own context

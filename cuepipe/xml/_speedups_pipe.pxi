@@ -61,7 +61,6 @@ cdef inline char* _tape_room(_Tape* t, Py_ssize_t k) noexcept nogil:
 cdef struct _Recorder:
     xmlParserCtxt* ctxt
     _Tape* tape
-    bint stopped  # the tape is full (failed): record nothing more
 
 
 cdef inline void _tape_ptr(char* q, const void* v) noexcept nogil:
@@ -338,7 +337,7 @@ cdef class SaxPipe:
         cdef const char* q = t.p
         cdef const char* end = t.p + t.n
         cdef const_xmlChar* name
-        cdef int nb_ns, nb_attrs, n, i, state
+        cdef int nb_ns, nb_attrs, n, i
         cdef bint has_uri
         cdef char code
         while q < end and not r.aborted:
@@ -347,13 +346,10 @@ cdef class SaxPipe:
             if code == T_TEXT:
                 memcpy(&n, q, sizeof(int))
                 q += sizeof(int)
-                state = r.state
-                if state == P_FIELD or state == P_TAG or state == P_PART or state == P_META:
+                if r.in_value():
                     r.text(<const_xmlChar*>q, n)
-                else:  # between elements: only its length counts (_on_text)
-                    r.textlen += n
-                    if r.textlen > _MAX_TEXT:
-                        r.stop()
+                else:
+                    r.between(n)
                 q += n
             elif code == T_START:
                 memcpy(&name, q, sizeof(void*))
@@ -374,22 +370,13 @@ cdef class SaxPipe:
                     self.attrs[5 * i + 3] = <const_xmlChar*>q
                     self.attrs[5 * i + 4] = <const_xmlChar*>q + n
                     q += n
-                r.textlen = 0
-                r.depth += 1
-                if r.depth > _MAX_DEPTH:
-                    r.stop()
-                    return 0
-                r.start_element(name, <const_xmlChar*>b"" if has_uri else NULL, nb_ns, nb_attrs, self.attrs)
+                r.on_start(name, <const_xmlChar*>b"" if has_uri else NULL, nb_ns, nb_attrs, self.attrs)
             elif code == T_END:
                 memcpy(&name, q, sizeof(void*))
                 q += sizeof(void*)
-                r.textlen = 0
-                r.depth -= 1
-                r.end_element(name)
+                r.on_end(name)
             elif code == T_COMMENT or code == T_PI:
-                r.textlen = 0
-                if r.state >= P_FIELD:  # inside a value: the tree path joins the text around it
-                    r.stop()
+                r.marker()
             else:  # T_STOP
                 r.stop()
         return 0

@@ -477,6 +477,39 @@ cdef class SaxReader:
             self.stop()
         return 0
 
+    # What each SAX2 event does, whoever delivers it: libxml2's callbacks below (``_on_*``) or a
+    # SaxPipe replaying a worker thread's tape (_speedups_pipe.pxi).
+
+    cdef inline int on_start(self, const_xmlChar* name, const_xmlChar* uri, int nb_ns, int nb_attrs,
+                             const_xmlChar** attrs) except -1:
+        self.textlen = 0
+        self.depth += 1
+        if self.depth > _MAX_DEPTH:
+            self.stop()
+            return 0
+        return self.start_element(name, uri, nb_ns, nb_attrs, attrs)
+
+    cdef inline int on_end(self, const_xmlChar* name) except -1:
+        self.textlen = 0
+        self.depth -= 1
+        return self.end_element(name)
+
+    cdef inline bint in_value(self) noexcept:
+        """Whether text now is part of a value (else it is whitespace between elements)."""
+        return self.state == P_FIELD or self.state == P_TAG or self.state == P_PART or self.state == P_META
+
+    cdef inline void between(self, int n) noexcept:
+        """Text between elements (most text events): part of no value, only its length counts."""
+        self.textlen += n
+        if self.textlen > _MAX_TEXT:
+            self.stop()
+
+    cdef inline void marker(self) noexcept:
+        """A comment or processing instruction."""
+        self.textlen = 0
+        if self.state >= P_FIELD:  # inside a value: the tree path joins the text around it
+            self.stop()
+
     cdef int meta_close_start(self) except -1:
         if self.meta_open:
             self.meta.put(">", 1)
@@ -717,13 +750,8 @@ cdef void _on_start(void* ctx, const_xmlChar* localname, const_xmlChar* prefix, 
     cdef SaxReader r = <SaxReader>ctx
     if r.aborted:
         return
-    r.textlen = 0
-    r.depth += 1
-    if r.depth > _MAX_DEPTH:
-        r.stop()
-        return
     try:
-        r.start_element(localname, uri, nb_namespaces, nb_attributes, attributes)
+        r.on_start(localname, uri, nb_namespaces, nb_attributes, attributes)
     except BaseException as exc:
         _failed(r, exc)
 
@@ -732,10 +760,8 @@ cdef void _on_end(void* ctx, const_xmlChar* localname, const_xmlChar* prefix, co
     cdef SaxReader r = <SaxReader>ctx
     if r.aborted:
         return
-    r.textlen = 0
-    r.depth -= 1
     try:
-        r.end_element(localname)
+        r.on_end(localname)
     except BaseException as exc:
         _failed(r, exc)
 
@@ -744,11 +770,8 @@ cdef void _on_text(void* ctx, const_xmlChar* ch, int n) noexcept:
     cdef SaxReader r = <SaxReader>ctx
     if r.aborted:
         return
-    if r.state != P_FIELD and r.state != P_TAG and r.state != P_PART and r.state != P_META:
-        # the whitespace between elements (most calls): part of no value, only its length counts
-        r.textlen += n
-        if r.textlen > _MAX_TEXT:
-            r.stop()
+    if not r.in_value():
+        r.between(n)  # no try/except around the most frequent call: it cannot raise
         return
     try:
         r.text(ch, n)
@@ -761,17 +784,11 @@ cdef void _on_stop_text(void* ctx, const_xmlChar* ch, int n) noexcept:
 
 
 cdef void _on_comment(void* ctx, const_xmlChar* value) noexcept:
-    cdef SaxReader r = <SaxReader>ctx
-    r.textlen = 0
-    if r.state >= P_FIELD:  # inside a value: the tree path joins the text around it
-        r.stop()
+    (<SaxReader>ctx).marker()
 
 
 cdef void _on_pi(void* ctx, const_xmlChar* target, const_xmlChar* data) noexcept:
-    cdef SaxReader r = <SaxReader>ctx
-    r.textlen = 0
-    if r.state >= P_FIELD:
-        r.stop()
+    (<SaxReader>ctx).marker()
 
 
 cdef void _on_dtd(void* ctx, const_xmlChar* name, const_xmlChar* external_id, const_xmlChar* system_id) noexcept:

@@ -413,7 +413,7 @@ _BLANK: list[Any] = [None] * len(COLUMN_NAMES)
 _ANSWER_SPECS = {f.xml.encode(): tuple(ReadAnswer(f.column, _code(f))) for f in voc.OPTIONAL_ANSWER_FIELDS}
 _BLOCK = 1 << 17  # bytes fed to the parser between harvests (small: the tree of one block is in memory)
 #: Documents at least this large are parsed in a worker thread when a second core is there (``None``:
-#: never); ``_two_cores``.
+#: never); see ``_pipe_block``.
 _PIPE_MIN_BYTES: int | None = 4 * _BLOCK
 _PIPE_BLOCKS = 4  # the worker parses _BLOCK * _PIPE_BLOCKS bytes at a time
 _RUN = 4096  # cue points per run of columns handed on (measured: larger runs raise peak memory, not speed)
@@ -540,12 +540,9 @@ def _sax_columns(source: Source) -> Iterator[list[Any] | None]:
     ``None`` last if it stopped before the end (content it does not read, or any error), in which
     case the caller reads the document again with the tree harvest, which decides."""
     speedups = _compiled()
-    piped = _two_cores(source)
-    # larger blocks for the worker: fewer hand-overs between the threads (measured: 512 KB blocks
-    # read the 100k serve document in 0.19 s of wall time, 128 KB ones in 0.21 s), but at least
-    # eight of them, so that parsing and reading overlap for most of the document
-    known = _size_of(source) if piped else None
-    size = min(_BLOCK * _PIPE_BLOCKS, max(_BLOCK, (known or 0) // 8)) if piped else _BLOCK
+    pipe_block = _pipe_block(source)
+    piped = pipe_block is not None
+    size = pipe_block or _BLOCK
     with open_source(source) as stream:
         progress = progress_of(stream)  # the per-cue-point byte bound counts from each completed one
         # runs are handed on at _RUN cue points or a block later: sized so that they never regrow
@@ -603,14 +600,20 @@ def one_core() -> Iterator[None]:
         _WORKER_THREAD.reset(token)
 
 
-def _two_cores(source: Source) -> bool:
-    """Whether to parse in a worker thread (``_speedups.SaxPipe``): with a second core to run it on,
-    for documents of at least :data:`_PIPE_MIN_BYTES` (a thread is not worth it for a few blocks),
-    outside :func:`one_core`."""
+def _pipe_block(source: Source) -> int | None:
+    """The block size to parse ``source`` with in a worker thread (``_speedups.SaxPipe``), or None
+    to parse it in this one: a worker needs a second core to run on, and a document of at least
+    :data:`_PIPE_MIN_BYTES` (a thread is not worth it for a few blocks); never inside :func:`one_core`.
+
+    The worker's blocks are larger, for fewer hand-overs between the threads (measured: 512 KB blocks
+    read the 100k serve document in 0.19 s of wall time, 128 KB ones in 0.21 s), but at least eight
+    per document, so that parsing and reading overlap for most of it."""
     if _PIPE_MIN_BYTES is None or not _WORKER_THREAD.get() or _cores() < 2:
-        return False
+        return None
     size = _size_of(source)
-    return size is None or size >= _PIPE_MIN_BYTES
+    if size is not None and size < _PIPE_MIN_BYTES:
+        return None
+    return min(_BLOCK * _PIPE_BLOCKS, max(_BLOCK, (size or 0) // 8))
 
 
 def _cores() -> int:
