@@ -19,6 +19,7 @@ Index, chunk by chunk. The structure tests assert on buffers and allocations, no
 from __future__ import annotations
 
 import random
+import threading
 
 import numpy as np
 import pandas as pd
@@ -183,8 +184,8 @@ def test_a_run_hands_its_buffers_to_the_next_run():
     first = reader._speedups.Run(kinds, 4)
     for _ in range(6):  # grown once
         first.append_row(row)
-    second = reader._speedups.Run(kinds, 4)  # created before the first is handed over, as SaxReader.take does
-    arrays = first.arrays()
+    second = reader._speedups.Run(kinds, 4)  # the run after it, still empty, as SaxReader.take makes it
+    arrays = first.arrays(second)
     assert len(arrays[reader._GLOBAL["code"]]) == 6 and arrays[reader._GLOBAL["code"]].to_pylist() == ["c"] * 6
     assert len(first) == 6  # (reader._tree_columns counts the rows after handing them over)
     with pytest.raises(RuntimeError, match="handed over"):
@@ -202,19 +203,47 @@ def test_a_run_hands_its_buffers_to_the_next_run():
 
 
 @compiled_only
-def test_a_run_keeps_its_buffers_without_a_fresh_run_after_it():
+def test_a_run_keeps_its_buffers_without_an_empty_run_after_it():
     kinds = reader._STORAGE
     row = code_row("x")
     busy = reader._speedups.Run(kinds, 4)
     run = reader._speedups.Run(kinds, 4)
     busy.append_row(row)
-    run.append_row(row)  # the newest run has rows: nothing is handed to it
-    assert run.arrays()[reader._GLOBAL["code"]].to_pylist() == ["x"]
-    busy_arrays = busy.arrays()  # the newest run (``run``) already has buffers
+    run.append_row(row)
+    assert run.arrays()[reader._GLOBAL["code"]].to_pylist() == ["x"]  # no run after it
+    busy_arrays = busy.arrays(run)  # the run after it already has rows (and buffers): nothing given
     assert busy_arrays[reader._GLOBAL["code"]].to_pylist() == ["x"]
     run.append_row(row)  # neither was handed over: both still take rows
     busy.append_row(row)
     assert len(run) == 2 and len(busy) == 2
+
+
+@compiled_only
+def test_concurrent_reads_each_reuse_only_their_own_run_buffers():
+    """Runs pass their buffers to the run the same reader made after them, never to another read's
+    (reads in several threads interleave their runs)."""
+    data = [
+        cuepipe.write_xml(
+            pd.DataFrame(
+                [
+                    {"cuePointType": "codeCuePoint.Code", "entryId": f"e{t}", "startTime": i, "code": f"{t}-{i}"}
+                    for i in range(3000)
+                ]
+            )
+        )
+        for t in range(4)
+    ]
+    results: dict[int, list[str]] = {}
+
+    def read(t: int) -> None:
+        results[t] = [c for chunk in cuepipe.read_xml(data[t], chunksize=700) for c in chunk["code"]]
+
+    threads = [threading.Thread(target=read, args=(t,)) for t in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == {t: [f"{t}-{i}" for i in range(3000)] for t in range(4)}
 
 
 def test_number_columns_are_copied_without_arrow_allocations():

@@ -25,7 +25,6 @@ from libc.string cimport memchr, memcmp, memcpy, memset, strcmp, strlen
 from lxml.includes cimport tree
 from lxml.includes.etreepublic cimport _Element, elementFactory, import_lxml__etree
 
-import weakref
 
 import numpy as np
 import pyarrow as pa

@@ -24,9 +24,6 @@ cdef enum:
     MAXCOLS = 64
 
 
-_newest = None  # a weak reference to the run created last (Run._pass_on)
-
-
 cdef class Run:
     """Column buffers for a run of cue points: Arrow layouts for text, integer and float columns,
     a Python list for nested values."""
@@ -56,7 +53,6 @@ cdef class Run:
     cdef Py_ssize_t filled[MAXCOLS]
     cdef Py_ssize_t first  # rows the buffers are first sized for
     cdef bint spent  # arrays() gave its buffers to the next run (_pass_on)
-    cdef object __weakref__
 
     def __cinit__(self, kinds, Py_ssize_t capacity=1024):
         cdef int i
@@ -83,8 +79,6 @@ cdef class Run:
         self.spent = False
         # no buffers yet: the first row allocates them (_commit), unless the run before this one
         # gives it its own first (_pass_on)
-        global _newest
-        _newest = weakref.ref(self)
 
     def __dealloc__(self):
         cdef int i
@@ -133,21 +127,18 @@ cdef class Run:
         self.cap = cap
         return 0
 
-    cdef void _pass_on(self):
-        """Give this run's buffers to the run created after it, if that one has none yet.
+    cdef void _pass_on(self, Run nxt):
+        """Give this run's buffers to ``nxt``, the run that follows it, if that one has none yet.
 
-        The tree-free reader creates the next run, then hands this one's rows over (arrays()):
-        the next run then fills the same blocks instead of allocating its own, so a chunked
-        read reuses one set of run buffers throughout rather than interleaving a new set per
-        run with the DataFrames' buffers in the heap (measured, chunked read of 1M: 2 MB less
-        peak RSS; free space in the heap at the peak 3.9 MB instead of 8.6 MB). Only a live run
-        holds buffers: nothing is kept once a read is over."""
-        cdef Run nxt
+        A reader creates the next run, then hands this one's rows over (``arrays(nxt)``): the next
+        run then fills the same blocks instead of allocating its own, so a chunked read reuses one
+        set of run buffers throughout rather than interleaving a new set per run with the
+        DataFrames' buffers in the heap (measured, chunked read of 1M: 2 MB less peak RSS; free
+        space in the heap at the peak 3.9 MB instead of 8.6 MB). Only a live run holds buffers:
+        nothing is kept once a read is over."""
         cdef int i
-        target = _newest() if _newest is not None else None
-        if target is None or target is self:
+        if nxt is None or nxt is self:
             return
-        nxt = <Run>target
         if nxt.cap or nxt.n or nxt.spent or nxt.ncols != self.ncols or not self.cap:
             return
         for i in range(self.ncols):
@@ -281,7 +272,7 @@ cdef class Run:
                 self.sobj[i] = None
             self.smode[i] = S_NULL
 
-    def arrays(self):
+    def arrays(self, Run nxt=None):
         """The columns: pyarrow arrays for text, integer and float columns, NumPy object arrays
         for nested ones.
 
@@ -291,8 +282,8 @@ cdef class Run:
         gets slices of one shared buffer of zeros instead of an offsets buffer and a validity
         bitmap of its own, as ``pyarrow.nulls`` would give it.
 
-        The run is handed over: it may give its buffers to the run created after it
-        (``_pass_on``), and then takes no more rows (RuntimeError)."""
+        With ``nxt`` (the run that follows, still empty) the run is handed over: it gives its buffers
+        to ``nxt`` (``_pass_on``) and then takes no more rows (RuntimeError)."""
         cdef Py_ssize_t n = self.n, r, nulls
         cdef int i
         if self.spent:
@@ -325,7 +316,7 @@ cdef class Run:
                 out.append(pa.Array.from_buffers(pa.float64(), n, [
                     bitmap, pa.py_buffer(PyBytes_FromStringAndSize(<char*>self.floats[i], n * sizeof(double)))],
                     null_count=nulls))
-        self._pass_on()
+        self._pass_on(nxt)
         return out
 
     def append_row(self, list row):

@@ -290,7 +290,7 @@ cdef class SaxReader:
         cdef Run old = self.run
         cdef Run new = Run(self.kinds, self.capacity)
         cdef int i
-        out = old.arrays()
+        out = old.arrays(new)  # new, still empty, takes old's buffers
         for i in range(old.ncols):
             new.smode[i] = old.smode[i]
             new.soff[i] = old.soff[i]

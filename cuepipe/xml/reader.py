@@ -726,8 +726,10 @@ def _tree_columns(source: Source) -> Iterator[list[Any]]:
                 pass
             if len(run) >= _RUN or (not block and len(run)):
                 index += len(run)
-                yield run.arrays()
-                run = speedups.Run(_STORAGE)
+                after = speedups.Run(_STORAGE)
+                columns = run.arrays(after)  # ``after`` takes the run's buffers (no new ones per run)
+                run = after
+                yield columns
             if not block:
                 return
 
