@@ -287,18 +287,14 @@ cdef class SaxPipe:
             tape, rc = w.tape, w.rc
             well_formed, ns_well_formed, nb_errors = w.well_formed, w.ns_well_formed, w.nb_errors
             self._start(block, 1 - tape)
-            if not self._replay(tape, rc, well_formed, ns_well_formed, nb_errors):
+            if not self._replay(tape, rc, well_formed, ns_well_formed, nb_errors, False):
                 return False
         if len(block):
             return True
         # the end: replay the last block, whose parse also ended the document
         self._wait()
         self._quit()
-        if not self._replay(w.tape, w.rc, w.well_formed, w.ns_well_formed, w.nb_errors):
-            return False
-        if r.state != P_OUTSIDE:
-            r.aborted = True  # cannot happen for a well-formed document; the tree path decides
-        return not r.aborted
+        return self._replay(w.tape, w.rc, w.well_formed, w.ns_well_formed, w.nb_errors, True)
 
     cdef int _start(self, object block, int tape) except -1:
         cdef _Worker w = self.worker
@@ -312,7 +308,9 @@ cdef class SaxPipe:
         PyThread_release_lock(w.go)
         return 0
 
-    cdef bint _replay(self, int which, int rc, int well_formed, int ns_well_formed, int nb_errors) except -1:
+    cdef bint _replay(self, int which, int rc, int well_formed, int ns_well_formed, int nb_errors,
+                      bint last) except -1:
+        """The tape of one block into the reader, then libxml2's verdict on that block."""
         cdef SaxReader r = self.reader
         cdef _Tape* t = &self.worker.tapes[which]
         if t.failed:
@@ -326,10 +324,7 @@ cdef class SaxPipe:
             return False
         if r.aborted:
             return False
-        # any error, fatal or not (lxml raises on namespace errors too): the tree path reports it
-        if rc != 0 or not well_formed or not ns_well_formed or nb_errors:
-            r.aborted = True
-        return not r.aborted
+        return r.judge(rc, well_formed, ns_well_formed, nb_errors, last)
 
     cdef int _events(self, _Tape* t) except -1:
         """Call the reader's methods for each event on the tape, as the callbacks do."""

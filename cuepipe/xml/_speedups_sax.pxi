@@ -277,10 +277,15 @@ cdef class SaxReader:
         if self.error is not None:
             error, self.error = self.error, None
             raise error
+        return self.judge(rc, state.wellFormed, state.nsWellFormed, state.nbErrors, not block)
+
+    cdef bint judge(self, int rc, int well_formed, int ns_well_formed, int nb_errors, bint last) noexcept:
+        """Apply libxml2's verdict on a block once its events are read (``last``: the block that
+        ended the document). False once the reader has stopped."""
         # any error, fatal or not (lxml raises on namespace errors too): the tree path reports it
-        if rc != 0 or not state.wellFormed or not state.nsWellFormed or state.nbErrors:
+        if rc != 0 or not well_formed or not ns_well_formed or nb_errors:
             self.aborted = True
-        elif not block and self.state != P_OUTSIDE:
+        elif last and self.state != P_OUTSIDE:
             self.aborted = True  # cannot happen for a well-formed document; the tree path decides
         return not self.aborted
 
