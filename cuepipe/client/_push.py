@@ -21,6 +21,7 @@ from typing import Any
 
 import pandas as pd
 
+from .. import vocabulary as voc
 from ..errors import CuepipeError
 from ..kaltura import KalturaPermissionError
 from ._base import Engine, Op, Outcome, Parallel, Progress, ProgressCallback, cue_point_service, log
@@ -285,11 +286,12 @@ def push_op(plan: PushPlan, progress: ProgressCallback | None, journal: Journal 
             raise PushError(upload.number, upload.entry_id, upload.rows, error.cause, run.frame()) from error.cause
         if error is not None:
             raise error
-    # What addFromBulk ignores (a thumb's title, description, sub-type) goes by cuePoint.update.
+    # What addFromBulk ignores (a thumb's title, description, sub-type) goes by cuePoint.update; only
+    # the types that have such fields are looked at (item.type is the type typed_fields would find).
     written = (
         (item.record, table.ids[item.position])
         for item in plan.items
-        if table.actions[item.position] in ("created", "updated")
+        if item.type in voc.TYPED_ONLY_FIELDS and table.actions[item.position] in ("created", "updated")
     )
     typed_updates = yield from typed_updates_op(written)
     result = run.frame()
