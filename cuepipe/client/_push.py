@@ -128,6 +128,16 @@ class _Stopped(Exception):
 
 
 @dataclass(slots=True)
+class _Landed:
+    """An upload the server answered: its objects, not yet matched to its rows (:meth:`_PushRun.finish`)."""
+
+    upload: Upload
+    objects: list[Any]
+    existing: Existing | None
+    record: UploadRecord | None
+
+
+@dataclass(slots=True)
 class _Prepared:
     """An upload's preparation: its journal record, what the lookups found, or why they failed."""
 
@@ -157,6 +167,7 @@ class _PushRun:
         self.done = 0
         self.lookups = _Lookups(plan.detect_actions)
         self.resumed = self.recovered = 0
+        self.landed: list[_Landed] = []  # uploads that landed, until finish() maps them
 
     def prepare(self, upload: Upload) -> Op:
         """What can be done for an upload while earlier ones are being written: look its names and
@@ -175,12 +186,14 @@ class _PushRun:
         return _Prepared(record, existing, None)
 
     def upload(self, upload: Upload, prepared: _Prepared) -> Op:
-        """One upload: record the intent, send, map the answer; recover an unknown outcome."""
+        """One upload: record the intent, send, leave the answer to :meth:`finish`; recover an unknown
+        outcome (mapped and confirmed here: the next upload waits for a recovery anyway)."""
         plan, table, journal, progress = self.plan, self.table, self.journal, self.progress
         what = (
             f"upload {upload.number} of {len(plan.uploads)} (entry {upload.entry_id}, {len(upload.items)} cue points)"
         )
         record = prepared.record
+        mapped_later = False  # by finish(), once the next upload is on its way
         try:
             if prepared.error is not None:
                 raise prepared.error
@@ -199,7 +212,10 @@ class _PushRun:
                     journal.sending(upload.number, existing.to_json() if existing is not None else None)
                 try:
                     objects = yield from send_upload(plan, upload, what, safe=safe, reason=reason)
-                    table.apply(upload, objects, existing)
+                    # It landed: mapping the answer to the rows and recording it in the journal is
+                    # left to finish(), which runs while the next upload is on its way
+                    self.landed.append(_Landed(upload, objects, existing, record))
+                    mapped_later = True
                 except CuepipeError as exc:
                     if failure_action(exc) != "unknown":
                         raise
@@ -211,7 +227,7 @@ class _PushRun:
                     log.warning("%s: answer lost (%s); settling it", what, describe(root_cause(exc)))
                     yield from recover(plan, upload, existing, table, journal, what, exc)
                     self.recovered += 1
-            if journal is not None and record is not None and record.state != "confirmed":
+            if journal is not None and record is not None and record.state != "confirmed" and not mapped_later:
                 journal.confirmed(upload.number, table.outcome(upload))
         except CuepipeError as exc:
             if isinstance(exc, UploadFailedError):
@@ -240,6 +256,22 @@ class _PushRun:
                 Progress("push", self.done, self.total, f"upload {upload.number}/{len(plan.uploads)}", upload.entry_id)
             )
 
+    def finish(self) -> Op:
+        """Map the uploads that landed to their rows, and confirm them in the journal.
+
+        An operation without requests: the push runs it beside the next upload, so the server is
+        not kept waiting while the client matches 500 answers to their rows and commits the journal.
+        Until it has run, a journal shows that upload as ``sending``; a run that stops in between
+        settles it on resume as any upload in flight (a journaled push names every cue point, so
+        what landed is found by name)."""
+        landed, self.landed = self.landed, []
+        for one in landed:
+            self.table.apply(one.upload, one.objects, one.existing)
+            if self.journal is not None and one.record is not None:
+                self.journal.confirmed(one.upload.number, self.table.outcome(one.upload))
+        return None
+        yield  # a generator: an operation for Parallel
+
     def frame(self) -> pd.DataFrame:
         return _frame(self.plan, self.table, self.resumed, self.recovered)
 
@@ -250,7 +282,8 @@ def push_op(plan: PushPlan, progress: ProgressCallback | None, journal: Journal 
     A pipeline: uploads are written one at a time, in order (so ``errors="raise"`` still stops at the
     first failed upload with nothing after it sent, and cue points are created in input order), while
     the next ``plan.concurrency - 1`` uploads are prepared beside it (:meth:`_PushRun.prepare`: their
-    lookups in flight, their XML rendered), so the server never waits for the client's own work.
+    lookups in flight, their XML rendered) and the answer of the one before is matched to its rows
+    (:meth:`_PushRun.finish`), so the server never waits for the client's own work.
 
     ``result.attrs``: ``uploads``, ``resumed`` (taken from the journal), ``recovered`` (uploads
     whose outcome was unknown and was settled), ``recoveries`` (one dict per such upload: what had
@@ -274,11 +307,16 @@ def push_op(plan: PushPlan, progress: ProgressCallback | None, journal: Journal 
             prepared[upload.number] = _outcome(outcomes[0])
             todo = todo[1:]
         current = prepared.pop(upload.number)
+        # the upload before this one is mapped (finish) once this one is on its way
         outcomes = yield Parallel(
-            [run.upload(upload, current), *(run.prepare(u) for u in todo)], limit=1 + len(todo), stop_on_error=False
+            [run.upload(upload, current), run.finish(), *(run.prepare(u) for u in todo)],
+            limit=1 + len(todo),
+            stop_on_error=False,
         )
-        for u, outcome in zip(todo, outcomes[1:], strict=True):
+        for u, outcome in zip(todo, outcomes[2:], strict=True):
             prepared[u.number] = _outcome(outcome)
+        if outcomes[1].error is not None:  # not a CuepipeError: the journal's disk, or a bug
+            raise outcomes[1].error
         error = outcomes[0].error
         if isinstance(error, _Stopped):
             for u in todo:
@@ -286,6 +324,7 @@ def push_op(plan: PushPlan, progress: ProgressCallback | None, journal: Journal 
             raise PushError(upload.number, upload.entry_id, upload.rows, error.cause, run.frame()) from error.cause
         if error is not None:
             raise error
+    yield from run.finish()
     # What addFromBulk ignores (a thumb's title, description, sub-type) goes by cuePoint.update; only
     # the types that have such fields are looked at (item.type is the type typed_fields would find).
     written = (
