@@ -480,7 +480,9 @@ def pager_window(pager: Mapping[str, Any] | None, *, default_size: int | None) -
     return Page(size, (max(1, index) - 1) * size)
 
 
-def _select(store: Store, sql_where: str, args: list[Any], order: str, limit: int | None, offset: int) -> list[Any]:
+def _select(
+    store: Store, sql_where: str, args: list[Any], order: str, limit: int | None, offset: int
+) -> list[dict[str, Any]]:
     """The page's rows, in order: the ids first (sorted from the indexes alone when they cover the
     filter: the ``cp_window`` index for entry/time filters), then only those rows are read whole.
 
@@ -495,12 +497,13 @@ def _select(store: Store, sql_where: str, args: list[Any], order: str, limit: in
         all_args += [limit, offset]
     with store.lock:
         ids = [r[0] for r in store.query(sql, all_args)]
-        by_id: dict[int, Any] = {}
+        by_id: dict[int, dict[str, Any]] = {}
         for i in range(0, len(ids), 500):
             chunk = ids[i : i + 500]
             marks = ", ".join("?" * len(chunk))
             by_id.update(
-                (r["intId"], r) for r in store.query(f"SELECT * FROM cue_points WHERE intId IN ({marks})", chunk)
+                (r["intId"], r)
+                for r in store.cue_point_rows(f"SELECT * FROM cue_points WHERE intId IN ({marks})", chunk)
             )
     return [by_id[i] for i in ids]
 
@@ -541,7 +544,7 @@ def select_cue_points(
         args = args + index_args
         rows = _select(store, where, args, order, page.limit or None, page.offset if page.limit else 0)
         total = count_where(store, where, args)
-    decoded = [Store.decode_cue_point(r) for r in rows]
+    decoded = rows  # decoded as they were read (Store.cue_point_rows)
     if query.post_filter is not None:
         kept = [r for r in decoded if query.post_filter.visible(r)]
         total -= len(decoded) - len(kept)

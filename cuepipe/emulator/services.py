@@ -441,7 +441,7 @@ class Emulator:
             if partner_id is not None:
                 sql += " AND partnerId = ?"
                 args.append(partner_id)
-            out += [Store.decode_cue_point(r) for r in self.store.query(sql, args)]
+            out += self.store.cue_point_rows(sql, args)
         return out
 
     def _find_cue_point(self, ctx: Context, cue_point_id: str, forced_type: str | None) -> dict[str, Any]:
