@@ -404,3 +404,29 @@ def test_responses_equal_the_reference_paths(start_emulator: Any, monkeypatch: p
     for (action, params), a, b in zip(calls, fast, reference, strict=True):
         assert a == b, (action, params)
     assert fast[0].count(b'"objectType":"KalturaAnnotation"') == 14
+
+
+# ------------------------------------------------------------------------------------ objects
+
+column_values = st.one_of(st.none(), st.integers(-5, 5), st.text(max_size=4), st.just("1,2"), st.just(""))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.sampled_from(list(voc.TYPES)), st.data())
+def test_cue_point_objects_of_stored_rows_equal_the_reference(info: voc.CuePointTypeInfo, data: st.DataObject) -> None:
+    from cuepipe.emulator.store import CUE_POINT_COLUMNS
+
+    row: dict[str, Any] = {c: data.draw(column_values) for c in CUE_POINT_COLUMNS}
+    row.update(cuePointType=info.api_type.value, startTime=data.draw(st.integers(0, 10**6)))
+    if not isinstance(row["endTime"], int):
+        row["endTime"] = None
+    row["optionalAnswers"] = data.draw(st.one_of(st.none(), st.just([{"key": "1", "weight": 1.0}])))
+    shape = data.draw(st.sampled_from(["stored", "missing a column", "extra property", "relatedObjects"]))
+    if shape == "missing a column":
+        del row[data.draw(st.sampled_from(sorted(k for k in CUE_POINT_COLUMNS if k not in ("cuePointType",))))]
+    elif shape == "extra property":
+        row[data.draw(st.sampled_from(["copiedFrom", "relatedObjects", "objectType", "unknown"]))] = "x"
+    elif shape == "relatedObjects":
+        row["relatedObjects"] = [{"a": 1}]
+    cls = data.draw(st.one_of(st.none(), st.just(info.api_class), st.just("KalturaAnnotation")))
+    assert list(objects.cue_point(row, cls).items()) == list(_reference_cue_point(row, cls).items())
