@@ -98,7 +98,7 @@ def _text_of(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(json_values)
 def test_dropping_nulls_gives_the_same_json_text(value: Any) -> None:
     assert _text_of(_drop_nulls(value)) == _text_of(_reference_drop_nulls(value))
@@ -268,7 +268,7 @@ parent_rows = st.dictionaries(
 )
 
 
-@settings(max_examples=600, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(st.lists(scene_rows(), max_size=5), parent_rows, st.booleans(), st.sampled_from(["h:1", "a&b"]))
 def test_serve_writer_equals_the_reference(
     rows: list[dict[str, Any]], parents: dict[str, Any], bugs: bool, host: str
@@ -276,6 +276,20 @@ def test_serve_writer_equals_the_reference(
     fast = ServeWriter(server_bugs=bugs, cdn_host=host).document(rows, parents)
     reference = ReferenceServeWriter(server_bugs=bugs, cdn_host=host).document(rows, parents)
     assert fast == reference
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(scene_rows(), max_size=4), parent_rows, st.booleans(), st.data())
+def test_serve_writer_reads_only_its_columns(
+    rows: list[dict[str, Any]], parents: dict[str, Any], bugs: bool, data: st.DataObject
+) -> None:
+    """serveBulk reads only ``SERVE_COLUMNS``: the document of the full rows is that of the rows cut to them."""
+    from cuepipe.emulator.store import CUE_POINT_COLUMNS
+
+    full = [{**{c: data.draw(texts) for c in CUE_POINT_COLUMNS if c not in row}, **row} for row in rows]
+    cut = [{k: v for k, v in row.items() if k in serve.SERVE_COLUMNS} for row in full]
+    writer = ServeWriter(server_bugs=bugs, cdn_host="h")
+    assert writer.document(cut, parents) == writer.document(full, parents)
 
 
 @given(st.text(max_size=10) | st.text(alphabet=st.sampled_from(list("&\"<>'a")), max_size=10))
@@ -287,9 +301,9 @@ def test_xml_encode_equals_the_replace_chain(value: str) -> None:
 
 
 def _reference_select(
-    store: Store, sql_where: str, args: list[Any], order: str, limit: int | None, offset: int
+    store: Store, sql_where: str, args: list[Any], order: str, limit: int | None, offset: int, *, columns: str = "*"
 ) -> list[dict[str, Any]]:
-    """``query._select`` as it was: ``sqlite3.Row`` objects, decoded one by one."""
+    """``query._select`` as it was: every column, ``sqlite3.Row`` objects decoded one by one."""
     sql = f"SELECT intId FROM cue_points WHERE {sql_where} ORDER BY {order}"
     all_args = list(args)
     if limit is not None:
@@ -421,6 +435,7 @@ def test_cue_point_objects_of_stored_rows_equal_the_reference(info: voc.CuePoint
     if not isinstance(row["endTime"], int):
         row["endTime"] = None
     row["optionalAnswers"] = data.draw(st.one_of(st.none(), st.just([{"key": "1", "weight": 1.0}])))
+    row["correctAnswerKeys"] = data.draw(st.sampled_from([None, "", "1,2"]))
     shape = data.draw(st.sampled_from(["stored", "missing a column", "extra property", "relatedObjects"]))
     if shape == "missing a column":
         del row[data.draw(st.sampled_from(sorted(k for k in CUE_POINT_COLUMNS if k not in ("cuePointType",))))]

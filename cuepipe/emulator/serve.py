@@ -114,6 +114,36 @@ def _xml_name_of(type_name: str, column: str) -> str:
     raise KeyError(f"{info.name} has no field {column!r}")
 
 
+#: Every column of a cue point row that :class:`ServeWriter` reads (serveBulk reads no others).
+SERVE_COLUMNS = (
+    "id",
+    "entryId",
+    "cuePointType",
+    "systemName",
+    "startTime",
+    "endTime",
+    "userId",
+    "tags",
+    "text",
+    "parentId",
+    "title",
+    "sourceUrl",
+    "adType",
+    "protocolType",
+    "code",
+    "description",
+    "subType",
+    "assetId",
+    "question",
+    "hint",
+    "explanation",
+    "optionalAnswers",
+    "answerKey",
+    "quizUserEntryId",
+    "name",
+)
+
+
 class _ElementNames(dict[str, str]):
     """Record column -> element name for one type, each looked up in the vocabulary on first use."""
 
