@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from functools import cache
+from operator import itemgetter
 from typing import Any
 
 from .. import vocabulary as voc
 from .classes import properties
 from .context import Context
+from .store import CUE_POINT_COLUMNS
 
 # NullableBoolean kept as PHP bool (docs/kaltura-api.md#json-responses)
 _BOOLEAN_FIELDS = frozenset({"isPublic", "searchableOnEntry"})
@@ -57,27 +60,63 @@ def cue_point_value(row: Mapping[str, Any], name: str) -> Any:
 _DERIVED = frozenset({"duration", "optionalAnswers", "correctAnswerKeys", "isMomentary"} | _BOOLEAN_FIELDS)
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """How one class's cue point objects are built (see :func:`cue_point`)."""
+
+    names: tuple[str, ...]  # every property, in the class's order
+    derived: tuple[str, ...]  # computed by cue_point_value
+    template: dict[str, Any]  # every property -> None, in order
+    columns: tuple[str, ...]  # the other properties that are stored columns
+    read: Callable[[Mapping[str, Any]], tuple[Any, ...]] | None  # their values at once
+    absent: frozenset[str]  # the rest: no column holds them (None unless a row carries them)
+
+
 @cache
-def _cue_point_plan(cls: str) -> tuple[tuple[str, bool], ...]:
-    """``(property, derived?)`` in the class's order; ``relatedObjects`` is never filled."""
+def _cue_point_plan(cls: str) -> _Plan:
     props = properties(cls)
     if props is None:
         raise KeyError(f"no API class table for {cls}")
-    return tuple((p.name, p.name in _DERIVED) for p in props)
+    names = tuple(p.name for p in props)
+    derived = tuple(n for n in names if n in _DERIVED)
+    plain = [n for n in names if n not in _DERIVED and n != "relatedObjects"]
+    columns = tuple(n for n in plain if n in CUE_POINT_COLUMNS)
+    return _Plan(
+        names,
+        derived,
+        dict.fromkeys(names),
+        columns,
+        itemgetter(*columns) if len(columns) > 1 else None,  # (one name would give a value, not a tuple)
+        frozenset(plain) - set(columns),
+    )
 
 
 def cue_point(row: Mapping[str, Any], cls: str | None = None) -> dict[str, Any]:
     """A ``KalturaAnnotation`` / ``KalturaAdCuePoint`` / ... object (``cls``: answer as another class).
 
     The same object as ``_fill(cls, {p: cue_point_value(row, p) ...})``, built from a per-class plan
-    (list pages build hundreds of these per request).
+    (list pages build hundreds of these per request). A stored row holds every column and none of
+    the other properties: its object is a copy of the class's all-None template with the columns
+    read at once (C-level) and the few derived properties computed; any other row is read property
+    by property.
     """
     cls = cls or voc.type_info(row["cuePointType"]).api_class
-    get = row.get
-    out = {
-        name: (cue_point_value(row, name) if derived else get(name)) if name != "relatedObjects" else None
-        for name, derived in _cue_point_plan(cls)
-    }
+    plan = _cue_point_plan(cls)
+    values: tuple[Any, ...] | None = None
+    if plan.read is not None and row.keys().isdisjoint(plan.absent):
+        try:
+            values = plan.read(row)
+        except KeyError:  # a row without some column: read property by property
+            values = None
+    if values is not None:
+        out = plan.template.copy()
+        out.update(zip(plan.columns, values, strict=True))
+    else:
+        out = dict(zip(plan.names, map(row.get, plan.names), strict=True))
+        if "relatedObjects" in out:
+            out["relatedObjects"] = None
+    for name in plan.derived:
+        out[name] = cue_point_value(row, name)
     out["objectType"] = cls
     return out
 

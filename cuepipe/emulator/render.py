@@ -35,10 +35,23 @@ def error_object(err: ApiError) -> dict[str, Any]:
     }
 
 
+#: Value types that hold nothing to drop (checked all at once per object, in C, before looking closer).
+_SCALARS = frozenset({type(None), str, int, float, bool})
+
+
 def _drop_nulls(value: Any) -> Any:
-    """The JSON serializer's view: null properties are left out, at every depth."""
+    """The JSON serializer's view: null properties are left out, at every depth.
+
+    A list page holds hundreds of objects of scalars only; each is filtered in one comprehension,
+    and only an object holding something else is walked value by value.
+    """
     if isinstance(value, dict):
-        return {k: _drop_nulls(v) if isinstance(v, dict | list) else v for k, v in value.items() if v is not None}
+        out = {k: v for k, v in value.items() if v is not None}
+        if not _SCALARS.issuperset(map(type, out.values())):
+            for k, v in out.items():
+                if isinstance(v, dict | list):
+                    out[k] = _drop_nulls(v)
+        return out
     if isinstance(value, list):
         return [_drop_nulls(v) if isinstance(v, dict | list) else v for v in value]
     return value

@@ -71,6 +71,8 @@ def escape_attr(value: str) -> str:
 
 def php_xml_encode(value: str) -> str:
     """``kString::xmlEncode``: the pre-escaping the server applies before SimpleXML sees a value."""
+    if "&" not in value and '"' not in value and "<" not in value and ">" not in value and "'" not in value:
+        return value  # most names have nothing to encode
     return (
         value.replace("&", "&amp;")
         .replace('"', "&quot;")
@@ -112,6 +114,53 @@ def _xml_name_of(type_name: str, column: str) -> str:
     raise KeyError(f"{info.name} has no field {column!r}")
 
 
+#: Every column of a cue point row that :class:`ServeWriter` reads (serveBulk reads no others).
+SERVE_COLUMNS = (
+    "id",
+    "entryId",
+    "cuePointType",
+    "systemName",
+    "startTime",
+    "endTime",
+    "userId",
+    "tags",
+    "text",
+    "parentId",
+    "title",
+    "sourceUrl",
+    "adType",
+    "protocolType",
+    "code",
+    "description",
+    "subType",
+    "assetId",
+    "question",
+    "hint",
+    "explanation",
+    "optionalAnswers",
+    "answerKey",
+    "quizUserEntryId",
+    "name",
+)
+
+
+class _ElementNames(dict[str, str]):
+    """Record column -> element name for one type, each looked up in the vocabulary on first use."""
+
+    def __init__(self, type_name: str) -> None:
+        super().__init__()
+        self.type_name = type_name
+
+    def __missing__(self, column: str) -> str:
+        name = self[column] = _xml_name_of(self.type_name, column)
+        return name
+
+
+@cache
+def _element_names(type_name: str) -> _ElementNames:
+    return _ElementNames(type_name)
+
+
 class ServeWriter:
     """Builds serve documents; ``parents`` resolves an annotation's parent (live cue points only)."""
 
@@ -135,77 +184,89 @@ class ServeWriter:
         info = voc.type_info(row["cuePointType"])
         if info.element is None:
             return ""  # event cue points: no plugin writes them
+        get = row.get
         attrs = f' sceneId="{escape_attr(str(row["id"]))}" entryId="{escape_attr(str(row["entryId"]))}"'
-        if php_truthy(row.get("systemName")):
-            name = str(row["systemName"])
+        name = get("systemName")
+        if php_truthy(name):
+            name = str(name)
             attrs += f' systemName="{escape_attr(php_xml_encode(name) if self.server_bugs else name)}"'
-        parts = [_el("sceneStartTime", self.time(row.get("startTime")))]
-        if row.get("userId"):
+        # a time is never empty and holds nothing to escape: its element is written as it is
+        start = integer_to_time(get("startTime"), server_bugs=self.server_bugs)
+        parts = [f"<sceneStartTime>{start}</sceneStartTime>"]
+        if get("userId"):
             parts.append(_el("userId", str(row["userId"])))
-        tags = str(row.get("tags") or "")
+        tags = str(get("tags") or "")
         if tags.strip(" \r\n\t"):
-            parts.append("<tags>" + "".join(_el("tag", t) for t in tags.split(",")) + "</tags>")
+            parts.append("<tags>" + "".join([_el("tag", t) for t in tags.split(",")]) + "</tags>")
         parts += self._type_elements(info, row, parents)
         return f"<{info.element}{attrs}>{''.join(parts)}</{info.element}>"
+
+    def _time_el(self, tag: str, ms: int | None) -> str:
+        return f"<{tag}>{integer_to_time(ms, server_bugs=self.server_bugs)}</{tag}>"
 
     def _type_elements(
         self, info: voc.CuePointTypeInfo, row: Mapping[str, Any], parents: Mapping[str, Mapping[str, Any]]
     ) -> list[str]:
         t = voc.CuePointType
-        x = lambda column: _xml_name(info, column)  # noqa: E731
-        end = row.get("endTime")
+        x = _element_names(info.name)  # record column -> this type's element name
+        get = row.get
+        end = get("endTime")
         out: list[str] = []
-        if info.api_type == t.ANNOTATION:
-            out.append(_el(x("endTime"), self.time(end)))
-            if php_truthy(row.get("text")):
-                out.append(_el(x("text"), str(row["text"])))
-            parent = parents.get(str(row.get("parentId"))) if row.get("parentId") else None
+        kind = info.api_type
+        if kind == t.ANNOTATION:
+            out.append(self._time_el(x["endTime"], end))
+            text = get("text")
+            if php_truthy(text):
+                out.append(_el(x["text"], str(text)))
+            parent = parents.get(str(get("parentId"))) if get("parentId") else None
             if parent is not None:
                 if php_truthy(parent.get("systemName")):
-                    out.append(_el(x("parentSystemName"), str(parent["systemName"])))
-                out.append(_el(x("parentId"), str(parent["id"])))
-        elif info.api_type == t.AD:
+                    out.append(_el(x["parentSystemName"], str(parent["systemName"])))
+                out.append(_el(x["parentId"], str(parent["id"])))
+        elif kind == t.AD:
             if php_truthy(end):
-                out.append(_el(x("endTime"), self.time(end)))
+                out.append(self._time_el(x["endTime"], end))
             for column in ("title", "sourceUrl"):
-                if php_truthy(row.get(column)):
-                    out.append(_el(x(column), str(row[column])))
+                value = get(column)
+                if php_truthy(value):
+                    out.append(_el(x[column], str(value)))
             out += [
-                _el(x("adType"), _text(row.get("adType"))),
-                _el(x("protocolType"), _text(row.get("protocolType"))),
+                _el(x["adType"], _text(get("adType"))),
+                _el(x["protocolType"], _text(get("protocolType"))),
             ]
-        elif info.api_type == t.CODE:
+        elif kind == t.CODE:
             if php_truthy(end):
-                out.append(_el(x("endTime"), self.time(end)))
-            out.append(_el(x("code"), _text(row.get("code"))))
-            if php_truthy(row.get("description")):
-                out.append(_el(x("description"), str(row["description"])))
-        elif info.api_type == t.THUMB:
+                out.append(self._time_el(x["endTime"], end))
+            out.append(_el(x["code"], _text(get("code"))))
+            description = get("description")
+            if php_truthy(description):
+                out.append(_el(x["description"], str(description)))
+        elif kind == t.THUMB:
             if self.server_bugs:
                 if php_truthy(end):
-                    out.append(_el(x("endTime"), self.time(end)))
-                out += [_el(x(c), _text(row.get(c))) for c in ("title", "description", "subType", "assetId")]
+                    out.append(self._time_el(x["endTime"], end))
+                out += [_el(x[c], _text(get(c))) for c in ("title", "description", "subType", "assetId")]
             else:
                 out += [
-                    _el(x("title"), _text(row.get("title"))),
-                    _el(x("description"), _text(row.get("description"))),
+                    _el(x["title"], _text(get("title"))),
+                    _el(x["description"], _text(get("description"))),
                 ]
-                if row.get("subType") is not None:
-                    out.append(_el(x("subType"), _text(row["subType"])))
-        elif info.api_type == t.QUIZ_QUESTION:
+                if get("subType") is not None:
+                    out.append(_el(x["subType"], _text(row["subType"])))
+        elif kind == t.QUIZ_QUESTION:
             for column in ("question", "hint", "explanation"):
-                if php_truthy(row.get(column)):
-                    out.append(_el(x(column), str(row[column])))
-            out += self._answers(info, row.get("optionalAnswers") or [])
-        elif info.api_type == t.QUIZ_ANSWER:
+                if php_truthy(get(column)):
+                    out.append(_el(x[column], str(row[column])))
+            out += self._answers(info, get("optionalAnswers") or [])
+        elif kind == t.QUIZ_ANSWER:
             for column in ("answerKey", "quizUserEntryId", "parentId"):
-                if php_truthy(row.get(column)):
-                    out.append(_el(x(column), str(row[column])))
-        elif info.api_type == t.SESSION:
+                if php_truthy(get(column)):
+                    out.append(_el(x[column], str(row[column])))
+        elif kind == t.SESSION:
             if php_truthy(end):
-                out.append(_el(x("endTime"), self.time(end)))
-            if php_truthy(row.get("name")):
-                out.append(_el(x("name"), str(row["name"])))
+                out.append(self._time_el(x["endTime"], end))
+            if php_truthy(get("name")):
+                out.append(_el(x["name"], str(row["name"])))
         return out
 
     def _answers(self, info: voc.CuePointTypeInfo, answers: list[Mapping[str, Any]]) -> list[str]:

@@ -61,7 +61,7 @@ from .query import (
 )
 from .render import FORMAT_XML, KNOWN_FORMATS, die_error, error_object, render
 from .roles import ANNOTATION_BULK_ITEMS, DEFAULT_PERMISSIONS, Permissions, forbidden_name
-from .serve import ServeWriter, validate_served
+from .serve import SERVE_COLUMNS, ServeWriter, validate_served
 from .store import Store, now, q
 
 log = logging.getLogger(__name__)
@@ -401,7 +401,8 @@ class Emulator:
                 translate_user_ids=False,
             )
             pager = a.obj("pager")
-            rows, _ = select_cue_points(self.store, query, pager_window(pager, default_size=None), seed=self.tie_seed)
+            page = pager_window(pager, default_size=None)
+            rows, _ = select_cue_points(self.store, query, page, seed=self.tie_seed, columns=SERVE_COLUMNS)
             parent_ids = sorted({str(r["parentId"]) for r in rows if r.get("parentId")})
             parents = {r["id"]: r for r in self._rows_by_id(parent_ids, partner_id=ctx.partner_id)}
             writer = ServeWriter(server_bugs=self.options.server_bugs, cdn_host=self.options.cdn_host or ctx.host)
@@ -441,7 +442,7 @@ class Emulator:
             if partner_id is not None:
                 sql += " AND partnerId = ?"
                 args.append(partner_id)
-            out += [Store.decode_cue_point(r) for r in self.store.query(sql, args)]
+            out += self.store.cue_point_rows(sql, args)
         return out
 
     def _find_cue_point(self, ctx: Context, cue_point_id: str, forced_type: str | None) -> dict[str, Any]:
