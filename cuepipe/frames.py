@@ -343,8 +343,11 @@ def _chunks(source: Source, chunksize: int) -> Iterator[pd.DataFrame]:
             frame = chunks.take(chunksize) if chunks.n else None
         if frame is None:
             break
+        short = len(frame) < chunksize
+        # not held here while the next frame is built: a caller that has let it go gets its memory back
         yield frame
-        if chunks.n == 0 and failure is None and len(frame) < chunksize:
+        del frame
+        if chunks.n == 0 and failure is None and short:
             return
     while chunks.n:
         yield chunks.take(chunksize)

@@ -125,3 +125,27 @@ def test_more_distinct_documents_than_the_table_holds():
     assert [cell[0]["xml"] for cell in fast["customData"].dropna()] == [
         cell[0]["xml"] for cell in slow["customData"].dropna()
     ]
+
+
+def test_the_reader_keeps_no_frame_it_has_handed_over(monkeypatch):
+    """A caller that lets a chunk go before asking for the next gets its memory back while the next
+    one is built: the generator holds no reference to it then."""
+    import gc
+    import weakref
+
+    source = answers_doc(["1"] * 20, [f"n{i}" for i in range(20)])
+    seen: list[bool] = []
+    build = frames._frame
+
+    def frame(columns):
+        gc.collect()
+        seen.append(gone() is None)
+        return build(columns)
+
+    chunks = cuepipe.read_xml(source, chunksize=8)
+    first = next(chunks)
+    gone = weakref.ref(first)
+    del first
+    monkeypatch.setattr(frames, "_frame", frame)
+    assert len(next(chunks)) == 8
+    assert seen == [True]
