@@ -10,10 +10,13 @@ Parquet or JSON Lines where that difference matters.
 
 from __future__ import annotations
 
+import array
 import contextlib
+import functools
 import gc
 import gzip
 import io
+import itertools
 import json
 import os
 import warnings
@@ -109,13 +112,48 @@ def _from_arrow(column: str, chunks: list[Any]) -> Any:
     return pd.arrays.FloatingArray(values, mask)
 
 
+@functools.cache
+def _column_index(names: tuple[str, ...], dtype: Any) -> pd.Index:
+    """The columns Index of every frame the reader builds, ``dtype`` being what pandas makes of
+    strings (``str``): one Index, shared (an Index is immutable; pandas' own operations share them
+    between frames too).
+
+    Built over bytes of its own instead of by pandas from the names: pandas 3 makes a string Index in
+    Arrow's memory pool, and a chunked read makes no other allocation there, so each frame's Index
+    was what made the process start mimalloc, whose first pages are 2 MB huge pages: 4 MB more peak
+    RSS for a 1M chunked read, for 27 short names (measured; tests/test_chunk_memory_pool.py checks
+    the read leaves the pool alone and that this Index equals the one pandas builds)."""
+    if not (isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"):
+        return pd.Index(list(names))  # pandas 2 (or string inference off): an object Index
+    encoded = [name.encode() for name in names]
+    # int64 offsets packed by the standard library: numpy's cumsum is code a chunked read does not
+    # otherwise run, and in a freshly installed environment its first run alone maps 2 MB of numpy
+    offsets = array.array("q", [0, *itertools.accumulate(len(b) for b in encoded)])
+    values = pa.Array.from_buffers(
+        pa.large_string(), len(encoded), [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))]
+    )
+    try:
+        strings = pd.arrays.ArrowStringArray(values, dtype=dtype)  # type: ignore[call-arg]  # (stubs lag)
+    except TypeError:  # a pandas whose ArrowStringArray takes no dtype
+        return pd.Index(list(names))
+    return pd.Index(strings, copy=False)
+
+
+def _columns() -> pd.Index:
+    """The shared columns Index (made by the first read, not at import)."""
+    return _column_index(tuple(DTYPES), pd.api.types.pandas_dtype("str"))
+
+
 def _frame(chunks: dict[str, list[Any]]) -> pd.DataFrame:
     """The DataFrame of ``chunks`` (column -> its Arrow chunks), which it empties: each column's chunks
     are let go as soon as the column is built, so a copied column's chunks (Int64, Float64, nested)
     are not kept alongside their copy until the whole frame is done."""
-    # The dict is in DTYPES order already: no columns= (pandas would build a second Index of the
-    # names and look every column up in it).
-    return pd.DataFrame({c: _from_arrow(c, chunks.pop(c)) for c in DTYPES}, copy=False)
+    # Built under integer keys (an int64 Index in numpy's memory), then given the shared names
+    # (_column_index): naming the columns directly would build a string Index per frame, and
+    # columns= would build a second one and look every column up in it.
+    frame = pd.DataFrame({i: _from_arrow(c, chunks.pop(c)) for i, c in enumerate(DTYPES)}, copy=False)
+    frame.columns = _columns()
+    return frame
 
 
 def records_to_frame(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
@@ -305,8 +343,11 @@ def _chunks(source: Source, chunksize: int) -> Iterator[pd.DataFrame]:
             frame = chunks.take(chunksize) if chunks.n else None
         if frame is None:
             break
+        short = len(frame) < chunksize
+        # not held here while the next frame is built: a caller that has let it go gets its memory back
         yield frame
-        if chunks.n == 0 and failure is None and len(frame) < chunksize:
+        del frame
+        if chunks.n == 0 and failure is None and short:
             return
     while chunks.n:
         yield chunks.take(chunksize)

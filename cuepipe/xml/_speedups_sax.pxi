@@ -161,6 +161,9 @@ cdef class _Bytes:
 cdef enum:
     _STR_SLOTS = 1024  # short strings remembered per read (a direct-mapped table)
     _STR_MAX = 32     # longest string remembered, in bytes
+    _TEXT_SLOTS = 1024  # custom metadata documents remembered per read (a second table)
+    _TEXT_MAX = 512     # longest one remembered, in bytes
+    _FLOAT_SLOTS = 64   # answer weights remembered per read
 
 
 cdef class _Strings:
@@ -173,10 +176,72 @@ cdef class _Strings:
     cdef char keys[_STR_SLOTS][_STR_MAX]
     cdef int lens[_STR_SLOTS]
     cdef list values
+    # Custom metadata documents (``<metadata>`` serialized, about 100 bytes each here) repeat too, and
+    # were a fifth of a chunk's Python objects: keys copied to the heap, at most _TEXT_MAX bytes.
+    cdef char* text_keys[_TEXT_SLOTS]
+    cdef int text_lens[_TEXT_SLOTS]
+    cdef list texts
+    # Answer weights take a few values (1.0, 0.5 ...); keyed by their bits (so -0.0 and 0.0 differ).
+    cdef uint64_t float_bits[_FLOAT_SLOTS]
+    cdef list floats
 
     def __cinit__(self):
         self.values = [None] * _STR_SLOTS
         memset(self.lens, 0xff, sizeof(self.lens))  # -1: empty
+        self.texts = [None] * _TEXT_SLOTS
+        memset(self.text_lens, 0xff, sizeof(self.text_lens))
+        memset(self.text_keys, 0, sizeof(self.text_keys))
+        self.floats = [None] * _FLOAT_SLOTS
+
+    def __dealloc__(self):
+        cdef int i
+        for i in range(_TEXT_SLOTS):
+            free(self.text_keys[i])
+
+    cdef str text(self, const char* p, Py_ssize_t n):
+        """``get`` for longer values, up to _TEXT_MAX bytes."""
+        cdef unsigned int h = 2166136261u
+        cdef Py_ssize_t i
+        cdef void* q
+        if n <= _STR_MAX:
+            return self.get(p, n)
+        if n > _TEXT_MAX:
+            return p[:n].decode("utf-8")
+        for i in range(n):
+            h = (h ^ <unsigned char>p[i]) * 16777619u
+        h &= _TEXT_SLOTS - 1
+        if self.text_lens[h] == n and memcmp(self.text_keys[h], p, n) == 0:
+            return <str>self.texts[h]
+        value = p[:n].decode("utf-8")
+        q = realloc(self.text_keys[h], n)
+        if q is NULL:
+            return value  # not remembered
+        self.text_keys[h] = <char*>q
+        memcpy(q, p, n)
+        self.text_lens[h] = <int>n
+        self.texts[h] = value
+        return value
+
+    cdef object number(self, object value):
+        """The float object already made for a float of the same bits, else ``value`` (remembered).
+        Never a NaN: ``[nan] == [nan]`` is true only for one object, so sharing would change what
+        comparing two cells says."""
+        cdef double v
+        cdef uint64_t bits
+        cdef unsigned int h
+        if type(value) is not float:
+            return value
+        v = value
+        if v != v:
+            return value
+        memcpy(&bits, &v, sizeof(double))
+        h = <unsigned int>(((bits ^ (bits >> 31)) * 0x9E3779B97F4A7C15u) >> 58)  # 6 bits: _FLOAT_SLOTS
+        found = self.floats[h]
+        if found is not None and self.float_bits[h] == bits:
+            return found
+        self.float_bits[h] = bits
+        self.floats[h] = value
+        return value
 
     cdef str get(self, const char* p, Py_ssize_t n):
         cdef unsigned int h = 2166136261u
@@ -554,7 +619,8 @@ cdef class SaxReader:
                 self.answer[column] = iv
             elif kind == K_FLOAT:
                 try:
-                    self.answer[column] = _float(self.ctx, <const unsigned char*>self.val.p, self.val.n)
+                    self.answer[column] = self.strings.number(
+                        _float(self.ctx, <const unsigned char*>self.val.p, self.val.n))
                 except ValueError:
                     self.stop()
                     return 0
@@ -576,7 +642,7 @@ cdef class SaxReader:
             if not self.meta.n:
                 self.stop()  # no element: the tree path raises the reader's error
                 return 0
-            self.item[self.ctx.xml_key] = self.meta.text(0)
+            self.item[self.ctx.xml_key] = self.strings.text(self.meta.p, self.meta.n)
             if self.run.smode[self.slot] == S_PY:
                 self.run.sobj[self.slot] = self.run.sobj[self.slot] + [self.item]
             else:
