@@ -11,6 +11,13 @@ PURE_TESTS := tests/test_speedups.py tests/test_xml_reader.py tests/test_xml_wri
 	tests/test_frames.py tests/test_hostile.py tests/test_read_sparse_columns.py tests/test_write_any_input.py \
 	tests/test_chunk_memory.py
 
+# pytest-xdist workers. Most of the suite waits (emulators, subprocesses, a client's timeouts), so
+# more workers than cores pays off; PYTEST_JOBS=0 runs everything in one process. --dist loadfile
+# keeps each module in one worker: its module-scoped emulators start once, the packaging tests
+# build their wheel once, and mypy's cache is not written by two tests at once.
+PYTEST_JOBS ?= 4
+PYTEST := $(BIN)/python -m pytest -q -n $(PYTEST_JOBS) --dist loadfile
+
 .PHONY: venv demo test test-fast test-pure lint typecheck format bench docs clean
 
 $(STAMP): pyproject.toml hatch_build.py cuepipe/xml/_speedups.pyx $(wildcard cuepipe/xml/_speedups_*.pxi) cuepipe/_version.py
@@ -29,18 +36,18 @@ test: $(STAMP)
 	$(BIN)/ruff check $(LINT_PATHS)
 	$(BIN)/ruff format --check $(LINT_PATHS)
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -q
-	CUEPIPE_NO_EXTENSIONS=1 $(BIN)/python -m pytest -q -p no:cacheprovider $(PURE_TESTS)
+	$(PYTEST)
+	CUEPIPE_NO_EXTENSIONS=1 $(PYTEST) -p no:cacheprovider $(PURE_TESTS)
 
 # The inner loop: the same checks, without the tests marked slow and without the pure-Python run.
 test-fast: $(STAMP)
 	$(BIN)/ruff check $(LINT_PATHS)
 	$(BIN)/ruff format --check $(LINT_PATHS)
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(PYTEST) -m "not slow"
 
 test-pure: $(STAMP)
-	CUEPIPE_NO_EXTENSIONS=1 $(BIN)/python -m pytest -q -p no:cacheprovider $(PURE_TESTS)
+	CUEPIPE_NO_EXTENSIONS=1 $(PYTEST) -p no:cacheprovider $(PURE_TESTS)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -90,6 +90,7 @@ def test_data_files_are_keyed_by_n_and_seed(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(660)  # about two minutes alone; under pytest-xdist it shares the cores with other tests
 def test_runner_end_to_end(tmp_path: Path) -> None:
     out, data = tmp_path / "results", tmp_path / "data"
     proc = subprocess.run(
@@ -109,7 +110,7 @@ def test_runner_end_to_end(tmp_path: Path) -> None:
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=240,
+        timeout=600,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     per_size = json.loads((out / "results-200.json").read_text(encoding="utf-8"))

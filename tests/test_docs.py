@@ -28,10 +28,16 @@ ALLOWED = re.compile("kaltura-api" + r"\.md|\.\./" + "shared" + "/kaltura/fixtur
 
 
 def _text_files() -> list[Path]:
+    # ".new": the extension a wheel build stages next to its source before renaming it over the old one
+    # (hatch_build.py); tests/test_packaging.py may be building one in another process right now
     files: list[Path] = []
     for top in SCANNED:
         for path in [top] if top.is_file() else sorted(top.rglob("*")):
-            if not path.is_file() or "__pycache__" in path.parts or path.suffix in (".so", ".pyd", ".pyc", ".c"):
+            if (
+                not path.is_file()
+                or "__pycache__" in path.parts
+                or path.suffix in (".so", ".pyd", ".pyc", ".c", ".new")
+            ):
                 continue
             files.append(path)
     return files

@@ -12,7 +12,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
-pytestmark = pytest.mark.slow  # builds wheels, runs subprocesses
+# builds wheels, runs subprocesses. A build takes about 40 s alone (it compiles the extension), longer
+# when it shares the cores with other tests (make test runs them in several processes).
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 
 def _build_wheel(out: Path, **env: str) -> Path:
