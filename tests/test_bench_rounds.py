@@ -23,6 +23,20 @@ def _case(case_id: str, extra: int = 0) -> C.Case:
     )
 
 
+def _run(seconds: float) -> dict[str, Any]:
+    """What a case's child process reports for one run."""
+    return {
+        "seconds": seconds,
+        "cpu_seconds": seconds,
+        "peak_mb": 1.0,
+        "base_mb": 1.0,
+        "delta_mb": 0.0,
+        "maxrss_mb": 1.0,
+        "peak_method": "test",
+        "records": 0,
+    }
+
+
 def _args(repeat: int, budget: float = 1e9) -> argparse.Namespace:
     return argparse.Namespace(repeat=repeat, repeat_budget=budget, case_budget=1e9)
 
@@ -39,16 +53,7 @@ def test_rounds_interleave_cases_and_give_the_extra_runs(monkeypatch: pytest.Mon
 
     def child(case_id: str, files: Any, workdir: Path, timeout: float) -> dict[str, Any]:
         order.append(case_id)
-        return {
-            "seconds": 0.01,
-            "cpu_seconds": 0.01,
-            "peak_mb": 1.0,
-            "base_mb": 1.0,
-            "delta_mb": 0.0,
-            "maxrss_mb": 1.0,
-            "peak_method": "test",
-            "records": 0,
-        }
+        return _run(0.01)
 
     monkeypatch.setattr(R, "_child", child)
     chosen = [_case("a", 2), _case("b"), _case("c", 2)]
@@ -58,19 +63,7 @@ def test_rounds_interleave_cases_and_give_the_extra_runs(monkeypatch: pytest.Mon
 
 
 def test_the_repeat_budget_still_caps_the_extra_runs(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    def child(case_id: str, files: Any, workdir: Path, timeout: float) -> dict[str, Any]:
-        return {
-            "seconds": 4.0,
-            "cpu_seconds": 4.0,
-            "peak_mb": 1.0,
-            "base_mb": 1.0,
-            "delta_mb": 0.0,
-            "maxrss_mb": 1.0,
-            "peak_method": "test",
-            "records": 0,
-        }
-
-    monkeypatch.setattr(R, "_child", child)
+    monkeypatch.setattr(R, "_child", lambda case_id, files, workdir, timeout: _run(4.0))
     results = R.run_cases([_case("slow", 2)], 100_000, {}, tmp_path, _args(3, budget=10.0), {})
     assert len(results[0]["runs"]) == 3  # 4 + 4 + 4 s reach the 10 s budget before the extra runs
 
