@@ -28,6 +28,7 @@ from .helpers import (
 
 ENTRIES = [f"0_f{i:03d}" for i in range(6)]
 
+
 @pytest.fixture(scope="module")
 def server(start_emulator: EmulatorFactory) -> EmulatorServer:
     return start_emulator(partner_id=PARTNER, admin_secret=ADMIN, entries=ENTRIES)
