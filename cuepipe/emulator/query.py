@@ -557,12 +557,11 @@ def select_cue_points(
         args = args + index_args
         rows = _select(store, where, args, order, page.limit or None, page.offset if page.limit else 0, columns=wanted)
         total = count_where(store, where, args)
-    decoded = rows  # decoded as they were read (Store.cue_point_rows)
     if query.post_filter is not None:
-        kept = [r for r in decoded if query.post_filter.visible(r)]
-        total -= len(decoded) - len(kept)
-        decoded = kept
-    return decoded, total
+        kept = [r for r in rows if query.post_filter.visible(r)]
+        total -= len(rows) - len(kept)
+        rows = kept
+    return rows, total
 
 
 def count_where(store: Store, where: str, args: list[Any]) -> int:

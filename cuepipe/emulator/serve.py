@@ -114,33 +114,18 @@ def _xml_name_of(type_name: str, column: str) -> str:
     raise KeyError(f"{info.name} has no field {column!r}")
 
 
-#: Every column of a cue point row that :class:`ServeWriter` reads (serveBulk reads no others).
-SERVE_COLUMNS = (
-    "id",
-    "entryId",
-    "cuePointType",
-    "systemName",
-    "startTime",
-    "endTime",
-    "userId",
-    "tags",
-    "text",
-    "parentId",
-    "title",
-    "sourceUrl",
-    "adType",
-    "protocolType",
-    "code",
-    "description",
-    "subType",
-    "assetId",
-    "question",
-    "hint",
-    "explanation",
-    "optionalAnswers",
-    "answerKey",
-    "quizUserEntryId",
-    "name",
+#: Every column of a cue point row that :class:`ServeWriter` reads (serveBulk reads no others): the
+#: row's type, the fields of the types it writes (from the vocabulary; custom metadata is not part of
+#: a scene it writes), and a thumb's ``assetId``, which the server's own serializer adds (server_bugs).
+#: Names that are not stored columns (``parentSystemName``) are left out by the query.
+SERVE_COLUMNS = tuple(
+    dict.fromkeys(
+        [
+            "cuePointType",
+            *(f.column for info in voc.TYPES if info.element for f in info.all_fields if f.kind != "custom"),
+            "assetId",
+        ]
+    )
 )
 
 

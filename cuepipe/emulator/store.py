@@ -17,7 +17,7 @@ import sqlite3
 import string
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any, cast
@@ -326,9 +326,7 @@ class Store:
         nested = [k for k in JSON_COLUMNS if k in names]
         if nested:
             for row in out:
-                for key in nested:
-                    if row[key] is not None:
-                        row[key] = json.loads(row[key])
+                Store._decode_nested(row, nested)
         return out
 
     # ------------------------------------------------------------------ ids
@@ -453,10 +451,15 @@ class Store:
     def decode_cue_point(row: sqlite3.Row) -> dict[str, Any]:
         # dict(row) of a sqlite3.Row looks each name up (7x slower); a mapping is taken as it is
         out = dict(zip(row.keys(), row, strict=True)) if isinstance(row, sqlite3.Row) else dict(row)
-        for key in JSON_COLUMNS:
-            if out.get(key) is not None:
-                out[key] = json.loads(out[key])
-        return out
+        return Store._decode_nested(out, JSON_COLUMNS)
+
+    @staticmethod
+    def _decode_nested(row: dict[str, Any], keys: Iterable[str]) -> dict[str, Any]:
+        """The JSON-encoded columns among ``keys`` decoded in place (answers, custom data ...)."""
+        for key in keys:
+            if row.get(key) is not None:
+                row[key] = json.loads(row[key])
+        return row
 
     def insert_cue_point(self, c: sqlite3.Connection, values: Mapping[str, Any]) -> None:
         enc = self.encode_cue_point(values)
