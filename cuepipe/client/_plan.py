@@ -75,16 +75,11 @@ class Upload:
 
 
 def text_or_none(value: Any) -> str | None:
+    if type(value) is str:  # the common cases first (planning reads three of these per cue point)
+        return value or None
     if is_missing(value) or value == "":
         return None
     return value if isinstance(value, str) else str(value)
-
-
-def _text(value: Any) -> str | None:
-    """:func:`text_or_none`, with the two common cases (text, nothing) first."""
-    if type(value) is str:
-        return value or None
-    return None if value is None else text_or_none(value)
 
 
 def _type_of(value: Any) -> str | None:
@@ -155,9 +150,9 @@ def make_items(labels: list[Hashable], records: list[dict[str, Any]]) -> list[It
                 record=rec,
                 type=_type_of(get("cuePointType")),
                 entry_id=entry,
-                system_name=_text(name),
-                id=_text(cue_point_id),
-                parent_name=_text(parent),
+                system_name=text_or_none(name),
+                id=text_or_none(cue_point_id),
+                parent_name=text_or_none(parent),
             )
         )
     return items
