@@ -83,20 +83,12 @@ def text_or_none(value: Any) -> str | None:
 
 
 def _type_of(value: Any) -> str | None:
-    if type(value) is str:
-        known = _TYPE_OF.get(value)
-        if known is not None:
-            return known
+    if type(value) is str and value in voc.BY_API_TYPE:
+        return value  # already the API value (what frames and pulls hold): no lookup by other names
     try:
-        api_type = voc.type_info(value).api_type.value
+        return voc.type_info(value).api_type.value
     except KeyError:
         return None  # the XML pass reports it with the row
-    if type(value) is str:
-        _TYPE_OF[value] = api_type  # bounded: only the names the vocabulary knows get here
-    return api_type
-
-
-_TYPE_OF: dict[str, str] = {}  # cuePointType as written (API value, short or element name) -> API value
 
 
 def read_input(data: Any) -> tuple[list[Hashable], list[dict[str, Any]], pd.Index | None]:
