@@ -438,7 +438,11 @@ def test_cue_point_objects_of_stored_rows_equal_the_reference(info: voc.CuePoint
     row["correctAnswerKeys"] = data.draw(st.sampled_from([None, "", "1,2"]))
     shape = data.draw(st.sampled_from(["stored", "missing a column", "extra property", "relatedObjects"]))
     if shape == "missing a column":
-        del row[data.draw(st.sampled_from(sorted(k for k in CUE_POINT_COLUMNS if k not in ("cuePointType",))))]
+        # any column but the type and the start time, which every cue point has (duration needs it:
+        # without it both paths raise the same KeyError, which is not what is compared here)
+        del row[
+            data.draw(st.sampled_from(sorted(k for k in CUE_POINT_COLUMNS if k not in ("cuePointType", "startTime"))))
+        ]
     elif shape == "extra property":
         row[data.draw(st.sampled_from(["copiedFrom", "relatedObjects", "objectType", "unknown"]))] = "x"
     elif shape == "relatedObjects":
