@@ -196,7 +196,8 @@ def entry_count(entry_id: str) -> Op:
 
 def send_upload(plan: PushPlan, upload: Upload, what: str, *, safe: bool, reason: str) -> Op:
     """One ``addFromBulk`` of ``upload``: its XML rendered ahead (``upload.body``) or streamed from the
-    writer (rendered again on every attempt).
+    writer (rendered again on every attempt). Returns the answer's cue points as
+    :func:`~cuepipe.kaltura.cue_point_keys` (type, id, entryId, systemName, startTime).
 
     ``settle_unknown``: the engine never repeats it when the answer is lost (it would race the
     request still on the server); :func:`recover` settles it. It is repeated only when it certainly
@@ -210,6 +211,7 @@ def send_upload(plan: PushPlan, upload: Upload, what: str, *, safe: bool, reason
             filename=f"cuepipe-upload-{upload.number}.xml",
             size=upload.size,
             service=plan.service,
+            keys_only=True,  # the mapping needs no more, and the server waits while the answer is decoded
         )
 
     page: ListPage[dict[str, Any]] = yield Call(

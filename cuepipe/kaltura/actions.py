@@ -186,10 +186,16 @@ def cue_point_add_from_bulk(
     filename: str = "cue_points.xml",
     size: int | None = None,
     service: CuePointService = CUE_POINT_SERVICE,
+    keys_only: bool = False,
 ) -> Request:
-    """``addFromBulk(fileData)``: ingest XML; the response lists the created/updated cue points."""
+    """``addFromBulk(fileData)``: ingest XML; the response lists the created/updated cue points.
+
+    ``keys_only``: decode each of them to its type and identifying fields alone
+    (:func:`~cuepipe.kaltura.cue_point_keys`), all a push needs to match the answer to its rows.
+    """
     part = file_part("fileData", content, filename, size=size)
-    return build(ctx, _cue_point_service(service), "addFromBulk", {}, "cue_point_list", files=[part])
+    result: ResultKind = "cue_point_keys" if keys_only else "cue_point_list"
+    return build(ctx, _cue_point_service(service), "addFromBulk", {}, result, files=[part])
 
 
 def cue_point_serve_bulk(

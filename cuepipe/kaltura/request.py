@@ -140,6 +140,7 @@ class Context:
 ResultKind = Literal[
     "cue_point",
     "cue_point_list",
+    "cue_point_keys",  # a cue point list reduced to the fields that identify each one (a push's answers)
     "count",
     "void",
     "file",

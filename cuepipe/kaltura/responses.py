@@ -32,7 +32,14 @@ from .responses_bulk import (
     decode_bulk_upload_result,
     decode_bulk_upload_result_or_none,
 )
-from .responses_cue_points import cue_point_record, decode_cue_point, decode_cue_point_list
+from .responses_cue_points import (
+    KEY_FIELDS,
+    cue_point_keys,
+    cue_point_record,
+    decode_cue_point,
+    decode_cue_point_keys,
+    decode_cue_point_list,
+)
 from .responses_errors import (
     API_EXCEPTION,
     api_error_from_headers,
@@ -45,12 +52,14 @@ from .responses_values import ListPage, decode_count, decode_key_value_counts, d
 
 __all__ = [
     "API_EXCEPTION",
+    "KEY_FIELDS",
     "BulkUpload",
     "BulkUploadResult",
     "ListPage",
     "Response",
     "api_error_from_headers",
     "check_status",
+    "cue_point_keys",
     "cue_point_record",
     "decode_bulk_upload",
     "decode_bulk_upload_list",
@@ -58,6 +67,7 @@ __all__ = [
     "decode_bulk_upload_result_or_none",
     "decode_count",
     "decode_cue_point",
+    "decode_cue_point_keys",
     "decode_cue_point_list",
     "decode_file",
     "decode_json",
@@ -84,6 +94,7 @@ def decode_entry(data: Any) -> dict[str, Any]:
 _DECODERS: dict[str, Callable[[Any], Any]] = {
     "cue_point": decode_cue_point,
     "cue_point_list": decode_cue_point_list,
+    "cue_point_keys": decode_cue_point_keys,
     "count": decode_count,
     "int": decode_count,
     "void": decode_void,

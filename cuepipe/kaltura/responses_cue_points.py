@@ -29,6 +29,17 @@ def _record_order(keys: tuple[str, ...]) -> tuple[str, ...]:
     return order
 
 
+def _api_type(obj: Mapping[str, Any]) -> str:
+    """The cue point type of an API object (its ``cuePointType`` value), or the error for a non-cue point."""
+    object_type = obj.get("objectType")
+    info = _BY_API_CLASS.get(str(object_type)) or voc.BY_API_TYPE.get(str(obj.get("cuePointType")))
+    if info is None:
+        raise KalturaResponseError(
+            f"not a cue point object: objectType {object_type!r}, cuePointType {obj.get('cuePointType')!r}"
+        )
+    return info.api_type.value
+
+
 def cue_point_record(obj: Mapping[str, Any]) -> dict[str, Any]:
     """A cue point API object as a record: ``cuePointType`` from the vocabulary, other fields by API name.
 
@@ -38,13 +49,7 @@ def cue_point_record(obj: Mapping[str, Any]) -> dict[str, Any]:
     Pulls decode every cue point through here, so it avoids per-field work it does not need.
     """
     obj = _expect_object(obj, "cue point")
-    object_type = obj.get("objectType")
-    info = _BY_API_CLASS.get(str(object_type)) or voc.BY_API_TYPE.get(str(obj.get("cuePointType")))
-    if info is None:
-        raise KalturaResponseError(
-            f"not a cue point object: objectType {object_type!r}, cuePointType {obj.get('cuePointType')!r}"
-        )
-    api_type = info.api_type.value
+    api_type = _api_type(obj)
     scalar = _SCALAR_TYPES
     record: dict[str, Any] = {}
     for k in _record_order(tuple(obj)):
@@ -62,3 +67,30 @@ def decode_cue_point(data: Any) -> dict[str, Any]:
 
 def decode_cue_point_list(data: Any) -> ListPage[dict[str, Any]]:
     return decode_list(data, cue_point_record)
+
+
+#: The fields that tie a cue point in an answer to the input row it answers (with ``cuePointType``).
+KEY_FIELDS = ("id", "entryId", "systemName", "startTime")
+
+
+def cue_point_keys(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """Of a cue point API object, only ``cuePointType`` and :data:`KEY_FIELDS`, with the values and
+    the errors :func:`cue_point_record` would give them.
+
+    A push matches each ``addFromBulk`` answer to its rows by these alone, and the answer is decoded
+    between one upload and the next, while the server waits: a full record per cue point cost about
+    as much as parsing the JSON (measured in ``benchmarks/results/analysis.md``).
+    """
+    obj = _expect_object(obj, "cue point")
+    keys: dict[str, Any] = {"cuePointType": _api_type(obj)}
+    scalar = _SCALAR_TYPES
+    for k in KEY_FIELDS:
+        if k in obj:
+            v = obj[k]
+            keys[k] = v if type(v) in scalar else _plain(v)
+    return keys
+
+
+def decode_cue_point_keys(data: Any) -> ListPage[dict[str, Any]]:
+    """A cue point list response whose objects are reduced to :func:`cue_point_keys`."""
+    return decode_list(data, cue_point_keys)
