@@ -22,7 +22,13 @@ itself), then measures in the same run:
     denominators of the end-to-end ratios, which are measured once too.
 (b) cuepipe end to end with default settings: ``Client.push`` of ``e2e_n`` cue points (500 per
     entry) and ``Client.pull`` of them back (default precision, one ``entryIdIn`` filter), reported
-    as rates and as ratios to (a): push against addFromBulk, pull against the pull sequence.
+    as rates and as ratios to the raw driver at its best level, measured around each: the push
+    against addFromBulk in (a)'s window and as many fresh uploads right after the push; the pull
+    against the pull sequence over the same entries the client reads, half right before
+    ``Client.pull`` and half right after. The speed of this shared machine drifts by a third within
+    a minute (the emulator's CPU per scene measured 80-160 µs in windows a few seconds apart), so a
+    reference taken in one short window before the client's run, on other entries, measured that
+    drift as much as the client.
 
 Rates are wall-clock over the timed region after a warm-up (the first uploads/pages are not
 counted), so they are steady-state rates. The emulator process's CPU seconds (``/proc``) are
@@ -261,21 +267,28 @@ def _best_round(rounds: list[Rate]) -> Rate:
     return Rate(best.what, best.items, best.seconds, best.cpu_seconds, [r.rate for r in rounds])
 
 
-def raw(emu: Emulator, entries: list[str], warm: int, concurrency: int, rounds: int = ROUNDS) -> dict[str, Rate]:
-    """addFromBulk, list, serveBulk and the pull sequence over ``entries`` (the first ``warm`` not timed);
-    list and serveBulk: the best of ``rounds`` timed rounds."""
-    ks = _session(emu.url)
-    uploads = render_uploads(entries)
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+class RawDriver:
+    """The minimal httpx driver: pre-rendered uploads and bare list/serveBulk requests, ``concurrency``
+    at a time, no cuepipe code on the request path."""
 
-    async def session(fn: Any, items: list[Any]) -> list[Any]:
-        async with httpx.AsyncClient(base_url=emu.url, limits=limits, timeout=300) as http:
-            return await _gather_limited(concurrency, [lambda i=i: fn(http, i) for i in items])
+    def __init__(self, emu: Emulator, concurrency: int) -> None:
+        self.emu = emu
+        self.concurrency = concurrency
+        self.ks = _session(emu.url)
 
-    async def add(http: httpx.AsyncClient, upload: bytes) -> int:
+    def run(self, fn: Any, items: list[Any]) -> None:
+        limits = httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency)
+
+        async def session() -> list[Any]:
+            async with httpx.AsyncClient(base_url=self.emu.url, limits=limits, timeout=300) as http:
+                return await _gather_limited(self.concurrency, [lambda i=i: fn(http, i) for i in items])
+
+        asyncio.run(session())
+
+    async def add(self, http: httpx.AsyncClient, upload: bytes) -> int:
         r = await http.post(
             _API.format(service="cuepoint_cuepoint", action="addFromBulk"),
-            data={"ks": ks, "format": "1"},
+            data={"ks": self.ks, "format": "1"},
             files={"fileData": ("cues.xml", upload, "text/xml")},
         )
         body = r.json()
@@ -283,11 +296,11 @@ def raw(emu: Emulator, entries: list[str], warm: int, concurrency: int, rounds: 
             raise RuntimeError(f"addFromBulk answered {str(body)[:300]}")
         return PER_UPLOAD
 
-    async def list_page(http: httpx.AsyncClient, entry: str) -> list[str]:
+    async def list_page(self, http: httpx.AsyncClient, entry: str) -> list[str]:
         r = await http.post(
             _API.format(service="cuepoint_cuepoint", action="list"),
             data={
-                "ks": ks,
+                "ks": self.ks,
                 "format": "1",
                 "filter[objectType]": "KalturaCuePointFilter",
                 "filter[entryIdEqual]": entry,
@@ -301,44 +314,81 @@ def raw(emu: Emulator, entries: list[str], warm: int, concurrency: int, rounds: 
             raise RuntimeError(f"list of {entry} gave {len(objects)} cue points")
         return [o["id"] for o in objects]
 
-    async def serve(http: httpx.AsyncClient, flt: dict[str, str]) -> int:
+    async def serve(self, http: httpx.AsyncClient, flt: dict[str, str]) -> int:
         r = await http.post(
             _API.format(service="cuepoint_cuepoint", action="serveBulk"),
-            data={"ks": ks, **{f"filter[{k}]": v for k, v in flt.items()}, "pager[pageSize]": str(PER_UPLOAD)},
+            data={"ks": self.ks, **{f"filter[{k}]": v for k, v in flt.items()}, "pager[pageSize]": str(PER_UPLOAD)},
         )
         count = r.content.count(b"sceneId=")
         if count != PER_UPLOAD:
             raise RuntimeError(f"serveBulk gave {count} cue points: {r.headers.get('X-Kaltura-App')}")
         return count
 
-    async def pull_page(http: httpx.AsyncClient, entry: str) -> int:
-        ids = await list_page(http, entry)
-        return await serve(http, {"objectType": "KalturaCuePointFilter", "idIn": ",".join(ids)})
+    async def pull_page(self, http: httpx.AsyncClient, entry: str) -> int:
+        ids = await self.list_page(http, entry)
+        return await self.serve(http, {"objectType": "KalturaCuePointFilter", "idIn": ",".join(ids)})
 
-    def run(fn: Any, items: list[Any]) -> None:
-        asyncio.run(session(fn, items))
+    def timed_add(self, uploads: list[bytes]) -> Rate:
+        return _timed(self.emu, "addFromBulk", len(uploads) * PER_UPLOAD, lambda: self.run(self.add, uploads))
 
+    def timed_pull(self, entries: list[str]) -> Rate:
+        what = "list + serveBulk of its ids"
+        return _timed(self.emu, what, len(entries) * PER_UPLOAD, lambda: self.run(self.pull_page, entries))
+
+
+def raw(emu: Emulator, entries: list[str], warm: int, concurrency: int, rounds: int = ROUNDS) -> dict[str, Rate]:
+    """addFromBulk, list, serveBulk and the pull sequence over ``entries`` (the first ``warm`` not timed);
+    list and serveBulk: the best of ``rounds`` timed rounds."""
+    driver = RawDriver(emu, concurrency)
+    run = driver.run
+    uploads = render_uploads(entries)
     timed = entries[warm:]
     n = len(timed) * PER_UPLOAD
-    run(add, uploads[:warm])
-    add_rate = _timed(emu, "addFromBulk", n, lambda: run(add, uploads[warm:]))
-    run(list_page, entries[:warm])
-    lists = [_timed(emu, "list", n, lambda: run(list_page, timed))]
+    run(driver.add, uploads[:warm])
+    add_rate = driver.timed_add(uploads[warm:])
+    run(driver.list_page, entries[:warm])
+    lists = [_timed(emu, "list", n, lambda: run(driver.list_page, timed))]
     by_entry = [{"objectType": "KalturaCuePointFilter", "entryIdEqual": e} for e in entries]
-    run(serve, by_entry[:warm])
-    serves = [_timed(emu, "serveBulk", n, lambda: run(serve, by_entry[warm:]))]
-    pull = _timed(emu, "list + serveBulk of its ids", n, lambda: run(pull_page, timed))
+    run(driver.serve, by_entry[:warm])
+    serves = [_timed(emu, "serveBulk", n, lambda: run(driver.serve, by_entry[warm:]))]
+    pull = driver.timed_pull(timed)
     for _ in range(rounds - 1):
-        lists.append(_timed(emu, "list", n, lambda: run(list_page, timed)))
-        serves.append(_timed(emu, "serveBulk", n, lambda: run(serve, by_entry[warm:])))
+        lists.append(_timed(emu, "list", n, lambda: run(driver.list_page, timed)))
+        serves.append(_timed(emu, "serveBulk", n, lambda: run(driver.serve, by_entry[warm:])))
     return {"add": add_rate, "list": _best_round(lists), "serve": _best_round(serves), "pull": pull}
+
+
+def _combined(what: str, windows: list[Rate]) -> Rate:
+    """One rate over several timed windows (all their items over all their seconds)."""
+    cpus = [w.cpu_seconds for w in windows]
+    return Rate(
+        what,
+        sum(w.items for w in windows),
+        sum(w.seconds for w in windows),
+        None if any(c is None for c in cpus) else sum(c for c in cpus if c is not None),
+        [w.rate for w in windows],
+    )
 
 
 # ---------------------------------------------------------------------------- (b) end to end
 
 
-def end_to_end(emu: Emulator, entries: list[str]) -> dict[str, Rate]:
-    """cuepipe ``Client.push`` then ``Client.pull`` of every cue point on ``entries``, default settings."""
+def end_to_end(
+    emu: Emulator,
+    entries: list[str],
+    push_ref: tuple[RawDriver, list[bytes], Rate] | None = None,
+    pull_ref: RawDriver | None = None,
+) -> dict[str, Rate]:
+    """cuepipe ``Client.push`` then ``Client.pull`` of every cue point on ``entries``, default settings.
+
+    With ``push_ref`` (the raw driver at its best level for addFromBulk, fresh uploads, and its
+    window before), the raw driver uploads those right after the push, and ``ref_push`` is the rate
+    of both windows together. With ``pull_ref`` (the raw driver at its best level for the pull
+    sequence), it pulls the first half of ``entries`` before ``Client.pull`` and the second half
+    after, and ``ref_pull`` is the rate of both halves: the same cue points the client reads, as
+    warm or cold as they are for it, measured around it so that a change in the machine's speed
+    during the run falls on both sides.
+    """
     from cuepipe.client import Client
 
     recs = [r for e in entries for r in records(e, PER_UPLOAD, salt=1)]
@@ -350,12 +400,29 @@ def end_to_end(emu: Emulator, entries: list[str]) -> dict[str, Rate]:
         created = int((pushed[0]["action"] == "created").sum())
         if created != n:
             raise RuntimeError(f"push created {created} of {n}")
+        if push_ref is not None:
+            driver, uploads, before = push_ref
+            after = driver.timed_add(uploads)
+            level = f"{driver.concurrency} at a time"
+            out["ref_push"] = _combined(
+                f"addFromBulk ({level}; a window before and one after Client.push)", [before, after]
+            )
+        half = len(entries) // 2
+        pull_windows: list[Rate] = []
+        if pull_ref is not None and half:
+            pull_windows.append(pull_ref.timed_pull(entries[:half]))
         pulled: list[Any] = []
         out["pull"] = _timed(
             emu, "Client.pull", n, lambda: pulled.append(client.pull({"entryIdIn": ",".join(entries)}))
         )
         if len(pulled[0]) != n or pulled[0]["systemName"].nunique() != n:
             raise RuntimeError(f"pull gave {len(pulled[0])} rows for {n} cue points")
+        if pull_windows and pull_ref is not None:
+            pull_windows.append(pull_ref.timed_pull(entries[half:]))
+            level = f"{pull_ref.concurrency} at a time"
+            out["ref_pull"] = _combined(
+                f"list + serveBulk of the same entries ({level}; half before, half after Client.pull)", pull_windows
+            )
     return out
 
 
@@ -403,6 +470,7 @@ def run_api(
     raw_sets = {c: [f"0_raw{c}x{i:05d}" for i in range(per_level)] for c in concurrency}
     raw_entries = [e for entries in raw_sets.values() for e in entries]
     e2e_entries = [f"0_e2e{i:05d}" for i in range(max(1, e2e_n // PER_UPLOAD))]
+    after_entries = [f"0_rawpx{i:05d}" for i in range(per_level - warm)]  # the raw uploads after the push
     result = ApiResult(
         raw_n=(per_level - warm) * PER_UPLOAD,
         e2e_n=len(e2e_entries) * PER_UPLOAD,
@@ -410,7 +478,7 @@ def run_api(
         db=db,
         rounds=rounds,
     )
-    with emulator_process(raw_entries + e2e_entries, db) as emu:
+    with emulator_process(raw_entries + e2e_entries + after_entries, db) as emu:
         try:
             levels = {c: raw(emu, raw_sets[c], warm, c, rounds) for c in concurrency}
             result.raw_levels = {str(c): {k: _rate_dict(v) for k, v in rates.items()} for c, rates in levels.items()}
@@ -420,7 +488,17 @@ def run_api(
             print(emu.log_tail(), file=sys.stderr)
         if e2e_n:
             try:
-                result.e2e = {k: _rate_dict(v) for k, v in end_to_end(emu, e2e_entries).items()}
+                push_ref = pull_ref = None
+                if result.raw:
+                    add_level = int(result.raw["add"]["concurrency"])
+                    before = levels[add_level]["add"]
+                    push_ref = (RawDriver(emu, add_level), render_uploads(after_entries), before)
+                    pull_ref = RawDriver(emu, int(result.raw["pull"]["concurrency"]))
+                rates = end_to_end(emu, e2e_entries, push_ref, pull_ref)
+                result.e2e = {k: _rate_dict(v) for k, v in rates.items()}
+                for key, driver in (("ref_push", push_ref[0] if push_ref else None), ("ref_pull", pull_ref)):
+                    if key in result.e2e and driver is not None:
+                        result.e2e[key]["concurrency"] = driver.concurrency
             except Exception as exc:
                 result.errors.append(f"end to end: {exc!r}")
     result.seconds = time.perf_counter() - started
@@ -498,9 +576,14 @@ def targets(result: ApiResult) -> list[dict[str, Any]]:
             errs,
         )
     text = "push and pull of 100k against the emulator at >= 80% of its throughput"
-    if e2e.get("push") and e2e.get("pull") and "add" in raw and "pull" in raw:
-        push_ratio = e2e["push"]["rate"] / raw["add"]["rate"]
-        pull_ratio = e2e["pull"]["rate"] / raw["pull"]["rate"]
+    if e2e.get("push") and e2e.get("pull") and e2e.get("ref_push") and e2e.get("ref_pull"):
+        ref_push, ref_pull = e2e["ref_push"], e2e["ref_pull"]
+        push_ratio = e2e["push"]["rate"] / ref_push["rate"]
+        pull_ratio = e2e["pull"]["rate"] / ref_pull["rate"]
+
+        def windows(r: dict[str, Any]) -> str:
+            return " and ".join(f"{x:,.0f}/s" for x in r.get("rounds") or [])
+
         row(
             "end_to_end",
             text,
@@ -508,9 +591,11 @@ def targets(result: ApiResult) -> list[dict[str, Any]]:
             min(push_ratio, pull_ratio) >= TARGET_E2E,
             f"push {push_ratio:.0%}, pull {pull_ratio:.0%}",
             ">= 80% each",
-            f"Client.push {e2e['push']['rate']:,.0f}/s vs raw addFromBulk {raw['add']['rate']:,.0f}/s; "
-            f"Client.pull {e2e['pull']['rate']:,.0f}/s vs raw list+serveBulk {raw['pull']['rate']:,.0f}/s "
-            "(default settings, same emulator, same run)",
+            f"Client.push {e2e['push']['rate']:,.0f}/s vs raw addFromBulk {ref_push['rate']:,.0f}/s "
+            f"({ref_push['concurrency']} at a time, {ref_push['items']:,} scenes in a window before and one after "
+            f"the push: {windows(ref_push)}); Client.pull {e2e['pull']['rate']:,.0f}/s vs raw list+serveBulk of "
+            f"the same entries {ref_pull['rate']:,.0f}/s ({ref_pull['concurrency']} at a time, half before and "
+            f"half after the pull: {windows(ref_pull)}) (default settings, same emulator, same run)",
         )
     else:
         row("end_to_end", text, result.e2e_n, None, "not measured", ">= 80% each", errs)

@@ -26,10 +26,22 @@ def test_the_api_benchmark_runs_end_to_end() -> None:
     for key, best in result.raw.items():  # the emulator's throughput: the best level of each
         assert best["rate"] == max(levels[key]["rate"] for levels in result.raw_levels.values())
         assert best["concurrency"] in (1, 2)
-    assert set(result.e2e) == {"push", "pull"}
-    assert all(r["items"] == 1000 and r["seconds"] > 0 for r in [*result.raw.values(), *result.e2e.values()])
+    assert set(result.e2e) == {"push", "pull", "ref_push", "ref_pull"}
+    measured = [*result.raw.values(), result.e2e["push"], result.e2e["pull"], result.e2e["ref_pull"]]
+    assert all(r["items"] == 1000 and r["seconds"] > 0 for r in measured)
+    assert result.e2e["ref_push"]["items"] == 2000
+    # the references of the end-to-end ratios: at the best level, one window before the client's run
+    # and one after it (the push's: the level's own addFromBulk window and as many fresh uploads after)
+    ref_push, ref_pull = result.e2e["ref_push"], result.e2e["ref_pull"]
+    assert ref_push["concurrency"] == result.raw["add"]["concurrency"]
+    assert ref_pull["concurrency"] == result.raw["pull"]["concurrency"]
+    assert len(ref_push["rounds"]) == 2 and ref_push["rounds"][0] == result.raw["add"]["rate"]
+    assert len(ref_pull["rounds"]) == 2
+    assert ref_push["rate"] == ref_push["items"] / ref_push["seconds"]
     rows = targets(result)
     assert [r["id"] for r in rows] == ["emulator_add", "emulator_list", "end_to_end"]
     assert all(r["status"] in ("PASS", "MISS") for r in rows)
+    end_to_end = rows[2]
+    assert f"{ref_push['rate']:,.0f}/s" in end_to_end["detail"] and "the same entries" in end_to_end["detail"]
     text = report(result)
     assert "| raw, 1 at a time | addFromBulk | 1,000 |" in text and "| raw, 2 at a time | addFromBulk | 1,000 |" in text
