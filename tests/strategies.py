@@ -132,3 +132,16 @@ def expected_after_round_trip(rec: dict[str, Any], kind: voc.Kind) -> dict[str, 
             if k in out:
                 out[k] = round_to_tenths(out[k])
     return out
+
+
+#: Any JSON value a server may put in a field of an API object: scalars, lists, and nested objects
+#: that may carry their own ``objectType`` (decoders drop it).
+json_scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=8))
+api_json_values = st.recursive(
+    json_scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.dictionaries(st.sampled_from(["objectType", "key", "text", "weight", "x"]), inner, max_size=4),
+    ),
+    max_leaves=8,
+)

@@ -18,6 +18,8 @@ from cuepipe.kaltura import responses_cue_points as R
 from cuepipe.kaltura.errors import KalturaResponseError
 from cuepipe.kaltura.responses_values import _plain
 
+from .strategies import api_json_values
+
 
 def _reference_plain(value: Any) -> Any:
     if isinstance(value, Mapping):
@@ -39,21 +41,12 @@ def _reference(obj: Mapping[str, Any]) -> dict[str, Any]:
     return {k: fields[k] for k in ordered}
 
 
-_scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=8))
-_json = st.recursive(
-    _scalars,
-    lambda inner: st.one_of(
-        st.lists(inner, max_size=3),
-        st.dictionaries(st.sampled_from(["objectType", "key", "text", "weight", "x"]), inner, max_size=4),
-    ),
-    max_leaves=8,
-)
 _names = st.sampled_from([*voc.COLUMN_NAMES, "createdAt", "status", "intId", "partnerData", "zzz", "objectType"])
 _types = st.sampled_from([info.api_class for info in voc.TYPES])
 
 
 @settings(max_examples=300, deadline=None)
-@given(fields=st.dictionaries(_names, _json, max_size=12), object_type=_types, type_first=st.booleans())
+@given(fields=st.dictionaries(_names, api_json_values, max_size=12), object_type=_types, type_first=st.booleans())
 def test_fast_record_equals_the_plain_one(fields: dict[str, Any], object_type: str, type_first: bool) -> None:
     fields.pop("objectType", None)
     obj = {"objectType": object_type, **fields} if type_first else {**fields, "objectType": object_type}

@@ -28,15 +28,8 @@ from cuepipe.kaltura import (
 from cuepipe.kaltura.errors import KalturaAPIError, KalturaResponseError
 from cuepipe.kaltura.responses_cue_points import KEY_FIELDS
 
-_scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=8))
-_json = st.recursive(
-    _scalars,
-    lambda inner: st.one_of(
-        st.lists(inner, max_size=3),
-        st.dictionaries(st.sampled_from(["objectType", "key", "text", "x"]), inner, max_size=3),
-    ),
-    max_leaves=6,
-)
+from .strategies import api_json_values
+
 _names = st.sampled_from([*KEY_FIELDS, *voc.COLUMN_NAMES, "createdAt", "status", "intId", "cuePointType"])
 _types = st.sampled_from([info.api_class for info in voc.TYPES] + ["KalturaNewerSubclass", "KalturaMediaEntry"])
 _api_types = st.sampled_from([info.api_type.value for info in voc.TYPES] + ["someOther.Type"])
@@ -50,7 +43,7 @@ def _outcome(fn: Any, obj: Any) -> tuple[str, Any]:
 
 
 @settings(max_examples=400, deadline=None)
-@given(fields=st.dictionaries(_names, _json, max_size=10), object_type=_types, cue_point_type=_api_types)
+@given(fields=st.dictionaries(_names, api_json_values, max_size=10), object_type=_types, cue_point_type=_api_types)
 def test_keys_are_the_records_identifying_fields(fields: dict[str, Any], object_type: str, cue_point_type: str) -> None:
     obj = {**fields, "objectType": object_type}
     if "cuePointType" in fields:
