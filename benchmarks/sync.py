@@ -209,16 +209,20 @@ def run(cue_points: int, n_entries: int) -> list[dict[str, Any]]:
     return results
 
 
-def to_markdown(results: list[dict[str, Any]], cue_points: int, n_entries: int) -> str:
+def to_markdown(
+    results: list[dict[str, Any]], cue_points: int, n_entries: int, load: tuple[list[float], list[float]] | None = None
+) -> str:
+    """The report; ``load``: the machine's load averages at the start and the end of the run."""
     lines = [
         "# Sync and copy benchmark",
         "",
         f"`python -m benchmarks.sync --cue-points {cue_points} --entries {n_entries}`: cuepipe.plan + apply and "
         "cuepipe.copy against the in-process emulator (SQLite file, loopback), one process.",
         "",
-        f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}. **These figures "
-        "come from a shared machine that was heavily loaded while they were taken (several other jobs on 2 cores); "
-        "compare them within this table, not with other files.**",
+        f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
+        + (f"; load average at start {load[0]}, at end {load[1]}" if load else "")
+        + ". The client and the emulator share one process and its GIL: compare the figures within this table, "
+        "not with the end-to-end rates of `throughput.md` (the emulator in its own process there).",
         "",
         "| step | cue points | total s | reading s | diffing s | writing s | other s | cue points/s |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
@@ -246,10 +250,12 @@ def main() -> None:
     parser.add_argument("--entries", type=int, default=100)
     parser.add_argument("--out", default="benchmarks/results/sync.md")
     args = parser.parse_args()
+    start = [round(x, 2) for x in os.getloadavg()]
     results = run(args.cue_points, args.entries)
+    end = [round(x, 2) for x in os.getloadavg()]
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(to_markdown(results, args.cue_points, args.entries), encoding="utf-8")
+    out.write_text(to_markdown(results, args.cue_points, args.entries, (start, end)), encoding="utf-8")
     out.with_suffix(".json").write_text(json.dumps(results, indent=1), encoding="utf-8")
     print(f"wrote {out}")
 

@@ -25,5 +25,6 @@ def test_the_sync_benchmark_runs_end_to_end() -> None:
         "copy again (nothing written)",
     ]
     assert all(r["reading_s"] > 0 for r in results)
-    text = to_markdown(results, 120, 3)
-    assert "| plan + apply: create | 120 |" in text and "loaded" in text
+    text = to_markdown(results, 120, 3, ([0.5, 0.4, 0.3], [1.5, 1.0, 0.5]))
+    assert "| plan + apply: create | 120 |" in text
+    assert "load average at start [0.5, 0.4, 0.3], at end [1.5, 1.0, 0.5]" in text and "share one process" in text
