@@ -235,9 +235,10 @@ def frame_to_records(df: pd.DataFrame) -> Iterator[dict[str, Any]]:
         return
     for start in range(0, n, _RECORDS_BLOCK):
         block = df.iloc[start : start + _RECORDS_BLOCK]
-        records: list[dict[str, Any]] = [{} for _ in range(len(block))]
-        for position, column in enumerate(columns):
-            _fill_column(records, column, block.iloc[:, position])
+        with _gc_paused():  # a block's dicts are new containers the collector need not walk
+            records: list[dict[str, Any]] = [{} for _ in range(len(block))]
+            for position, column in enumerate(columns):
+                _fill_column(records, column, block.iloc[:, position])
         yield from records
         del records
 
@@ -275,7 +276,7 @@ def _fill_column(records: list[dict[str, Any]], column: Any, series: pd.Series) 
         records[i][column] = value if type(value) in _PLAIN_TYPES else _plain(value)
     for i in np.flatnonzero(missing).tolist():
         value = values[i]
-        if not _missing_cell(value):  # NaN of another float type, NumPy's NaT: values, as before
+        if value is not None and not _missing_cell(value):  # NaN of another float type, NumPy's NaT: values, as before
             records[i][column] = _plain(value)
 
 
@@ -291,6 +292,20 @@ def _missing_cell(v: Any) -> bool:
 
 def _plain(v: Any) -> Any:
     """NumPy scalars and arrays -> Python values (what users and JSON expect)."""
+    kind = type(v)
+    if kind is str or kind is int or kind is float or kind is bool:
+        return v
+    if kind is dict:  # answers and custom data: dicts of text and numbers, most of the time
+        out = {}
+        for k, x in v.items():
+            inner = type(x)
+            if inner is str or inner is int or inner is bool:
+                out[k] = x
+            elif x is not None and not _missing_cell(x):
+                out[k] = _plain(x)
+        return out
+    if kind is list:
+        return [x if type(x) in _PLAIN_TYPES else _plain(x) for x in v]
     if isinstance(v, np.bool_):
         return bool(v)
     if isinstance(v, np.integer):

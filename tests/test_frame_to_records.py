@@ -10,6 +10,7 @@ missing values of every spelling, duplicate column names, and blocks of every si
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import json
 from collections.abc import Iterator
@@ -23,14 +24,36 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cuepipe import frames
+from cuepipe.values import is_missing
 
 from .strategies import records
+
+
+def _is_left_out(v: Any) -> bool:
+    return not isinstance(v, list | tuple | np.ndarray | dict) and is_missing(v)
+
+
+def _plain(v: Any) -> Any:
+    """The conversion of one cell, written the plain way (frames._plain takes shortcuts)."""
+    if isinstance(v, np.bool_):
+        return bool(v)
+    if isinstance(v, np.integer):
+        return int(v)
+    if isinstance(v, np.floating):
+        return float(v)
+    if isinstance(v, np.ndarray):
+        return [_plain(x) for x in v.tolist()]
+    if isinstance(v, list):
+        return [_plain(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _plain(x) for k, x in v.items() if not _is_left_out(x)}
+    return v
 
 
 def _by_rows(df: pd.DataFrame) -> Iterator[dict[str, Any]]:
     columns = list(df.columns)
     for row in df.itertuples(index=False, name=None):
-        yield {c: frames._plain(v) for c, v in zip(columns, row, strict=True) if not frames._missing_cell(v)}
+        yield {c: _plain(v) for c, v in zip(columns, row, strict=True) if not _is_left_out(v)}
 
 
 def _same(df: pd.DataFrame) -> list[dict[str, Any]]:
@@ -61,6 +84,16 @@ _object_cells = st.one_of(
     ),
     st.lists(st.integers(-5, 5), max_size=3).map(np.array),
     st.tuples(st.integers()),
+    st.lists(
+        st.dictionaries(
+            st.sampled_from(["key", "text", "weight", "isCorrect"]),
+            st.one_of(st.text(max_size=3), st.floats(), st.booleans(), _missing, st.sampled_from([np.float64(0.5)])),
+            max_size=4,
+        ),
+        max_size=3,
+    ),
+    st.dictionaries(st.text(max_size=2), st.integers(), max_size=2).map(collections.OrderedDict),
+    st.lists(st.integers(), max_size=2).map(collections.UserList),
 )
 
 
