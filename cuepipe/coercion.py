@@ -34,7 +34,7 @@ import pandas as pd
 import pyarrow as pa
 
 from . import vocabulary as voc
-from .values import is_missing, to_milliseconds
+from .values import is_missing_cell, plain, to_milliseconds
 
 
 class ColumnValueError(ValueError):
@@ -58,8 +58,7 @@ def _describe(value: Any) -> str:
     return f"{type(value).__name__} {text if len(text) <= 60 else text[:57] + '...'}"
 
 
-def _missing(value: Any) -> bool:
-    return not isinstance(value, list | tuple | np.ndarray | dict) and is_missing(value)
+_missing = is_missing_cell
 
 
 def _first_non_missing(s: pd.Series) -> tuple[int, Any]:
@@ -297,17 +296,7 @@ def to_number_column(s: pd.Series) -> pd.Series:
 
 
 def _plain(v: Any) -> Any:
-    if isinstance(v, np.integer):
-        return int(v)
-    if isinstance(v, np.floating):
-        return float(v)
-    if isinstance(v, np.bool_):
-        return bool(v)
-    if isinstance(v, np.ndarray | list | tuple):
-        return [_plain(x) for x in (v.tolist() if isinstance(v, np.ndarray) else v)]
-    if isinstance(v, dict):
-        return {k: _plain(x) for k, x in v.items() if not _missing(x)}
-    return v
+    return plain(v, tuple_as_list=True)
 
 
 def to_nested_column(s: pd.Series) -> pd.Series:

@@ -31,7 +31,7 @@ from . import coercion, tabular
 from . import vocabulary as voc
 from ._files import AtomicOutput
 from .errors import CuePointValueError
-from .values import is_missing
+from .values import is_missing_cell, plain
 from .xml._source import MAX_RECORD_BYTES_ENV, Source, max_record_bytes
 from .xml.reader import COLUMN_NAMES, iter_columns
 
@@ -286,39 +286,8 @@ _MASKED = (pd.arrays.IntegerArray, pd.arrays.FloatingArray, pd.arrays.BooleanArr
 _PLAIN_TYPES = frozenset({str, int, float, bool})
 
 
-def _missing_cell(v: Any) -> bool:
-    return not isinstance(v, list | tuple | np.ndarray | dict) and is_missing(v)
-
-
-def _plain(v: Any) -> Any:
-    """NumPy scalars and arrays -> Python values (what users and JSON expect)."""
-    kind = type(v)
-    if kind is str or kind is int or kind is float or kind is bool:
-        return v
-    if kind is dict:  # answers and custom data: dicts of text and numbers, most of the time
-        out = {}
-        for k, x in v.items():
-            inner = type(x)
-            if inner is str or inner is int or inner is bool:
-                out[k] = x
-            elif x is not None and not _missing_cell(x):
-                out[k] = _plain(x)
-        return out
-    if kind is list:
-        return [x if type(x) in _PLAIN_TYPES else _plain(x) for x in v]
-    if isinstance(v, np.bool_):
-        return bool(v)
-    if isinstance(v, np.integer):
-        return int(v)
-    if isinstance(v, np.floating):
-        return float(v)
-    if isinstance(v, np.ndarray):
-        return [_plain(x) for x in v.tolist()]
-    if isinstance(v, list):
-        return [_plain(x) for x in v]
-    if isinstance(v, dict):
-        return {k: _plain(x) for k, x in v.items() if not _missing_cell(x)}
-    return v
+_missing_cell = is_missing_cell
+_plain = plain
 
 
 @contextlib.contextmanager

@@ -26,6 +26,50 @@ def is_missing(value: object) -> bool:
     return value is None or value is _NA or value is _NAT or (isinstance(value, float) and value != value)
 
 
+def is_missing_cell(value: object) -> bool:
+    """:func:`is_missing` for a cell that may hold a list, tuple, array or dict (never missing)."""
+    return not isinstance(value, list | tuple | np.ndarray | dict) and is_missing(value)
+
+
+_PLAIN_SCALARS = frozenset({str, int, float, bool})
+
+
+def plain(value: object, *, tuple_as_list: bool = False) -> object:
+    """NumPy scalars and arrays -> Python values (what users and JSON expect), inside lists and dicts
+    too; a dict leaves out its missing values. ``tuple_as_list``: tuples become lists as well.
+
+    Plain ``str``/``int``/``float``/``bool`` values, and dicts and lists of them (the answers and
+    custom data of a cue point, as they usually are), take a short path: frames of 100k cue points
+    hold hundreds of thousands of them."""
+    kind = type(value)
+    if kind in _PLAIN_SCALARS:
+        return value
+    if kind is dict:
+        out = {}
+        for k, x in value.items():  # type: ignore[attr-defined]
+            inner = type(x)
+            if inner is str or inner is int or inner is bool:
+                out[k] = x
+            elif x is not None and not is_missing_cell(x):
+                out[k] = plain(x, tuple_as_list=tuple_as_list)
+        return out
+    if kind is list:
+        return [x if type(x) in _PLAIN_SCALARS else plain(x, tuple_as_list=tuple_as_list) for x in value]  # type: ignore[attr-defined]
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    if isinstance(value, np.ndarray):
+        return [plain(x, tuple_as_list=tuple_as_list) for x in value.tolist()]
+    if isinstance(value, list) or (tuple_as_list and isinstance(value, tuple)):
+        return [plain(x, tuple_as_list=tuple_as_list) for x in value]
+    if isinstance(value, dict):
+        return {k: plain(x, tuple_as_list=tuple_as_list) for k, x in value.items() if not is_missing_cell(x)}
+    return value
+
+
 # ------------------------------------------------------------------------------------------------
 # times
 # ------------------------------------------------------------------------------------------------

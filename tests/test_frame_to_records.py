@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cuepipe import frames
-from cuepipe.values import is_missing
+from cuepipe.values import is_missing, plain
 
 from .strategies import records
 
@@ -33,8 +33,8 @@ def _is_left_out(v: Any) -> bool:
     return not isinstance(v, list | tuple | np.ndarray | dict) and is_missing(v)
 
 
-def _plain(v: Any) -> Any:
-    """The conversion of one cell, written the plain way (frames._plain takes shortcuts)."""
+def _plain(v: Any, tuples: bool = False) -> Any:
+    """The conversion of one cell, written the plain way (values.plain takes shortcuts)."""
     if isinstance(v, np.bool_):
         return bool(v)
     if isinstance(v, np.integer):
@@ -42,11 +42,11 @@ def _plain(v: Any) -> Any:
     if isinstance(v, np.floating):
         return float(v)
     if isinstance(v, np.ndarray):
-        return [_plain(x) for x in v.tolist()]
-    if isinstance(v, list):
-        return [_plain(x) for x in v]
+        return [_plain(x, tuples) for x in v.tolist()]
+    if isinstance(v, list) or (tuples and isinstance(v, tuple)):
+        return [_plain(x, tuples) for x in v]
     if isinstance(v, dict):
-        return {k: _plain(x) for k, x in v.items() if not _is_left_out(x)}
+        return {k: _plain(x, tuples) for k, x in v.items() if not _is_left_out(x)}
     return v
 
 
@@ -215,3 +215,9 @@ def test_records_are_built_a_block_at_a_time(monkeypatch: pytest.MonkeyPatch) ->
     first = next(out)
     assert first == {"a": 0, "b": "x"} and seen == [4, 4]
     assert len(list(out)) == 9 and seen == [4, 4, 4, 4, 2, 2]
+
+
+@given(cell=_object_cells, tuples=st.booleans())
+def test_plain_converts_any_cell_as_the_plain_chain_does(cell: Any, tuples: bool) -> None:
+    """The shared conversion (``frames`` keeps tuples, ``coercion``'s nested columns make them lists)."""
+    assert repr(plain(cell, tuple_as_list=tuples)) == repr(_plain(cell, tuples))
