@@ -31,7 +31,7 @@ from . import coercion, tabular
 from . import vocabulary as voc
 from ._files import AtomicOutput
 from .errors import CuePointValueError
-from .values import is_missing_cell, plain
+from .values import PLAIN_SCALARS, is_missing_cell, plain
 from .xml._source import MAX_RECORD_BYTES_ENV, Source, max_record_bytes
 from .xml.reader import COLUMN_NAMES, iter_columns
 
@@ -244,26 +244,26 @@ def frame_to_records(df: pd.DataFrame) -> Iterator[dict[str, Any]]:
 
 
 def _fill_column(records: list[dict[str, Any]], column: Any, series: pd.Series) -> None:
-    """Set ``column`` in the records of the rows where ``series`` has a value (as ``_plain`` gives it)."""
+    """Set ``column`` in the records of the rows where ``series`` has a value, as ``values.plain`` gives it."""
     dtype = series.dtype
     if isinstance(dtype, np.dtype) and dtype.kind in _PLAIN_KINDS:
         cells = series.to_numpy()
-        plain = True
+        scalars = True
     elif isinstance(dtype, pd.StringDtype) or isinstance(series.array, _MASKED):
         cells = series.array.to_numpy(dtype=object)  # str / int / float / bool, and the dtype's NA
-        plain = True
+        scalars = True
     elif isinstance(dtype, np.dtype) and dtype.kind == "O":
         cells = series.to_numpy()
-        plain = False
+        scalars = False
     else:  # any other dtype: its cells as iterating the column gives them, each checked
         for record, value in zip(records, series, strict=True):
-            if not _missing_cell(value):
-                record[column] = _plain(value)
+            if not is_missing_cell(value):
+                record[column] = plain(value)
         return
     # pd.isna finds every cell is_missing finds (and a few more, re-checked below)
     missing = pd.isna(cells)
     values = cells.tolist()
-    if plain:  # Python scalars: is_missing is exactly pd.isna here, and _plain leaves them as they are
+    if scalars:  # Python scalars: is_missing is exactly pd.isna here, and plain leaves them as they are
         if not missing.any():
             for record, value in zip(records, values, strict=True):
                 record[column] = value
@@ -273,21 +273,18 @@ def _fill_column(records: list[dict[str, Any]], column: Any, series: pd.Series) 
         return
     for i in np.flatnonzero(~missing).tolist():
         value = values[i]
-        records[i][column] = value if type(value) in _PLAIN_TYPES else _plain(value)
+        records[i][column] = value if type(value) in PLAIN_SCALARS else plain(value)
     for i in np.flatnonzero(missing).tolist():
         value = values[i]
-        if value is not None and not _missing_cell(value):  # NaN of another float type, NumPy's NaT: values, as before
-            records[i][column] = _plain(value)
+        if value is not None and not is_missing_cell(
+            value
+        ):  # NaN of another float type, NumPy's NaT: values, as before
+            records[i][column] = plain(value)
 
 
 #: NumPy kinds whose cells ``tolist()`` turns into plain Python scalars: bool, signed, unsigned, float.
 _PLAIN_KINDS = frozenset("biuf")
 _MASKED = (pd.arrays.IntegerArray, pd.arrays.FloatingArray, pd.arrays.BooleanArray)
-_PLAIN_TYPES = frozenset({str, int, float, bool})
-
-
-_missing_cell = is_missing_cell
-_plain = plain
 
 
 @contextlib.contextmanager
@@ -418,7 +415,7 @@ def _encode_nested(df: pd.DataFrame) -> pd.DataFrame:
     for c in NESTED_COLUMNS:
         if c in out.columns:
             out[c] = pd.array(
-                [None if _missing_cell(v) else json.dumps(_plain(v), ensure_ascii=False) for v in out[c]],
+                [None if is_missing_cell(v) else json.dumps(plain(v), ensure_ascii=False) for v in out[c]],
                 dtype="string",
             )
     return out

@@ -31,7 +31,8 @@ def is_missing_cell(value: object) -> bool:
     return not isinstance(value, list | tuple | np.ndarray | dict) and is_missing(value)
 
 
-_PLAIN_SCALARS = frozenset({str, int, float, bool})
+#: Types :func:`plain` returns as they are (exact types: no subclasses, no NumPy scalars).
+PLAIN_SCALARS = frozenset({str, int, float, bool})
 
 
 def plain(value: object, *, tuple_as_list: bool = False) -> object:
@@ -42,7 +43,7 @@ def plain(value: object, *, tuple_as_list: bool = False) -> object:
     custom data of a cue point, as they usually are), take a short path: frames of 100k cue points
     hold hundreds of thousands of them."""
     kind = type(value)
-    if kind in _PLAIN_SCALARS:
+    if kind in PLAIN_SCALARS:
         return value
     if kind is dict:
         out = {}
@@ -54,7 +55,7 @@ def plain(value: object, *, tuple_as_list: bool = False) -> object:
                 out[k] = plain(x, tuple_as_list=tuple_as_list)
         return out
     if kind is list:
-        return [x if type(x) in _PLAIN_SCALARS else plain(x, tuple_as_list=tuple_as_list) for x in value]  # type: ignore[attr-defined]
+        return [x if type(x) in PLAIN_SCALARS else plain(x, tuple_as_list=tuple_as_list) for x in value]  # type: ignore[attr-defined]
     if isinstance(value, np.bool_):
         return bool(value)
     if isinstance(value, np.integer):

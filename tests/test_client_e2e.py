@@ -17,7 +17,7 @@ from cuepipe.client import AsyncClient, Client, PushError, UnservableError
 from cuepipe.demo import sample_path
 from cuepipe.emulator import EmulatorServer
 from cuepipe.kaltura import InvalidEntryIdError, InvalidKSError
-from cuepipe.values import parse_time, server_time_text
+from cuepipe.values import is_missing_cell, parse_time, server_time_text
 from cuepipe.vocabulary import BatchJobStatus
 
 from .helpers import EmulatorFactory
@@ -85,7 +85,7 @@ def test_push_pull_both_precisions_and_update_by_system_name(server: EmulatorSer
         assert result.attrs["typed_updates"] == (source["cuePointType"] == "thumbCuePoint.Thumb").sum()
         for name, row in source.iterrows():
             for column, value in row.items():
-                if column in ("customData",) or frames._missing_cell(value):
+                if column in ("customData",) or is_missing_cell(value):
                     continue
                 assert exact.loc[name, column] == value, (name, column)
         assert exact.loc["CH1_NOTE", "parentId"] == exact.loc["CH1", "id"]
